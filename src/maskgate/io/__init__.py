@@ -1,0 +1,1 @@
+"""Reading and writing images, manifests and results: the edges of the pipeline."""

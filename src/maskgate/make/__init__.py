@@ -1,0 +1,1 @@
+"""Make: product masks, text/logo masks, cut-outs and background recovery."""

@@ -1,0 +1,30 @@
+"""One onnxruntime session per model file per process: loading costs far more than a pass."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import onnxruntime as ort
+
+
+def default_threads() -> int:
+    env = os.environ.get("MASKGATE_THREADS")
+    return int(env) if env else 0  # 0 lets onnxruntime use every core
+
+
+@lru_cache(maxsize=16)
+def _session(path: str, threads: int) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    if threads:
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+    return ort.InferenceSession(path, sess_options=so, providers=providers)
+
+
+def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
+    return _session(str(Path(path).resolve()), default_threads() if threads is None else threads)
