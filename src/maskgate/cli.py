@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -61,6 +62,34 @@ def models_pull(name: str, dest: Path = typer.Option(None, help="Folder to store
 
 
 # ---------------------------------------------------------------- check (check, calibrate, synth, demo)
+
+
+@app.command()
+def calibrate(
+    labels: Path = typer.Argument(..., help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable)."),
+    out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file to write."),
+    target_precision: float = typer.Option(0.98, help="Precision that accepted (and rejected) pairs must reach."),
+    results: Path = typer.Option(None, help="results.jsonl of a `maskgate check` run on LABELS (skips re-checking)."),
+    work: Path = typer.Option(None, help="Folder for the check run on LABELS (default: OUT's folder/calibration-run)."),
+    workers: int = typer.Option(1, help="Worker processes for the check run."),
+) -> None:
+    """Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."""
+    from maskgate.learn.calibrate import calibrate as fit_calibration
+    from maskgate.learn.calibrate import rows_from_results
+
+    if results is None:
+        from maskgate.check.runner import run_check
+
+        work = work or out.parent / "calibration-run"
+        run_check(labels, work, workers=workers)
+        results = work / "results.jsonl"
+    rows = rows_from_results(results, labels)
+    if not rows:
+        _fail(f"no labelled pairs in common between {results} and {labels}")
+    cal = fit_calibration(rows, target_precision, source=str(labels))
+    cal.save(out)
+    typer.echo(json.dumps(cal.metrics, indent=2))
+    typer.echo(f"wrote {out}")
 
 
 # ---------------------------------------------------------------- review (serve, review import/export, user)

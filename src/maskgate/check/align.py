@@ -1,0 +1,123 @@
+"""Where the original's product went in the edit: identity, a similarity transform, or a mirror.
+
+Generators usually keep the product where it was, so identity is tried first and costs one
+subtraction. Only when it fails do we pay for ORB features; trying the mirrored original as well is
+what tells a flipped product (a consistency failure) from a moved one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Alignment:
+    matrix: np.ndarray  # 2x3, original pixel coords -> edit pixel coords (applied after the mirror)
+    mirrored: bool  # the original was mirrored left-right before ``matrix``
+    method: str  # identity | orb | moments
+    inliers: int = 0
+
+    @property
+    def scale(self) -> float:
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
+
+    @property
+    def is_identity(self) -> bool:
+        return not self.mirrored and bool(np.allclose(self.matrix, IDENTITY, atol=1e-3))
+
+    def warp(self, img: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
+        """Bring an original-frame array into the edit frame."""
+        src = img[:, ::-1] if self.mirrored else img
+        if self.is_identity and src.shape[:2] == shape[:2]:
+            return np.ascontiguousarray(src)
+        flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+        return cv2.warpAffine(np.ascontiguousarray(src), self.matrix, (shape[1], shape[0]), flags=flags, borderValue=0)
+
+
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+_orb = None
+
+
+def _orb_detector():
+    global _orb
+    if _orb is None:
+        _orb = cv2.ORB_create(nfeatures=1500, fastThreshold=10)
+    return _orb
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray) -> float:
+    """How well the edit matches the original in place over ``region`` (0..1).
+
+    Structure (local NCC) rather than raw difference, so that a product whose colours changed, or
+    whose half was cut away, still counts as "kept in place" and is judged by the criteria instead.
+    """
+    if region.sum() < 50:
+        return 0.0
+    from maskgate.check.measure import local_ncc
+
+    ncc, sd = local_ncc(orig_g, edit_g, 11)
+    textured = region & (sd > 4)
+    same = np.abs(orig_g.astype(np.int16) - edit_g.astype(np.int16)) < 12
+    ok = np.where(textured, ncc > 0.5, same)
+    return float(ok[region].mean())
+
+
+def _orb_fit(orig_g, edit_g, mask_o, mask_e):
+    det = _orb_detector()
+    k1, d1 = det.detectAndCompute(orig_g, mask_o)
+    k2, d2 = det.detectAndCompute(edit_g, mask_e)
+    if d1 is None or d2 is None or len(k1) < 8 or len(k2) < 8:
+        return None, 0
+    matches = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(d1, d2, k=2)
+    good = [m[0] for m in matches if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
+    if len(good) < 8:
+        return None, 0
+    p1 = np.float32([k1[m.queryIdx].pt for m in good])
+    p2 = np.float32([k2[m.trainIdx].pt for m in good])
+    mat, inl = cv2.estimateAffinePartial2D(p1, p2, method=cv2.RANSAC, ransacReprojThreshold=4.0, maxIters=2000)
+    if mat is None:
+        return None, 0
+    return mat, int(inl.sum())
+
+
+def _moments_fit(mask_o: np.ndarray, mask_e: np.ndarray) -> np.ndarray | None:
+    mo, me = cv2.moments(mask_o.astype(np.uint8), True), cv2.moments(mask_e.astype(np.uint8), True)
+    if mo["m00"] < 10 or me["m00"] < 10:
+        return None
+    s = float(np.sqrt(me["m00"] / mo["m00"]))
+    co = np.array([mo["m10"] / mo["m00"], mo["m01"] / mo["m00"]])
+    ce = np.array([me["m10"] / me["m00"], me["m01"] / me["m00"]])
+    t = ce - s * co
+    return np.array([[s, 0.0, t[0]], [0.0, s, t[1]]])
+
+
+def align(orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e: np.ndarray | None, identity_min: float = 0.35) -> Alignment:
+    """Estimate how the product moved from original to edit (same-size arrays expected)."""
+    og, eg = _gray(orig_rgb), _gray(edit_rgb)
+    region = mask_o if mask_e is None else (mask_o & mask_e)
+    eroded = cv2.erode(region.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    if identity_match(og, eg, eroded) >= identity_min:
+        return Alignment(IDENTITY.copy(), False, "identity")
+    mo8 = cv2.dilate(mask_o.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
+    me8 = None if mask_e is None else cv2.dilate(mask_e.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
+    straight, n1 = _orb_fit(og, eg, mo8, me8)
+    flipped, n2 = _orb_fit(np.ascontiguousarray(og[:, ::-1]), eg, np.ascontiguousarray(mo8[:, ::-1]), me8)
+    best = None
+    if straight is not None and n1 >= 12 and n1 >= n2:
+        best = Alignment(straight, False, "orb", n1)
+    elif flipped is not None and n2 >= 12:
+        best = Alignment(flipped, True, "orb", n2)
+    if best is not None and 0.05 < best.scale < 20:
+        return best
+    if mask_e is not None:
+        m = _moments_fit(mask_o, mask_e)
+        if m is not None:
+            return Alignment(m, False, "moments")
+    return Alignment(IDENTITY.copy(), False, "identity-fallback")

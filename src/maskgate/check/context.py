@@ -1,0 +1,172 @@
+"""Everything the criteria share about one pair, computed once.
+
+The two model passes (u2netp on the original, PP-OCR on the edit) and the alignment are the
+expensive parts; every criterion is then cheap NumPy over the arrays held here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from maskgate.check.align import Alignment, align
+from maskgate.check.kind import isolated_foreground, looks_text_removed
+from maskgate.make.text import TextRegion, regions_mask
+
+
+@dataclass
+class PairContext:
+    orig: np.ndarray  # HxWx3 uint8 RGB, the original
+    edit: np.ndarray  # HxWx3 uint8 RGB, the edit brought to the original's size
+    edit_alpha: np.ndarray | None
+    kind: str
+    sal_o: np.ndarray  # saliency of the original, float [0,1]
+    mask_o: np.ndarray  # product in the original (bool), overlays removed
+    text_o: list[TextRegion]
+    text_e: list[TextRegion]
+    alignment: Alignment
+    orig_in_e: np.ndarray  # the original warped into the edit frame
+    mask_o_in_e: np.ndarray  # the original's product warped into the edit frame
+    sal_in_e: np.ndarray  # the original's saliency warped into the edit frame
+    product_e: np.ndarray  # the product in the edit (bool)
+    fg_e: np.ndarray | None  # isolated: everything not backdrop; else None
+    backdrop: np.ndarray | None  # isolated: backdrop colour
+    notes: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.orig.shape[:2]
+
+    @property
+    def area(self) -> int:
+        return self.orig.shape[0] * self.orig.shape[1]
+
+    def gray(self, which: str) -> np.ndarray:
+        key = "gray_" + which
+        if key not in self.cache:
+            self.cache[key] = cv2.cvtColor(getattr(self, which), cv2.COLOR_RGB2GRAY)
+        return self.cache[key]
+
+    def lab(self, which: str) -> np.ndarray:
+        key = "lab_" + which
+        if key not in self.cache:
+            self.cache[key] = cv2.cvtColor(getattr(self, which), cv2.COLOR_RGB2LAB).astype(np.float32)
+        return self.cache[key]
+
+
+def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[TextRegion]:
+    """Drop detector output no overlay text looks like: blobs a fifth of the frame tall or square-ish
+    regions covering a large area (PP-OCR fires on whole products in flat cut-outs, and on noise)."""
+    h, w = shape
+    keep = []
+    for r in regions:
+        (_, _), (rw, rh), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
+        thick, long = min(rw, rh), max(rw, rh)
+        if thick > 0.15 * max(h, w) or (long < 1.5 * thick and long * thick > 0.02 * h * w):
+            continue
+        keep.append(r)
+    return keep
+
+
+def _components(mask: np.ndarray, min_area: int) -> list[np.ndarray]:
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return [lab == i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+
+
+def clean_product_mask(sal: np.ndarray, text: list[TextRegion], given: np.ndarray | None = None) -> np.ndarray:
+    """Binary product mask of the original: saliency minus overlay blobs (text, badges) and specks."""
+    if given is not None:
+        return given
+    raw = sal > 0.5
+    h, w = raw.shape
+    min_area = int(0.002 * h * w)
+    tmask = regions_mask(raw.shape, text, grow=max(3, int(0.012 * max(h, w)))) > 0
+    keep = np.zeros_like(raw)
+    comps = _components(raw, min_area)
+    biggest = max((c.sum() for c in comps), default=0)
+    for c in comps:
+        area = c.sum()
+        text_share = (c & tmask).sum() / area
+        # Overlay text and badges form their own salient blobs; the product is the big one.
+        if text_share > 0.35 and area < 0.6 * biggest:
+            continue
+        keep |= c
+    if not keep.any():
+        keep = raw
+    # Holes inside the product (a mug's opening, printed labels) belong to it.
+    filled = keep.astype(np.uint8)
+    cnts, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, cnts, -1, 1, thickness=cv2.FILLED)
+    return filled.astype(bool)
+
+
+def fit_edit(edit_rgb: np.ndarray, edit_alpha: np.ndarray | None, shape: tuple[int, int]):
+    """Scale the edit to the original's size; note an aspect-ratio change (it distorts the product)."""
+    h, w = shape
+    notes = []
+    eh, ew = edit_rgb.shape[:2]
+    if (eh, ew) != (h, w):
+        ar_o, ar_e = w / h, ew / eh
+        if abs(ar_o - ar_e) / ar_o > 0.02:
+            notes.append(f"aspect ratio changed: original {w}x{h} ({ar_o:.3f}), edit {ew}x{eh} ({ar_e:.3f})")
+        interp = cv2.INTER_AREA if ew > w else cv2.INTER_LINEAR
+        edit_rgb = cv2.resize(edit_rgb, (w, h), interpolation=interp)
+        if edit_alpha is not None:
+            edit_alpha = cv2.resize(edit_alpha, (w, h), interpolation=interp)
+    return edit_rgb, edit_alpha, notes
+
+
+def build_context(
+    orig: np.ndarray,
+    edit: np.ndarray,
+    edit_alpha: np.ndarray | None,
+    sal_o: np.ndarray,
+    text_o: list[TextRegion],
+    text_e: list[TextRegion],
+    kind: str | None = None,
+    given_mask: np.ndarray | None = None,
+    notes: list[str] | None = None,
+) -> PairContext:
+    notes = list(notes or [])
+    text_o = plausible_text(text_o, orig.shape[:2])
+    text_e = plausible_text(text_e, orig.shape[:2])
+    mask_o = clean_product_mask(sal_o, text_o, given_mask)
+    iso = isolated_foreground(edit, edit_alpha) if kind in (None, "isolated") else None
+    if kind is None:
+        kind = "isolated" if iso is not None else ("text_removed" if looks_text_removed(orig, edit) else "inpainted")
+    fg_e = backdrop = None
+    if kind == "isolated":
+        if iso is None:  # declared isolated but the backdrop is not flat: treat its saliency-free best guess
+            iso = (np.ones(mask_o.shape, bool), np.array([255.0, 255, 255], np.float32))
+        fg_e, backdrop = iso
+    if kind == "text_removed":
+        al = Alignment(np.array([[1.0, 0, 0], [0, 1.0, 0]]), False, "identity")
+    else:
+        al = align(orig, edit, mask_o, fg_e)
+    orig_in_e = al.warp(orig, mask_o.shape)
+    mask_o_in_e = al.warp(mask_o.astype(np.uint8), mask_o.shape, nearest=True).astype(bool)
+    sal_in_e = al.warp(sal_o, mask_o.shape)
+    if fg_e is not None:
+        product_e = _product_part(fg_e, mask_o_in_e)
+    else:
+        product_e = mask_o_in_e
+    return PairContext(
+        orig=orig, edit=edit, edit_alpha=edit_alpha, kind=kind, sal_o=sal_o, mask_o=mask_o, text_o=text_o,
+        text_e=text_e, alignment=al, orig_in_e=orig_in_e, mask_o_in_e=mask_o_in_e, sal_in_e=sal_in_e, product_e=product_e,
+        fg_e=fg_e, backdrop=backdrop, notes=notes,
+    )
+
+
+def _product_part(fg: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Foreground components that overlap where the product should be (or the largest one)."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return fg.copy()
+    hits = np.bincount(lab[prior], minlength=n)
+    keep = [i for i in range(1, n) if hits[i] > 0.3 * stats[i, cv2.CC_STAT_AREA] or hits[i] > 0.05 * prior.sum()]
+    if not keep:
+        keep = [1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
+    return np.isin(lab, keep)

@@ -1,0 +1,51 @@
+"""Quality: blur, pixelation, heavy compression, tint or halo, always relative to the original.
+
+A soft or compressed original is not the edit's fault, so every measure is a ratio or a
+difference against the original's own product pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskgate.check.context import PairContext
+from maskgate.check.measure import blockiness, delta_e, dilate, erode, flat_share, laplacian_energy, size_px
+
+
+def features(ctx: PairContext) -> dict:
+    prod = ctx.product_e & ctx.mask_o_in_e
+    r = max(2, int(0.02 * size_px(prod)))
+    inner = erode(prod, r)
+    f: dict = {}
+    go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
+    lo, le = laplacian_energy(go, inner), laplacian_energy(ge, inner)
+    f["sharp_ratio"] = float(le / (lo + 1e-3))
+    f["flat_delta"] = flat_share(ge, inner) - flat_share(go, inner)
+    f["block_delta"] = blockiness(ge, inner) - blockiness(go, inner)
+    # colour: a tint blends the product toward one colour: E = a*O + b (shared a) fits well
+    sel = inner
+    if sel.sum() > 50:
+        o = ctx.orig_in_e[sel].astype(np.float32)
+        e = ctx.edit[sel].astype(np.float32)
+        if len(o) > 20000:
+            idx = np.random.default_rng(0).choice(len(o), 20000, replace=False)
+            o, e = o[idx], e[idx]
+        om, em = o.mean(0), e.mean(0)
+        oc, ec = o - om, e - em
+        a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
+        resid = ec - a * oc
+        f["tint_slope"] = a
+        f["tint_resid"] = float(np.sqrt((resid**2).mean()))
+        f["mean_shift"] = float(np.abs(em - om).max())
+        de = delta_e(ctx.lab("edit"), ctx.lab("orig_in_e"))
+        f["de_inner"] = float(np.median(de[sel]))
+        band = prod & ~erode(prod, max(3, r))
+        f["de_band"] = float(np.median(de[band])) if band.any() else 0.0
+        outer = dilate(ctx.product_e, max(3, r)) & ~ctx.product_e
+        if ctx.fg_e is None and outer.any():
+            f["de_outer"] = float(np.median(de[outer]))
+        else:
+            f["de_outer"] = 0.0
+    else:
+        f.update(tint_slope=1.0, tint_resid=0.0, mean_shift=0.0, de_inner=0.0, de_band=0.0, de_outer=0.0)
+    return f

@@ -1,0 +1,103 @@
+"""Residue: anything that is not the product still visible outside it in the edit.
+
+Three signals, because generators fail in three ways: text the OCR detector still finds outside
+the product; overlay regions of the original (text, badges, logos) whose structure is still there;
+and, for cut-outs, foreground that is not the product (stray blobs, a collar of old background).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from maskgate.check.context import PairContext
+from maskgate.check.measure import dilate, local_ncc, size_px
+from maskgate.make.text import regions_mask
+
+
+def _outside_share(region_mask: np.ndarray, product: np.ndarray) -> float:
+    a = region_mask.sum()
+    return float((region_mask & ~product).sum() / a) if a else 0.0
+
+
+def features(ctx: PairContext) -> dict:
+    h, w = ctx.shape
+    f: dict = {}
+    prod = ctx.product_e
+    grow = max(4, int(0.02 * size_px(prod)))
+    prod_d = dilate(prod, grow)
+    # 1. text found in the edit, outside the product.
+    out_text = []
+    for r in ctx.text_e:
+        m = regions_mask((h, w), [r]) > 0
+        if _outside_share(m, prod_d) > 0.5:
+            out_text.append(r)
+    f["text_count"] = len(out_text)
+    f["text_score"] = max((r.score for r in out_text), default=0.0)
+    f["text_area"] = float(sum((regions_mask((h, w), [r]) > 0).sum() for r in out_text) / (h * w))
+    # 2. the original's overlays (text boxes outside its product): is their structure still there?
+    ov = [r for r in ctx.text_o if _outside_share(regions_mask((h, w), [r]) > 0, dilate(ctx.mask_o, 4)) > 0.5]
+    carried = 0.0
+    if ov and ctx.alignment.is_identity:
+        ncc, sd = local_ncc(ctx.gray("orig"), ctx.gray("edit"), 9)
+        for r in ov:
+            m = (regions_mask((h, w), [r]) > 0) & ~prod_d
+            strong = m & (sd > 0)
+            osd = _local_sd(ctx.gray("orig"))
+            sel = m & (osd > 12)  # where the original overlay has strokes
+            if sel.sum() < 30:
+                continue
+            carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
+            del strong
+    f["overlay_carried"] = carried
+    # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
+    if ctx.fg_e is not None:
+        faint = faint_foreground(ctx)
+        stray = faint & ~prod_d
+        f["stray_share"] = float(stray.sum() / (h * w))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(stray.astype(np.uint8), connectivity=8)
+        f["stray_blobs"] = int((stats[1:, cv2.CC_STAT_AREA] > 20).sum()) if n > 1 else 0
+        # a collar of old background: the cut-out's outline runs through the original's texture
+        # instead of along an edge of it, and the pixels inside are the original's background
+        collar = prod & ~dilate(ctx.mask_o_in_e, grow) & (ctx.sal_in_e < 0.3)
+        f["collar_share"] = float(collar.sum() / max(prod.sum(), 1))
+        f["outline_on_edge"] = outline_edge_ratio(ctx.gray("orig_in_e"), prod)
+    else:
+        f["stray_share"] = 0.0
+        f["stray_blobs"] = 0
+        f["collar_share"] = 0.0
+        f["outline_on_edge"] = 2.0
+    return f
+
+
+def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:
+    """Off-backdrop pixels at a tolerance low enough for a 5%-contrast ghost of erased text."""
+    if ctx.edit_alpha is not None and (ctx.edit_alpha < 128).mean() > 0.02:
+        return ctx.edit_alpha > 6
+    blur = cv2.GaussianBlur(ctx.edit, (5, 5), 0).astype(np.int16)
+    d = np.abs(blur - ctx.backdrop.astype(np.int16)).max(axis=2)
+    fg = d > tol
+    return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
+    """Original's gradient on the cut-out's outline over that a few pixels off it (>1: on an edge)."""
+    if prod.sum() < 100:
+        return 2.0
+    g = gray_o.astype(np.float32)
+    mag = cv2.GaussianBlur(np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)), (3, 3), 0)
+    m8 = prod.astype(np.uint8)
+    outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(bool)
+    h, w = prod.shape
+    outline[:2, :] = outline[-2:, :] = False
+    outline[:, :2] = outline[:, -2:] = False
+    if outline.sum() < 20:
+        return 2.0
+    near = dilate(outline, 12) & ~dilate(outline, 5)
+    return float(mag[outline].mean() / (mag[near].mean() + 1e-3))
+
+
+def _local_sd(gray: np.ndarray, k: int = 5) -> np.ndarray:
+    g = gray.astype(np.float32)
+    m = cv2.boxFilter(g, -1, (k, k))
+    return np.sqrt(np.maximum(cv2.boxFilter(g * g, -1, (k, k)) - m * m, 0))

@@ -1,0 +1,82 @@
+"""Shared pixel measurements between the (aligned) original and the edit.
+
+Local normalised cross-correlation separates "same structure, other colour" (a hue change, a tint)
+from "other structure" (a warp, a patch, a cut), which is the split between several criteria.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def box(x: np.ndarray, k: int) -> np.ndarray:
+    return cv2.boxFilter(x, cv2.CV_32F, (k, k), borderType=cv2.BORDER_REFLECT)
+
+
+def local_ncc(a: np.ndarray, b: np.ndarray, k: int = 15) -> tuple[np.ndarray, np.ndarray]:
+    """Windowed NCC of two grey images and the smaller local std (where NCC is meaningful)."""
+    a = a.astype(np.float32)
+    b = b.astype(np.float32)
+    ma, mb = box(a, k), box(b, k)
+    va = np.maximum(box(a * a, k) - ma * ma, 0)
+    vb = np.maximum(box(b * b, k) - mb * mb, 0)
+    cov = box(a * b, k) - ma * mb
+    ncc = cov / np.sqrt(va * vb + 1e-3)
+    return np.clip(ncc, -1, 1), np.sqrt(np.minimum(va, vb))
+
+
+def delta_e(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
+    """Euclidean Lab distance (OpenCV's 8-bit Lab scale, roughly CIE76 x 1.0-2.5)."""
+    d = lab_a - lab_b
+    return np.sqrt((d * d).sum(axis=2))
+
+
+def erode(mask: np.ndarray, r: int) -> np.ndarray:
+    if r <= 0:
+        return mask
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.erode(mask.astype(np.uint8), k).astype(bool)
+
+
+def dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    if r <= 0:
+        return mask
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
+
+
+def laplacian_energy(gray: np.ndarray, region: np.ndarray) -> float:
+    if region.sum() < 20:
+        return 0.0
+    lap = cv2.Laplacian(gray, cv2.CV_32F, ksize=3)
+    return float(np.abs(lap[region]).mean())
+
+
+def flat_share(gray: np.ndarray, region: np.ndarray) -> float:
+    """Share of neighbour pairs with exactly equal value: pixelation and heavy JPEG raise it."""
+    if region.sum() < 20:
+        return 0.0
+    g = gray.astype(np.int16)
+    dx = g[:, 1:] == g[:, :-1]
+    dy = g[1:, :] == g[:-1, :]
+    r = region[:-1, :-1]
+    return float((dx[:-1, :][r].mean() + dy[:, :-1][r].mean()) / 2)
+
+
+def blockiness(gray: np.ndarray, region: np.ndarray, period: int = 8) -> float:
+    """Gradient energy on the 8-px grid over that off the grid (1.0 for a clean image)."""
+    if region.sum() < 200:
+        return 1.0
+    g = gray.astype(np.float32)
+    dx = np.abs(np.diff(g, axis=1))
+    r = region[:, :-1]
+    cols = np.arange(dx.shape[1]) % period == period - 1
+    on = dx[:, cols][r[:, cols]].mean() if r[:, cols].any() else 0.0
+    off = dx[:, ~cols][r[:, ~cols]].mean() if r[:, ~cols].any() else 1.0
+    return float(on / (off + 1e-3))
+
+
+def size_px(mask: np.ndarray) -> float:
+    """A length scale for a mask: the side of a square of the same area."""
+    return float(np.sqrt(max(mask.sum(), 1)))

@@ -1,0 +1,72 @@
+"""From per-criterion scores to pass/fail and one verdict, using calibrated thresholds.
+
+Three thresholds per criterion, ordered reject <= decide <= accept:
+``decide`` turns the score into the criterion's pass/fail (fitted for F1 of catching failures);
+a pair is accepted only when every applicable score clears ``accept`` (fitted for the target
+precision), rejected as soon as one score falls under ``reject``; anything between goes to a person.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from maskgate.check.result import CRITERIA
+
+
+@dataclass
+class Thresholds:
+    decide: float = 0.5
+    accept: float = 0.7
+    reject: float = 0.3
+
+
+@dataclass
+class Calibration:
+    thresholds: dict[str, Thresholds] = field(default_factory=lambda: {c: Thresholds() for c in CRITERIA})
+    models: dict[str, dict] = field(default_factory=dict)  # criterion -> fitted logistic model
+    target_precision: float | None = None
+    fitted_on: str | None = None
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Calibration:
+        if path is None:
+            text = resources.files("maskgate.check").joinpath("default_calibration.json").read_text()
+        else:
+            text = Path(path).read_text()
+        raw = json.loads(text)
+        th = {c: Thresholds(**raw["thresholds"].get(c, {})) for c in CRITERIA}
+        return cls(th, raw.get("models", {}), raw.get("target_precision"), raw.get("fitted_on"), raw.get("metrics", {}))
+
+    def save(self, path: str | Path) -> None:
+        raw = {
+            "thresholds": {c: asdict(t) for c, t in self.thresholds.items()},
+            "models": self.models,
+            "target_precision": self.target_precision,
+            "fitted_on": self.fitted_on,
+            "metrics": self.metrics,
+        }
+        Path(path).write_text(json.dumps(raw, indent=2) + "\n")
+
+
+def decide(scores: dict[str, float | None], cal: Calibration) -> tuple[dict[str, bool | None], str, float]:
+    """(pass per criterion, verdict, overall score) for one pair's criterion scores."""
+    passed: dict[str, bool | None] = {}
+    verdict = "accept"
+    margins = []
+    for name, s in scores.items():
+        if s is None:
+            passed[name] = None
+            continue
+        t = cal.thresholds[name]
+        passed[name] = s >= t.decide
+        margins.append(s)
+        if s < t.reject:
+            verdict = "reject"
+        elif s < t.accept and verdict != "reject":
+            verdict = "review"
+    overall = min(margins) if margins else 1.0
+    return passed, verdict, overall

@@ -1,0 +1,1 @@
+"""Learn: fit criterion scorers and verdict thresholds from human labels."""

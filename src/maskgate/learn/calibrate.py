@@ -1,0 +1,176 @@
+"""``maskgate calibrate``: fit each criterion's scorer and the verdict thresholds on labelled pairs.
+
+Scores used to choose thresholds and to report metrics are out-of-fold (folds grouped by product,
+so no product is scored by a model that saw it): the figures then say what to expect on new
+products rather than how well the labels were memorised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from maskgate.check.result import CRITERIA
+from maskgate.check.scoring import vector
+from maskgate.check.verdict import Calibration, Thresholds
+from maskgate.learn.logistic import fit, predict
+
+
+@dataclass
+class LabelledFeatures:
+    id: str
+    group: str
+    kind: str
+    features: dict[str, dict]
+    labels: dict[str, bool | None]
+    acceptable: bool
+
+
+def group_of(pair_id: str) -> str:
+    return pair_id.split("__")[0]
+
+
+def _folds(groups: list[str], k: int) -> list[np.ndarray]:
+    uniq = sorted(set(groups))
+    return [np.array([uniq.index(g) % k == f for g in groups]) for f in range(k)]
+
+
+def oof_scores(rows: list[LabelledFeatures], l2: float = 1.0, k: int = 5) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Out-of-fold P(pass) per criterion (NaN where not applicable) and models fitted on all rows."""
+    n = len(rows)
+    groups = [r.group for r in rows]
+    scores = {}
+    models = {}
+    for c in CRITERIA:
+        idx = [i for i, r in enumerate(rows) if r.labels.get(c) is not None and r.features.get(c)]
+        s = np.full(n, np.nan)
+        if len(idx) < 10 or len({rows[i].labels[c] for i in idx}) < 2:
+            scores[c] = s
+            continue
+        x = np.array([vector(c, rows[i].features[c]) for i in idx])
+        y = np.array([1.0 if rows[i].labels[c] else 0.0 for i in idx])
+        g = [groups[i] for i in idx]
+        for test in _folds(g, min(k, len(set(g)))):
+            train = ~test
+            if test.any() and len(set(y[train])) == 2:
+                s[np.array(idx)[test]] = predict(fit(x[train], y[train], l2), x[test])
+        models[c] = fit(x, y, l2)
+        scores[c] = s
+    return scores, models
+
+
+def best_f1_threshold(score: np.ndarray, passed: np.ndarray) -> tuple[float, float]:
+    """Threshold on P(pass) that maximises F1 of catching failures; (threshold, f1)."""
+    best = (0.5, -1.0)
+    for t in np.unique(np.concatenate([score, [0.5]])):
+        pred_fail = score < t + 1e-12
+        tp = (pred_fail & ~passed).sum()
+        fp = (pred_fail & passed).sum()
+        fn = (~pred_fail & ~passed).sum()
+        f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+        if f1 > best[1] + 1e-9:
+            best = (float(t) + 1e-9, float(f1))
+    return best
+
+
+def verdicts(scores: dict[str, np.ndarray], th: dict[str, Thresholds]) -> np.ndarray:
+    n = len(next(iter(scores.values())))
+    out = np.array(["accept"] * n, dtype=object)
+    for c, s in scores.items():
+        ok = ~np.isnan(s)
+        out[ok & (s < th[c].accept) & (out == "accept")] = "review"
+        out[ok & (s < th[c].reject)] = "reject"
+    return out
+
+
+def _precision(v: np.ndarray, acceptable: np.ndarray, which: str) -> float:
+    sel = v == which
+    if not sel.any():
+        return 1.0
+    good = acceptable[sel] if which == "accept" else ~acceptable[sel]
+    return float(good.mean())
+
+
+def fit_verdict_thresholds(scores, acceptable: np.ndarray, decide: dict[str, float], target: float) -> dict[str, Thresholds]:
+    """Greedy: start at the F1 thresholds, then tighten whichever criterion buys the most precision
+    per decided pair lost, until accepted and rejected pairs both meet ``target``."""
+    th = {c: Thresholds(decide[c], decide[c], decide[c]) for c in CRITERIA}
+    for which in ("accept", "reject"):
+        for _ in range(500):
+            v = verdicts(scores, th)
+            if _precision(v, acceptable, which) >= target:
+                break
+            wrong = (v == which) & (~acceptable if which == "accept" else acceptable)
+            best = None
+            for c in CRITERIA:
+                s = scores[c]
+                cur = th[c].accept if which == "accept" else th[c].reject
+                # the smallest moves of this criterion's threshold that take one wrong pair out
+                if which == "accept":
+                    moves = np.unique(s[wrong & ~np.isnan(s) & (s >= cur)]) + 1e-9
+                else:
+                    moves = np.unique(s[wrong & ~np.isnan(s) & (s < cur)])[::-1] - 1e-9
+                for new in moves[:25]:
+                    trial = {k: Thresholds(x.decide, x.accept, x.reject) for k, x in th.items()}
+                    setattr(trial[c], which, float(new))
+                    v2 = verdicts(scores, trial)
+                    sel1, sel2 = v == which, v2 == which
+                    gain = int((wrong & ~sel2).sum())
+                    lost = int(sel1.sum() - sel2.sum())
+                    ratio = gain / max(lost, 1)
+                    if gain > 0 and (best is None or ratio > best[0]):
+                        best = (ratio, trial)
+            if best is None:
+                break
+            th = best[1]
+    return th
+
+
+def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: float = 1.0, source: str = "") -> Calibration:
+    scores, models = oof_scores(rows, l2)
+    acceptable = np.array([r.acceptable for r in rows])
+    decide_t, f1s = {}, {}
+    for c in CRITERIA:
+        s = scores[c]
+        ok = ~np.isnan(s)
+        if ok.sum() == 0:
+            decide_t[c] = 0.5
+            continue
+        passed = np.array([bool(rows[i].labels[c]) for i in np.nonzero(ok)[0]])
+        decide_t[c], f1s[c] = best_f1_threshold(s[ok], passed)
+    th = fit_verdict_thresholds(scores, acceptable, decide_t, target_precision)
+    v = verdicts(scores, th)
+    metrics = {
+        "out_of_fold": True,
+        "pairs": len(rows),
+        "f1": {c: round(f, 4) for c, f in f1s.items()},
+        "accept_precision": round(_precision(v, acceptable, "accept"), 4),
+        "reject_precision": round(_precision(v, acceptable, "reject"), 4),
+        "automation": round(float((v != "review").mean()), 4),
+        "accepted": int((v == "accept").sum()),
+        "rejected": int((v == "reject").sum()),
+    }
+    return Calibration(th, models, target_precision, source, metrics)
+
+
+def rows_from_results(results_path: Path, labels_path: Path) -> list[LabelledFeatures]:
+    """Join a ``maskgate check`` results.jsonl (whose evidence holds the measurements) with labels."""
+    labels = {}
+    for line in Path(labels_path).read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            labels[rec["id"]] = rec
+    rows = []
+    for line in Path(results_path).read_text().splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        lab = labels.get(rec.get("id"))
+        if lab is None or rec.get("verdict") == "error" or "labels" not in lab:
+            continue
+        feats = {c: {k: v for k, v in (rec["criteria"].get(c, {}).get("evidence") or {}).items() if isinstance(v, (int, float))} for c in CRITERIA}
+        rows.append(LabelledFeatures(rec["id"], group_of(rec["id"]), rec.get("kind"), feats, lab["labels"], bool(lab["acceptable"])))
+    return rows
