@@ -149,7 +149,7 @@ def _next_task_once(engine, reviewer_id, lease_seconds, gold_every, now) -> Task
         return task
 
 
-def _finish_slot(c, reviewer_id: int, assignment_id: int, **slot_values) -> dict:
+def _finish_slot(c, reviewer_id: int, assignment_id: int, slot_values: dict) -> dict:
     a = c.execute(
         select(A.c.id, A.c.item_id, A.c.slot_id, A.c.status, A.c.leased_at)
         .where(A.c.id == assignment_id, A.c.reviewer_id == reviewer_id)
@@ -170,7 +170,7 @@ def submit(engine: Engine, reviewer_id: int, assignment_id: int, ans: AnswerIn, 
     """Store the answer and close the lease, atomically. Raises LeaseLost if not held."""
     now = time.time() if now is None else now
     with writer(engine).begin() as c:
-        a = _finish_slot(c, reviewer_id, assignment_id, state="done", due=None, holder_id=None)
+        a = _finish_slot(c, reviewer_id, assignment_id, {"state": "done", "due": None, "holder_id": None})
         n = c.execute(
             update(A).where(A.c.id == assignment_id, A.c.status == "leased").values(status="submitted", finished_at=now)
         ).rowcount
@@ -191,7 +191,8 @@ def skip(engine: Engine, reviewer_id: int, assignment_id: int, *, now: float | N
     """Give the task back to the queue for others; this reviewer will not be served it again."""
     now = time.time() if now is None else now
     with writer(engine).begin() as c:
-        _finish_slot(c, reviewer_id, assignment_id, state="open", due=0.0, holder_id=None, assignment_id=None)
+        _finish_slot(c, reviewer_id, assignment_id,
+                     {"state": "open", "due": 0.0, "holder_id": None, "assignment_id": None})
         c.execute(update(A).where(A.c.id == assignment_id).values(status="skipped", finished_at=now))
 
 
