@@ -142,6 +142,7 @@ def import_results(
     results: str | Path,
     *,
     only_review: bool = True,
+    verdict: str = "review",
     overlap: int = 1,
     gold: str | Path | None = None,
     segment: Callable[[np.ndarray], np.ndarray] | None = default_segmenter,
@@ -180,7 +181,7 @@ def import_results(
         if ext in existing or ext in seen:
             report.skipped_existing += 1
             continue
-        if only_review and rec.get("verdict") != "review" and g is None:
+        if only_review and rec.get("verdict") != verdict and g is None:
             report.filtered_out += 1
             continue
         seen.add(ext)
