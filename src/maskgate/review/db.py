@@ -8,9 +8,12 @@ instead of upgrading a read lock mid-transaction, which is what deadlocks under 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///maskgate-review.db"
@@ -52,6 +55,26 @@ def is_sqlite(engine: Engine) -> bool:
 def writer(engine: Engine) -> Engine:
     """An engine view whose transactions take the write lock at BEGIN on SQLite."""
     return engine.execution_options(sqlite_immediate=True) if is_sqlite(engine) else engine
+
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction. On SQLite, writers of this process also queue on a Python lock first:
+    SQLite's busy handler polls with sleeps of up to 100 ms, which is what a waiting writer
+    would otherwise pay; a lock hands over at once. Other processes still wait on the file lock."""
+    if not is_sqlite(engine):
+        with engine.begin() as conn:
+            yield conn
+        return
+    key = id(engine.pool)
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock, writer(engine).begin() as conn:
+        yield conn
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, and_, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from maskgate.review.db import writer
+from maskgate.review.db import write_transaction
 from maskgate.review.schema import Answer, Assignment, Item, Slot, User
 
 S, A, IT, U, AN = Slot.__table__, Assignment.__table__, Item.__table__, User.__table__, Answer.__table__
@@ -86,7 +86,7 @@ def next_task(
 def _next_task_once(engine, reviewer_id, lease_seconds, gold_every, now) -> Task | None:
     now = time.time() if now is None else now
     until = now + lease_seconds
-    with writer(engine).begin() as c:
+    with write_transaction(engine) as c:
         # 1. A lease this reviewer already holds (page reload, second tab): keep working on it.
         held = c.execute(
             select(A.c.id, A.c.item_id, A.c.slot_id)
@@ -169,7 +169,7 @@ def _finish_slot(c, reviewer_id: int, assignment_id: int, slot_values: dict) -> 
 def submit(engine: Engine, reviewer_id: int, assignment_id: int, ans: AnswerIn, *, now: float | None = None) -> int:
     """Store the answer and close the lease, atomically. Raises LeaseLost if not held."""
     now = time.time() if now is None else now
-    with writer(engine).begin() as c:
+    with write_transaction(engine) as c:
         a = _finish_slot(c, reviewer_id, assignment_id, {"state": "done", "due": None, "holder_id": None})
         n = c.execute(
             update(A).where(A.c.id == assignment_id, A.c.status == "leased").values(status="submitted", finished_at=now)
@@ -190,7 +190,7 @@ def submit(engine: Engine, reviewer_id: int, assignment_id: int, ans: AnswerIn, 
 def skip(engine: Engine, reviewer_id: int, assignment_id: int, *, now: float | None = None) -> None:
     """Give the task back to the queue for others; this reviewer will not be served it again."""
     now = time.time() if now is None else now
-    with writer(engine).begin() as c:
+    with write_transaction(engine) as c:
         _finish_slot(c, reviewer_id, assignment_id,
                      {"state": "open", "due": 0.0, "holder_id": None, "assignment_id": None})
         c.execute(update(A).where(A.c.id == assignment_id).values(status="skipped", finished_at=now))
