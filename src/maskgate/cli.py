@@ -94,6 +94,90 @@ def calibrate(
 
 # ---------------------------------------------------------------- review (serve, review import/export, user)
 
+review_app = typer.Typer(no_args_is_help=True, help="Load check results for people to review; export their labels.")
+user_app = typer.Typer(no_args_is_help=True, help="Review app accounts.")
+app.add_typer(review_app, name="review")
+app.add_typer(user_app, name="user")
+_DB_HELP = "Database URL (default: $MASKGATE_DB or sqlite:///maskgate-review.db; PostgreSQL: postgresql+psycopg://...)."
+
+
+@app.command("serve")
+def serve(
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    gold_every: int = typer.Option(10, help="Every N-th task a reviewer gets is a gold item (0: never)."),
+    lease_minutes: float = typer.Option(15.0, help="How long a task stays with a reviewer before it returns to the queue."),
+) -> None:
+    """Start the review web app (migrates the database first)."""
+    from maskgate.review.app import Settings, run_server
+
+    run_server(db, host, port, Settings(lease_seconds=lease_minutes * 60, gold_every=gold_every))
+
+
+@review_app.command("import")
+def review_import(
+    results: Path = typer.Argument(..., help="results.jsonl written by `maskgate check`."),
+    all_: bool = typer.Option(False, "--all", help="Import every pair, not only verdict 'review'."),
+    verdict: str = typer.Option("review", "--verdict", help="Import pairs with this verdict (ignored with --all)."),
+    overlap: int = typer.Option(1, "--overlap", min=1, help="Reviewers per pair (K)."),
+    gold: Path = typer.Option(None, "--gold", help="labels.jsonl: matching ids become gold items with known answers."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+    prelabel: bool = typer.Option(True, help="Compute a product mask with the segmentation model when the check gave none."),
+) -> None:
+    """Load pairs from `maskgate check` output into the review queue."""
+    from maskgate.review.db import open_db
+    from maskgate.review.importer import default_segmenter, import_results
+
+    if not results.is_file():
+        _fail(f"no such file: {results}")
+    if gold is not None and not gold.is_file():
+        _fail(f"no such file: {gold}")
+    if not all_ and verdict not in ("review", "accept", "reject", "error"):
+        _fail("--verdict must be one of review, accept, reject, error")
+    rep = import_results(open_db(db), results, only_review=not all_, verdict=verdict, overlap=overlap, gold=gold,
+                         segment=default_segmenter if prelabel else None)
+    for p in rep.problems:
+        console.print(f"[yellow]warning:[/yellow] {p}")
+    typer.echo(rep.summary())
+
+
+@review_app.command("export")
+def review_export(
+    out: Path = typer.Option(Path("review-labels.jsonl"), "--out", "-o", help="JSONL file to write."),
+    masks_dir: Path = typer.Option(None, "--masks-dir", help="Also write each corrected mask as a PNG here."),
+    gold: bool = typer.Option(True, help="Include answers on gold items."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Write the human labels (criterion names as in `check`, masks as COCO RLE)."""
+    from maskgate.review.db import open_db
+    from maskgate.review.exporter import export_labels
+
+    rep = export_labels(open_db(db), out, masks_dir=masks_dir, include_gold=gold)
+    typer.echo(f"wrote {rep.answers} answers to {out}" + (f", {rep.masks_written} mask PNGs to {masks_dir}" if masks_dir else ""))
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: str = typer.Option("reviewer", help="admin or reviewer."),
+    password: str = typer.Option(None, envvar="MASKGATE_PASSWORD", help="Password (default: prompt; or $MASKGATE_PASSWORD)."),
+    update: bool = typer.Option(False, help="Change the password/role of an existing user."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Create a review app account."""
+    from maskgate.review.accounts import AccountError, add_user
+    from maskgate.review.db import open_db
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        acct = add_user(open_db(db), username, password, role, update=update)
+    except AccountError as e:
+        _fail(str(e))
+    typer.echo(f"user {acct.username} ({acct.role}) ready")
+
+
 
 if __name__ == "__main__":
     app()

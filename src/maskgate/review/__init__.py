@@ -1,0 +1,7 @@
+"""The review app: people judge doubtful edits and correct product masks in a browser.
+
+Layout: ``schema`` (tables), ``db`` (engine, migrations), ``queue`` (leasing work), ``agreement``
+(kappa / IoU, pure), ``masks`` (RLE, GrabCut), ``importer`` / ``exporter`` (JSONL in and out),
+``accounts`` and ``security`` (users, passwords, CSRF, safe paths), ``stats`` (admin numbers),
+``app`` (HTTP routes).
+"""

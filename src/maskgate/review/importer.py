@@ -1,0 +1,249 @@
+"""Load ``maskgate check`` output (results.jsonl) and gold labels into the review database.
+
+Bad input loses nothing: an unreadable line or a missing image is reported and the rest goes on;
+an item whose images are missing is stored with its error (visible to admins) but never queued.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine, insert, select
+
+from maskgate.check.result import CRITERIA
+from maskgate.review.db import writer
+from maskgate.review.masks import encode_rle
+from maskgate.review.schema import Item, Root, Slot
+
+IT, S, R = Item.__table__, Slot.__table__, Root.__table__
+MASK_NAMES = ("product_mask",)
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    queued_slots: int = 0
+    gold: int = 0
+    skipped_existing: int = 0
+    filtered_out: int = 0
+    problems: list[str] = field(default_factory=list)  # "line 3: ..." / "item x: ..."
+
+    def summary(self) -> str:
+        return (f"imported {self.imported} items ({self.gold} gold, {self.queued_slots} review slots), "
+                f"{self.skipped_existing} already present, {self.filtered_out} filtered out, "
+                f"{len(self.problems)} problems")
+
+
+@dataclass
+class GoldLabel:
+    labels: dict[str, bool | None]
+    acceptable: bool | None
+
+
+def read_jsonl(path: Path, report: ImportReport) -> Iterable[tuple[int, dict]]:
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                report.problems.append(f"{path.name} line {n}: not JSON ({e.msg})")
+                continue
+            if not isinstance(rec, dict) or not rec.get("id"):
+                report.problems.append(f"{path.name} line {n}: no 'id'")
+                continue
+            yield n, rec
+
+
+def read_gold(path: Path, report: ImportReport) -> dict[str, GoldLabel]:
+    gold = {}
+    for n, rec in read_jsonl(path, report):
+        labels = rec.get("labels") or {}
+        bad = sorted(set(labels) - set(CRITERIA))
+        if bad:
+            report.problems.append(f"{path.name} line {n}: unknown criteria {bad}")
+        gold[str(rec["id"])] = GoldLabel({k: labels.get(k) for k in CRITERIA}, rec.get("acceptable"))
+    return gold
+
+
+def _abs(base: Path, p: str) -> Path:
+    q = Path(p)
+    return (q if q.is_absolute() else base / q).resolve()
+
+
+def evidence_images(rec: dict) -> dict[str, str]:
+    """All evidence images of a check record, by name (criterion-qualified on a name clash)."""
+    out: dict[str, str] = {}
+    for cname, crit in (rec.get("criteria") or {}).items():
+        if not isinstance(crit, dict):
+            continue
+        imgs = ((crit.get("evidence") or {}).get("images")) or {}
+        for name, p in imgs.items():
+            if isinstance(p, str):
+                out[name if name not in out else f"{cname}.{name}"] = p
+    return out
+
+
+def has_new_background(rec: dict) -> bool:
+    bg = (rec.get("criteria") or {}).get("background")
+    return isinstance(bg, dict) and bg.get("pass") is not None
+
+
+def default_segmenter(rgb: np.ndarray) -> np.ndarray:
+    from maskgate.make.segment import saliency
+
+    return saliency(rgb) > 0.5
+
+
+def _premask(files: dict[str, Path], original: Path, segment: Callable | None) -> tuple[dict | None, tuple, str | None]:
+    """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on."""
+    from maskgate.io.images import ImageReadError, load_image
+
+    img = load_image(original)  # raises ImageReadError: the caller records it
+    h, w = img.rgb.shape[:2]
+    for name in MASK_NAMES:
+        if name in files:
+            try:
+                m = load_image(files[name]).rgb[..., 0] > 127
+            except ImageReadError as e:
+                return None, (h, w), f"product_mask unreadable ({e}); starting from an empty mask"
+            if m.shape != (h, w):
+                import cv2
+
+                m = cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+            return encode_rle(m), (h, w), None
+    if segment is None:
+        return None, (h, w), None
+    try:
+        return encode_rle(segment(img.rgb)), (h, w), None
+    except Exception as e:  # a missing model must not stop the import
+        return None, (h, w), f"no pre-label ({type(e).__name__}: {e})"
+
+
+def _root_id(c, path: Path, cache: dict[str, int]) -> int:
+    key = str(path)
+    if key not in cache:
+        rid = c.execute(select(R.c.id).where(R.c.path == key)).scalar()
+        if rid is None:
+            rid = c.execute(insert(R).values(path=key).returning(R.c.id)).scalar_one()
+        cache[key] = rid
+    return cache[key]
+
+
+def import_results(
+    engine: Engine,
+    results: str | Path,
+    *,
+    only_review: bool = True,
+    verdict: str = "review",
+    overlap: int = 1,
+    gold: str | Path | None = None,
+    segment: Callable[[np.ndarray], np.ndarray] | None = default_segmenter,
+    batch: int = 500,
+) -> ImportReport:
+    if overlap < 1:
+        raise ValueError("overlap must be >= 1")
+    results = Path(results).resolve()
+    base = results.parent
+    report = ImportReport()
+    gold_map = read_gold(Path(gold), report) if gold else {}
+    with engine.connect() as c:
+        existing = set(c.execute(select(IT.c.ext_id)).scalars())
+    roots: dict[str, int] = {}
+    pending: list[dict] = []
+    seen: set[str] = set()
+
+    def flush():
+        if not pending:
+            return
+        with writer(engine).begin() as c:
+            for row in pending:
+                row["root_id"] = _root_id(c, Path(row.pop("_root")), roots)
+            ids = c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), pending).scalars().all()
+            slots = [{"item_id": i, "due": 0.0, "state": "open"}
+                     for i, row in zip(ids, pending, strict=True)
+                     if not row["is_gold"] and row["error"] is None for _ in range(row["overlap"])]
+            if slots:
+                c.execute(insert(S), slots)
+            report.queued_slots += len(slots)
+        pending.clear()
+
+    for n, rec in read_jsonl(results, report):
+        ext = str(rec["id"])
+        g = gold_map.get(ext)
+        if ext in existing or ext in seen:
+            report.skipped_existing += 1
+            continue
+        if only_review and rec.get("verdict") != verdict and g is None:
+            report.filtered_out += 1
+            continue
+        seen.add(ext)
+        if not rec.get("original") or not rec.get("edited"):
+            report.problems.append(f"line {n} ({ext}): no 'original' or 'edited' path")
+            continue
+        orig, edit = _abs(base, rec["original"]), _abs(base, rec["edited"])
+        ev = {k: _abs(base, v) for k, v in evidence_images(rec).items()}
+        every = [orig, edit, *ev.values()]
+        root = base if all(p.is_relative_to(base) for p in every) else Path(os.path.commonpath([p.parent for p in every]))
+        error, premask, hw = None, None, (None, None)
+        missing = [str(p) for p in (orig, edit) if not p.is_file()]
+        if missing:
+            error = "missing image: " + ", ".join(missing)
+        else:
+            try:
+                premask, hw, note = _premask(ev, orig, segment)
+                if note:
+                    report.problems.append(f"{ext}: {note}")
+            except Exception as e:
+                error = f"cannot read original: {e}"
+        if error:
+            report.problems.append(f"line {n} ({ext}): {error}")
+        pending.append({
+            "ext_id": ext, "_root": str(root),
+            "original": str(orig.relative_to(root)), "edited": str(edit.relative_to(root)),
+            "kind": rec.get("kind"), "verdict": rec.get("verdict"), "score": rec.get("score"),
+            "has_background": has_new_background(rec), "width": hw[1], "height": hw[0],
+            "evidence": {k: str(v.relative_to(root)) for k, v in ev.items() if v.is_file()},
+            "check_record": rec, "premask": premask, "error": error, "overlap": overlap,
+            "is_gold": g is not None, "gold_labels": g.labels if g else None,
+            "gold_acceptable": g.acceptable if g else None, "created_at": time.time(),
+        })
+        report.imported += 1
+        report.gold += g is not None
+        if len(pending) >= batch:
+            flush()
+    flush()
+    missing_gold = sorted(set(gold_map) - seen - existing)
+    if missing_gold:
+        report.problems.append(f"gold ids not in the results file: {', '.join(missing_gold[:10])}"
+                               + (" ..." if len(missing_gold) > 10 else ""))
+    return report
+
+
+def bulk_add(engine: Engine, root: str | Path, rows: list[dict], *, overlap: int = 1, batch: int = 5000) -> int:
+    """Insert prepared items (keys of ``Item``; at least ext_id, original, edited) and their slots
+    in large batches. Used by the bench and the concurrency tests to build 100k-task queues fast."""
+    now = time.time()
+    total = 0
+    with writer(engine).begin() as c:
+        rid = _root_id(c, Path(root).resolve(), {})
+    for i in range(0, len(rows), batch):
+        chunk = [{"kind": "isolated", "verdict": "review", "score": None, "has_background": False, "width": None,
+                  "height": None, "evidence": {}, "check_record": {}, "premask": None, "error": None,
+                  "is_gold": False, "gold_labels": None, "gold_acceptable": None,
+                  **r, "root_id": rid, "overlap": overlap, "created_at": now} for r in rows[i:i + batch]]
+        with writer(engine).begin() as c:
+            ids = c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), chunk).scalars().all()
+            slots = [{"item_id": j, "due": 0.0, "state": "open"} for j, r in zip(ids, chunk, strict=True)
+                     if not r["is_gold"] for _ in range(overlap)]
+            if slots:
+                c.execute(insert(S), slots)
+        total += len(chunk)
+    return total

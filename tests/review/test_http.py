@@ -1,0 +1,159 @@
+"""The app over real HTTP (uvicorn on a free localhost port): import -> login -> review -> export,
+and the security rules: login everywhere, CSRF on every write, no path traversal, roles."""
+
+import base64
+import json
+import re
+
+import httpx
+import numpy as np
+import pytest
+
+from maskgate.review.accounts import add_user
+from maskgate.review.app import Settings, create_app
+from maskgate.review.exporter import export_labels
+from maskgate.review.importer import import_results
+from maskgate.review.masks import decode_rle, mask_to_png
+
+from .conftest import LiveServer
+
+PW = "correct-horse-1"
+
+
+@pytest.fixture
+def live(engine, results_dir):
+    rep = import_results(engine, results_dir / "results.jsonl", overlap=2, segment=None)
+    assert rep.imported == 4 and not rep.problems
+    add_user(engine, "alice", PW)
+    add_user(engine, "bob", PW)
+    add_user(engine, "root", PW, "admin")
+    with LiveServer(create_app(engine, Settings(gold_every=0))) as srv:
+        yield srv
+
+
+def login(base: str, user: str) -> tuple[httpx.Client, str]:
+    c = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    page = c.get("/login").text
+    tok = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    r = c.post("/login", data={"username": user, "password": PW, "csrf": tok, "next": "/review"})
+    assert r.status_code == 303, r.text
+    tok = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/review").text).group(1)
+    return c, tok
+
+
+def all_answers(task: dict, value: bool = True) -> dict:
+    return {q["key"]: value for q in task["questions"]}
+
+
+def test_review_flow_and_export(engine, live, tmp_path):
+    c, tok = login(live.url, "alice")
+    task = c.get("/api/next").json()["task"]
+    item = task["item"]
+    assert c.get(item["original"]).status_code == 200
+    assert c.get(item["evidence"]["heatmap"]).headers["content-type"] == "image/png"
+    pre = c.get(item["premask"])
+    assert pre.status_code == 200
+    m = np.zeros((item["height"], item["width"]), bool)
+    m[10:50, 20:90] = True
+    body = {"answers": all_answers(task, True) | {"q2": False, "quality": False}, "note": "halo at left",
+            "mask": "data:image/png;base64," + base64.b64encode(mask_to_png(m)).decode()}
+    r = c.post(f"/api/tasks/{task['assignment_id']}/submit", json=body, headers={"X-CSRF-Token": tok})
+    assert r.status_code == 200, r.text
+    again = c.post(f"/api/tasks/{task['assignment_id']}/submit", json=body, headers={"X-CSRF-Token": tok})
+    assert again.status_code == 409
+    rep = export_labels(engine, tmp_path / "labels.jsonl", masks_dir=tmp_path / "masks")
+    assert rep.answers == 1 and rep.masks_written == 1
+    rec = json.loads((tmp_path / "labels.jsonl").read_text())
+    assert rec["id"] == item["id"] and rec["reviewer"] == "alice" and rec["note"] == "halo at left"
+    assert rec["labels"]["quality"] is False and rec["labels"]["residue"] is True
+    assert rec["labels"]["background"] is (True if item["has_background"] else None)
+    assert (decode_rle(rec["mask"]) == m).all()
+
+
+def test_unanswered_questions_are_refused(live):
+    c, tok = login(live.url, "alice")
+    task = c.get("/api/next").json()["task"]
+    r = c.post(f"/api/tasks/{task['assignment_id']}/submit", json={"answers": {"q1": True}},
+               headers={"X-CSRF-Token": tok})
+    assert r.status_code == 422 and "unanswered" in r.text
+
+
+def test_nothing_without_login(live):
+    c = httpx.Client(base_url=live.url, follow_redirects=False)
+    for path in ("/", "/review", "/admin", "/admin/items/1"):
+        r = c.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    for path in ("/api/next", "/files/1/images/p0_orig.png", "/api/tasks/1/premask.png"):
+        assert c.get(path).status_code == 401
+    assert c.post("/api/tasks/1/submit", json={}).status_code == 401
+
+
+def test_csrf_is_required(live):
+    c, tok = login(live.url, "alice")
+    task = c.get("/api/next").json()["task"]
+    url = f"/api/tasks/{task['assignment_id']}/skip"
+    assert c.post(url, json={}).status_code == 403
+    assert c.post(url, json={}, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert c.post("/logout", data={"csrf": "forged"}).status_code == 403
+    anon = httpx.Client(base_url=live.url)
+    anon.get("/login")
+    r = anon.post("/login", data={"username": "alice", "password": PW, "csrf": "forged"})
+    assert r.status_code == 403
+    assert c.post(url, json={}, headers={"X-CSRF-Token": tok}).status_code == 200
+
+
+def test_path_traversal_rejected(live, results_dir):
+    """Raw request paths (http.client does not normalise ``..`` away like browsers and httpx do)."""
+    import http.client
+
+    (results_dir.parent / "secret.png").write_bytes(b"\x89PNG secret")
+    c, _ = login(live.url, "alice")
+    cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+    for path in ("/files/1/../secret.png", "/files/1/%2e%2e/secret.png", "/files/1/images/%2e%2e/%2e%2e/secret.png",
+                 "/files/1/images/../../secret.png", "/files/1/%2Fetc%2Fpasswd", "/files/1/..%2fsecret.png",
+                 "/files/99/images/p0_orig.png", "/files/1/results.jsonl"):
+        conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
+        conn.request("GET", path, headers={"Cookie": cookie})
+        r = conn.getresponse()
+        body = r.read()
+        conn.close()
+        assert r.status in (400, 404), (path, r.status)
+        assert b"secret" not in body
+    assert c.get("/files/1/images/p0_orig.png").status_code == 200
+
+
+def test_reviewer_cannot_reach_admin(live):
+    c, _ = login(live.url, "alice")
+    assert c.get("/admin").status_code == 403
+    assert c.get("/admin/items/1").status_code == 403
+    a, _ = login(live.url, "root")
+    assert a.get("/admin").status_code == 200
+
+
+def test_upload_size_limit(engine, results_dir):
+    import_results(engine, results_dir / "results.jsonl", segment=None)
+    add_user(engine, "alice", PW)
+    with LiveServer(create_app(engine, Settings(gold_every=0, max_body=10_000))) as srv:
+        c, tok = login(srv.url, "alice")
+        task = c.get("/api/next").json()["task"]
+        r = c.post(f"/api/tasks/{task['assignment_id']}/submit", headers={"X-CSRF-Token": tok},
+                   json={"answers": {}, "mask": "data:image/png;base64," + "A" * 20_000})
+        assert r.status_code == 413
+
+
+def test_wrong_password_and_admin_pages_show_agreement(engine, live):
+    c = httpx.Client(base_url=live.url)
+    tok = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    assert c.post("/login", data={"username": "alice", "password": "nope", "csrf": tok}).status_code == 401
+    for who, val in (("alice", True), ("bob", False)):
+        rc, rtok = login(live.url, who)
+        while (task := rc.get("/api/next").json()["task"]) is not None:
+            r = rc.post(f"/api/tasks/{task['assignment_id']}/submit", headers={"X-CSRF-Token": rtok},
+                        json={"answers": all_answers(task, val)})
+            assert r.status_code == 200, r.text
+    a, _ = login(live.url, "root")
+    page = a.get("/admin").text
+    assert "alice" in page and "bob" in page and "Disagreements" in page
+    assert page.count('href="/admin/items/') == 4  # all four pairs disagree
+    first = re.search(r'href="(/admin/items/\d+)"', page).group(1)
+    assert "bob" in a.get(first).text
