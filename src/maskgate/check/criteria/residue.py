@@ -53,7 +53,8 @@ def features(ctx: PairContext) -> dict:
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     if ctx.fg_e is not None:
         faint = faint_foreground(ctx)
-        stray = faint & ~prod_d
+        # product fragments (a cut can split a product) stay near the original's product outline
+        stray = faint & ~prod_d & ~dilate(ctx.mask_o_in_e, grow)
         f["stray_share"] = float(stray.sum() / (h * w))
         n, _, stats, _ = cv2.connectedComponentsWithStats(stray.astype(np.uint8), connectivity=8)
         f["stray_blobs"] = int((stats[1:, cv2.CC_STAT_AREA] > 20).sum()) if n > 1 else 0
