@@ -29,7 +29,7 @@ def features(ctx: PairContext) -> dict:
     f["de_med"] = float(np.median(de[inner]))
     f["de_p90"] = float(np.percentile(de[inner], 90))
     changed = inner & (de > 30) & (ncc < 0.5)
-    blobs = changed_blobs(changed, ctx.mask_o_in_e, int(inner.sum()))
+    blobs = changed_blobs(changed, inner, int(inner.sum()))
     f["changed_blob"] = max((a for _, a, _ in blobs), default=0.0)
     # a replaced patch is surrounded by product; a cut (segmentation's business) opens onto the outline
     f["inner_blob"] = max((a for _, a, o in blobs if o < 0.2), default=0.0)

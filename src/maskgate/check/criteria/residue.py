@@ -61,6 +61,8 @@ def features(ctx: PairContext) -> dict:
         # a collar of old background: the cut-out's outline runs through the original's texture
         # instead of along an edge of it, and the pixels inside are the original's background
         collar = prod & ~dilate(ctx.mask_o_in_e, grow) & (ctx.sal_in_e < 0.3)
+        if prod.mean() < 0.015:  # a thumbnail-sized product: the warped outline is too coarse to compare
+            collar[:] = False
         f["collar_share"] = float(collar.sum() / max(prod.sum(), 1))
         f["outline_on_edge"] = outline_edge_ratio(ctx.gray("orig_in_e"), prod)
     else:

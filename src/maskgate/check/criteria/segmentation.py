@@ -57,14 +57,16 @@ def features(ctx: PairContext) -> dict:
     area = max(int(ref.sum()), 1)
     r = max(2, int(0.015 * size_px(ref)))
     f: dict = {}
+    domain = ref
     if ctx.fg_e is not None:
         missing = ref & ~dilate(ctx.fg_e, r)
     else:
         kept = kept_map(ctx)
-        missing = erode(ref, r) & ~kept
+        domain = erode(ref, r)
+        missing = domain & ~kept
         missing = cv2.morphologyEx(missing.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
     big = touching = 0.0
-    for _comp, a, open_frac in changed_blobs(missing, ref, area):
+    for _comp, a, open_frac in changed_blobs(missing, domain, area):
         big = max(big, a)
         # a cut opens onto the background: the missing region's rim lies partly outside the product
         if open_frac >= 0.2:
