@@ -103,7 +103,16 @@ def align(orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e
     og, eg = _gray(orig_rgb), _gray(edit_rgb)
     region = mask_o if mask_e is None else (mask_o & mask_e)
     eroded = cv2.erode(region.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    if identity_match(og, eg, eroded) >= identity_min:
+    m_id = identity_match(og, eg, eroded)
+    if m_id >= identity_min:
+        # a product mirrored in place overlaps itself: check the mirror about its own centre too
+        xs = np.nonzero(mask_o.any(axis=0))[0]
+        if len(xs):
+            shift = float(xs.min() + xs.max() - (og.shape[1] - 1))
+            flip = Alignment(np.array([[1.0, 0.0, shift], [0.0, 1.0, 0.0]]), True, "mirror")
+            m_fl = identity_match(flip.warp(og, og.shape), eg, flip.warp(eroded.astype(np.uint8), og.shape, nearest=True).astype(bool) & region)
+            if m_fl > m_id + 0.1:
+                return flip
         return Alignment(IDENTITY.copy(), False, "identity")
     mo8 = cv2.dilate(mask_o.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
     me8 = None if mask_e is None else cv2.dilate(mask_e.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255

@@ -1,0 +1,131 @@
+"""Each criterion passes a clean edit and fails the defect it is about, on images built here."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.check.conftest import add_overlays, compose, loaded, scene
+
+WHITE = np.full((384, 384, 3), 255, np.uint8)
+
+
+def iso(rgb, mask, extra=None):
+    out = compose(WHITE, rgb, mask)
+    return out if extra is None else extra(out)
+
+
+def run(checker, mug, edit, alpha=None, given_mask=True):
+    mask = (mug["mask"] * 255).astype(np.uint8) if given_mask else None
+    return checker.check(loaded(mug["original"]), loaded(edit, alpha), mask=mask)
+
+
+def test_clean_cutout_passes_everything(checker, mug):
+    res = run(checker, mug, iso(mug["rgb"], mug["mask"]))
+    assert res.kind == "isolated"
+    failing = [n for n, c in res.criteria.items() if c.passed is False]
+    assert failing == []
+    assert res.criteria["background"].passed is None  # no new background in a cut-out
+    assert res.source_overlay is True  # the creative had promo text outside the product
+
+
+def test_clean_new_background_passes(checker, mug):
+    res = run(checker, mug, compose(scene(7), mug["rgb"], mug["mask"]))
+    assert res.kind == "inpainted"
+    assert [n for n, c in res.criteria.items() if c.passed is False] == []
+
+
+def test_residue_text_left_outside_product(checker, mug):
+    def leave_text(img):
+        cv2.putText(img, "SALE -30%", (19, 46), cv2.FONT_HERSHEY_DUPLEX, 384 / 420, (40, 40, 40), 2)
+        return img
+
+    res = run(checker, mug, iso(mug["rgb"], mug["mask"], leave_text))
+    assert res.criteria["residue"].passed is False
+    assert res.verdict == "reject"
+    assert "heatmap" in res.criteria["residue"].images
+
+
+def test_residue_badge_carried_onto_new_background(checker, mug):
+    edit = compose(add_overlays(scene(7)), mug["rgb"], mug["mask"])
+    res = run(checker, mug, edit)
+    assert res.criteria["residue"].passed is False
+
+
+def test_segmentation_part_cut_off(checker, mug):
+    mask = mug["mask"].copy()
+    ys, xs = np.nonzero(mask)
+    mask[:, (xs.min() + xs.max()) // 2 :] = False  # right half (handle included) is gone
+    res = run(checker, mug, iso(mug["rgb"], mask))
+    assert res.criteria["segmentation"].passed is False
+    assert "missing" in res.criteria["segmentation"].images
+
+
+def test_quality_blurred_product(checker, mug):
+    blurred = cv2.GaussianBlur(mug["rgb"], (0, 0), 4)
+    res = run(checker, mug, iso(blurred, mug["mask"]))
+    assert res.criteria["quality"].passed is False
+    assert res.criteria["consistency"].passed is not False or res.criteria["quality"].score < 0.5
+
+
+def test_quality_tint_from_old_background(checker, mug):
+    old_bg = np.asarray(mug["original"][~mug["mask"]].mean(0))
+    tinted = (mug["rgb"] * 0.55 + old_bg * 0.45).astype(np.uint8)
+    res = run(checker, mug, iso(tinted, mug["mask"]))
+    assert res.criteria["quality"].passed is False
+
+
+def test_comprehensibility_tiny_product(checker, mug):
+    small = cv2.resize(iso(mug["rgb"], mug["mask"]), (40, 40), interpolation=cv2.INTER_AREA)
+    edit = WHITE.copy()
+    edit[8:48, 330:370] = small
+    res = run(checker, mug, edit)
+    assert res.criteria["comprehensibility"].passed is False
+    assert res.verdict == "reject"
+
+
+def test_consistency_colour_changed(checker, mug):
+    hsv = cv2.cvtColor(mug["rgb"], cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180  # red mug turns green/blue
+    res = run(checker, mug, iso(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), mug["mask"]))
+    assert res.criteria["consistency"].passed is False
+
+
+def test_consistency_mirrored(checker, mug):
+    rgb = mug["rgb"].copy()  # a printed pattern that reads differently in a mirror
+    for k in range(-400, 400, 22):
+        cv2.line(rgb, (k, 0), (k + 384, 384), (250, 240, 60), 4)
+    cv2.putText(rgb, "Roast 7", (150, 150), cv2.FONT_HERSHEY_DUPLEX, 0.8, (20, 20, 20), 2)
+    rgb[~mug["mask"]] = 0
+    prod = {"rgb": rgb, "mask": mug["mask"], "original": add_overlays(compose(scene(0), rgb, mug["mask"]))}
+    assert run(checker, prod, iso(rgb, mug["mask"])).criteria["consistency"].passed is True
+    res = run(checker, prod, iso(rgb[:, ::-1].copy(), mug["mask"][:, ::-1].copy()))
+    assert res.criteria["consistency"].passed is False
+
+
+@pytest.mark.parametrize("defect", ["noise", "smear"])
+def test_background_broken(checker, mug, defect):
+    bg = scene(7)
+    if defect == "noise":
+        rng = np.random.default_rng(1)
+        bg = cv2.resize(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), (384, 384), interpolation=cv2.INTER_NEAREST)
+    else:
+        bg = cv2.blur(cv2.GaussianBlur(bg, (0, 0), 9), (41, 3))
+    res = run(checker, mug, compose(bg, mug["rgb"], mug["mask"]))
+    assert res.criteria["background"].passed is False
+
+
+def test_transparent_cutout_is_isolated(checker, mug):
+    alpha = (mug["mask"] * 255).astype(np.uint8)
+    res = run(checker, mug, mug["rgb"].copy(), alpha=alpha)
+    assert res.kind == "isolated"
+    assert res.criteria["residue"].passed is True
+
+
+def test_product_found_without_a_given_mask(checker, mug):
+    """The u2netp path: the product mask of the original is found by the network."""
+    res = run(checker, mug, iso(mug["rgb"], mug["mask"]), given_mask=False)
+    pm = res.criteria["segmentation"].images["product_mask"] > 127
+    iou = (pm & mug["mask"]).sum() / (pm | mug["mask"]).sum()
+    assert iou > 0.6

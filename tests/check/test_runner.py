@@ -1,0 +1,97 @@
+"""The batch runner: errors per pair, size mismatches, resume after a real SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from maskgate.check.runner import run_check
+from tests.check.conftest import add_overlays, compose, product, scene
+
+
+def _write_pairs(folder, n):
+    rgb, mask = product(256)
+    orig = add_overlays(compose(scene(0, 256), rgb, mask))
+    white = np.full_like(orig, 255)
+    lines = []
+    for i in range(n):
+        o, e = folder / f"o{i}.png", folder / f"e{i}.png"
+        cv2.imwrite(str(o), orig[..., ::-1])
+        cv2.imwrite(str(e), compose(white if i % 2 else scene(i + 1, 256), rgb, mask)[..., ::-1])
+        lines.append(json.dumps({"id": f"p{i}", "original": o.name, "edited": e.name}))
+    (folder / "m.jsonl").write_text("\n".join(lines) + "\n")
+    return folder / "m.jsonl"
+
+
+def _records(out):
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def weights():
+    from maskgate.models.registry import MissingModelError, resolve_model
+
+    try:
+        resolve_model("u2netp")
+    except MissingModelError as e:
+        pytest.skip(str(e))
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, weights):
+    m = _write_pairs(tmp_path, 2)
+    (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    big = cv2.resize(cv2.imread(str(tmp_path / "e0.png")), (384, 384))  # 1.5x: aligned by scaling
+    cv2.imwrite(str(tmp_path / "big.png"), big)
+    wide = cv2.resize(cv2.imread(str(tmp_path / "e0.png")), (384, 256))  # aspect ratio changed
+    cv2.imwrite(str(tmp_path / "wide.png"), wide)
+    extra = [
+        {"id": "corrupt", "original": "o0.png", "edited": "corrupt.jpg"},
+        {"id": "missing", "original": "o0.png", "edited": "nope.png"},
+        {"id": "bigger", "original": "o0.png", "edited": "big.png"},
+        {"id": "wider", "original": "o0.png", "edited": "wide.png"},
+    ]
+    with m.open("a") as f:
+        f.write("".join(json.dumps(x) + "\n" for x in extra))
+    s = run_check(m, tmp_path / "out", progress=False, report=False)
+    recs = {r["id"]: r for r in _records(tmp_path / "out")}
+    assert s.total == 6 and len(recs) == 6
+    assert recs["corrupt"]["verdict"] == "error" and "cannot decode" in recs["corrupt"]["error"]
+    assert recs["missing"]["verdict"] == "error" and "not found" in recs["missing"]["error"]
+    assert recs["bigger"]["verdict"] in ("accept", "review", "reject") and not recs["bigger"]["notes"]
+    assert any("aspect ratio" in n for n in recs["wider"]["notes"])
+    for r in recs.values():  # every evidence path written is a real file
+        for c in r["criteria"].values():
+            for rel in c["evidence"].get("images", {}).values():
+                assert (tmp_path / "out" / rel).is_file()
+
+
+def test_resume_after_kill(tmp_path, weights):
+    m = _write_pairs(tmp_path, 14)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "maskgate", "check", str(m), "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if (out / "results.jsonl").exists() and len((out / "results.jsonl").read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = (out / "results.jsonl").read_text().splitlines()
+    assert 0 < len(before) < 14, "the run must be killed midway for this test to mean anything"
+    with (out / "results.jsonl").open("a") as f:  # a line torn by the kill
+        f.write('{"id": "p13", "verd')
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+    after = (out / "results.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in after]
+    assert sorted(ids) == sorted(f"p{i}" for i in range(14))
+    assert after[: len(before)] == before  # what was written before the kill is kept as it was
