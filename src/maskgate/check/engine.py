@@ -55,6 +55,23 @@ def judgeable(criterion: str, ctx: PairContext) -> bool:
     return True
 
 
+# Measurements a criterion borrows from another: a cut (segmentation) and a changed product
+# (consistency) both make the edit differ inside the product; each needs the other's evidence to
+# know which of the two it is looking at.
+SHARED = {"segmentation": ("hue_shift", "lp_ncc_med"), "consistency": ("outline_lost",)}
+
+
+def measure_all(ctx: PairContext) -> dict[str, dict]:
+    feats = {name: MODULES[name].features(ctx) if judgeable(name, ctx) else {} for name in CRITERIA}
+    for name, keys in SHARED.items():
+        if feats[name]:
+            for other in CRITERIA:
+                for k in keys:
+                    if k in feats[other] and k not in feats[name]:
+                        feats[name][k] = feats[other][k]
+    return feats
+
+
 class Checker:
     max_side = 1024  # working resolution: big enough for faint text, small enough for speed
     original_text_side = 512  # source_overlay only needs overlay-sized text
@@ -81,7 +98,7 @@ class Checker:
         return build_context(orig, edit_rgb, edit_alpha, sal, text_o, text_e, kind=kind, given_mask=given, notes=notes)
 
     def features(self, ctx: PairContext) -> dict[str, dict]:
-        return {name: MODULES[name].features(ctx) if judgeable(name, ctx) else {} for name in CRITERIA}
+        return measure_all(ctx)
 
     def judge(self, ctx: PairContext, feats: dict[str, dict]) -> PairResult:
         cal = self.calibration

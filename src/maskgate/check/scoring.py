@@ -36,6 +36,9 @@ FEATURES: dict[str, list[Feature]] = {
         ("missing_share", "high", 0.02, -1),
         ("missing_biggest", "high", 0.01, -1),
         ("missing_open", "high", 0.01, -1),
+        ("outline_lost", "high", 0.05, -1),
+        ("hue_shift", "lin", 0.1, 1),
+        ("lp_ncc_med", "low", 0.95, 1),
     ],
     "quality": [
         ("sharp_ratio", "low", 0.85, -1),
@@ -62,6 +65,7 @@ FEATURES: dict[str, list[Feature]] = {
         ("changed_blob", "high", 0.01, -1),
         ("hue_shift", "lin", 0.1, -1),
         ("tint_resid", "high1p", 6.0, -1),
+        ("outline_lost", "high", 0.05, 1),
     ],
     "background": [
         ("chroma_hf", "high", 1.0, -1),

@@ -52,6 +52,27 @@ def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share
     return out
 
 
+def _edges(gray: np.ndarray, thresh: float = 24.0) -> np.ndarray:
+    g = cv2.GaussianBlur(gray, (0, 0), 1.0).astype(np.float32)
+    mag = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    return cv2.dilate((mag > thresh).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+
+
+def outline_lost(ctx: PairContext) -> float:
+    """Share of the original product's visible outline that the edit no longer shows.
+
+    Where a part is cut away, the new background runs straight across the old outline; a product
+    whose colours or texture changed still stands out from its background there.
+    """
+    m8 = ctx.mask_o_in_e.astype(np.uint8)
+    outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(bool)
+    outline[:3, :] = outline[-3:, :] = outline[:, :3] = outline[:, -3:] = False
+    seen = outline & _edges(ctx.gray("orig_in_e"))
+    if seen.sum() < 30:
+        return 0.0
+    return float((seen & ~_edges(ctx.gray("edit"))).sum() / seen.sum())
+
+
 def features(ctx: PairContext) -> dict:
     ref = ctx.mask_o_in_e
     area = max(int(ref.sum()), 1)
@@ -71,6 +92,7 @@ def features(ctx: PairContext) -> dict:
         # a cut opens onto the background: the missing region's rim lies partly outside the product
         if open_frac >= 0.2:
             touching = max(touching, a)
+    f["outline_lost"] = outline_lost(ctx) if ctx.fg_e is None else 0.0
     f["missing_share"] = float(missing.sum() / area)
     f["missing_biggest"] = float(big)
     f["missing_open"] = float(touching)
