@@ -38,14 +38,35 @@ def _pg_database(base_url: str):
     return url.render_as_string(hide_password=False), drop
 
 
+_pg_state: dict[str, str | None] = {}
+
+
+def pg_unavailable(base: str | None) -> str | None:
+    """Why the PostgreSQL tests cannot run (None when they can); one bounded connection attempt
+    per process, so a missing or dead server gives skips, never a hang."""
+    if not base:
+        return f"{PG_ENV} not set: start a server with `eval \"$(scripts/pg_temp.sh start)\"`"
+    if base not in _pg_state:
+        try:
+            e = create_engine(base, connect_args={"connect_timeout": 5})
+            with e.connect() as c:
+                c.execute(text("SELECT 1"))
+            e.dispose()
+            _pg_state[base] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
+            _pg_state[base] = f"PostgreSQL at {PG_ENV} unreachable: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+    return _pg_state[base]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'review.db'}"
         return
     base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set: start a server with `eval \"$(scripts/pg_temp.sh start)\"`")
+    reason = pg_unavailable(base)
+    if reason:
+        pytest.skip(reason)
     url, drop = _pg_database(base)
     yield url
     drop()
