@@ -5,9 +5,11 @@ heat, or (the check engine's own) the edit with the JET colours blended in where
 over the edit as is, it tints the whole image. :func:`heat_rgba` recovers a per-pixel heat value
 and turns it into alpha, so low heat is fully transparent and only the hot spots are coloured:
 
-- a pixel equal to the edit underneath (within a small tolerance) has heat 0;
-- a pixel on the JET palette has the heat of its palette entry;
-- any other pixel (the edit blended with a JET colour) has heat from how far it is from the edit.
+- a colour map (most pixels differ from the edit): each pixel has the heat of the nearest JET
+  palette entry (pixels off the palette: 0);
+- a blend over the edit (most pixels equal the edit): a pixel equal to the edit underneath (within
+  a small tolerance) has heat 0, any other the larger of its palette heat and how far it moved
+  from the edit. Where the edit already had the hot colour nothing changed, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -53,9 +55,10 @@ def heat_value(heat_rgb: np.ndarray, base_rgb: np.ndarray | None = None, *, pale
             base_rgb = cv2.resize(base_rgb, (heat_rgb.shape[1], heat_rgb.shape[0]), interpolation=cv2.INTER_AREA)
         diff = np.abs(h - base_rgb.astype(np.int16)).max(axis=-1).astype(np.float32)
         on_base = diff <= base_tol
-        # The engine blends with alpha 0.6 * heat, so a full-heat pixel moves at most 60 % of the way.
-        blended = np.clip(diff / (0.6 * 255.0) * 2.0, 0.0, 1.0)
-        value = np.where(on_base, 0.0, np.where(np.isnan(value), blended, value))
+        if on_base.mean() > 0.3:  # mostly the edit itself: a blend, not a colour map
+            # The engine blends with alpha 0.6 * heat, so a full-heat pixel moves at most 60 % of the way.
+            blended = np.clip(diff / (0.6 * 255.0) * 2.0, 0.0, 1.0)
+            value = np.where(on_base, 0.0, np.fmax(np.nan_to_num(value, nan=0.0), blended))
     return np.nan_to_num(value, nan=0.0).astype(np.float32)
 
 
