@@ -65,6 +65,28 @@ def models_pull(name: str, dest: Path = typer.Option(None, help="Folder to store
 
 
 @app.command()
+def check(
+    manifest: Path = typer.Argument(..., help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (results.jsonl, evidence/, report.html)."),
+    workers: int = typer.Option(1, help="Worker processes (each loads the models once)."),
+    calibration: Path = typer.Option(None, help="Calibration file from `maskgate calibrate` (default: packaged)."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
+    from maskgate.check.runner import run_check
+    from maskgate.models.registry import MissingModelError
+
+    try:
+        s = run_check(manifest, out, workers=workers, calibration=calibration, progress=progress)
+    except (MissingModelError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(s.counts.items())) or "nothing new"
+    rate = f" ({s.done / s.seconds:.2f} pairs/s)" if s.seconds > 0 and s.done else ""
+    typer.echo(f"{s.total} pairs, {s.skipped} already done; {counts}{rate}")
+    typer.echo(f"results: {out / 'results.jsonl'}")
+
+
+@app.command()
 def calibrate(
     labels: Path = typer.Argument(..., help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable)."),
     out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file to write."),

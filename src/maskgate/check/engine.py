@@ -35,9 +35,23 @@ MODULES = {
 }
 
 
+# Below this share of the frame the edit's product is a thumbnail: its detail cannot be compared
+# with the original's, so the detail criteria are not judged (comprehensibility fails it anyway).
+MIN_JUDGEABLE_AREA = 0.015
+DETAIL_CRITERIA = ("segmentation", "quality", "consistency")
+
+
 def applies(criterion: str, kind: str) -> bool:
     if criterion == "background":
         return kind == "inpainted"
+    return True
+
+
+def judgeable(criterion: str, ctx: PairContext) -> bool:
+    if not applies(criterion, ctx.kind):
+        return False
+    if criterion in DETAIL_CRITERIA and ctx.product_e.mean() < MIN_JUDGEABLE_AREA:
+        return False
     return True
 
 
@@ -67,16 +81,18 @@ class Checker:
         return build_context(orig, edit_rgb, edit_alpha, sal, text_o, text_e, kind=kind, given_mask=given, notes=notes)
 
     def features(self, ctx: PairContext) -> dict[str, dict]:
-        return {name: MODULES[name].features(ctx) if applies(name, ctx.kind) else {} for name in CRITERIA}
+        return {name: MODULES[name].features(ctx) if judgeable(name, ctx) else {} for name in CRITERIA}
 
     def judge(self, ctx: PairContext, feats: dict[str, dict]) -> PairResult:
         cal = self.calibration
-        scores = {n: (probability(n, feats[n], cal.models.get(n)) if applies(n, ctx.kind) else None) for n in CRITERIA}
+        scores = {n: (probability(n, feats[n], cal.models.get(n)) if judgeable(n, ctx) else None) for n in CRITERIA}
         passed, verdict, overall = decide(scores, cal)
         images = evidence_images(ctx, passed)
         criteria = {}
         for n in CRITERIA:
             ev = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in feats[n].items()}
+            if scores[n] is None and applies(n, ctx.kind):
+                ev["not_judged"] = "product too small in the edit to compare its detail with the original"
             criteria[n] = CriterionResult(passed[n], 1.0 if scores[n] is None else scores[n], ev, images.get(n, {}))
         return PairResult(
             id="", original="", edited="", kind=ctx.kind, verdict=verdict, score=overall, criteria=criteria,

@@ -1,9 +1,12 @@
 """Turn a criterion's measurements into a pass probability.
 
-Each criterion names the measurements that speak to it and how to transform them (shares on a log
-scale, ratios as logs), so that one logistic model per criterion, fitted on human labels by
-``maskgate calibrate``, can weigh them. The transforms carry the domain knowledge; the weights
-carry the labels.
+Every measurement is first turned into a one-sided *badness* (0 where the measurement looks like a
+clean edit, growing as it departs in the direction that means failure), with a reference level
+that states what "normal" looks like. A logistic model per criterion, fitted on human labels by
+``maskgate calibrate``, then weighs the badnesses, with weights constrained to the sign the
+domain says (more badness never makes a pass likelier). That keeps one defect's signal (say, a
+noisy background's high gradient) from excusing another's (a smeared background's low one), and
+keeps the fitted model sane on products the labels never showed.
 """
 
 from __future__ import annotations
@@ -12,74 +15,102 @@ import math
 
 import numpy as np
 
-# criterion -> [(feature name, transform)], transform in {"lin", "log", "log1p100"}
-FEATURES: dict[str, list[tuple[str, str]]] = {
+# (feature, transform, reference, sign): transform in
+#   high: max(0, log(v / ref))     low: max(0, log(ref / v))     lin: max(0, v - ref)
+#   high1p: max(0, log1p(v) - log1p(ref))
+# sign -1: badness (lowers P(pass)); +1: exonerating (explains the change as another criterion's)
+Feature = tuple[str, str, float, int]
+
+FEATURES: dict[str, list[Feature]] = {
     "residue": [
-        ("text_count", "lin"),
-        ("text_score", "lin"),
-        ("text_area", "log1p100"),
-        ("overlay_carried", "lin"),
-        ("stray_share", "log1p100"),
-        ("stray_blobs", "log1p"),
-        ("collar_share", "log1p100"),
-        ("outline_on_edge", "log"),
+        ("text_count", "lin", 0.0, -1),
+        ("text_score", "lin", 0.3, -1),
+        ("text_area", "high", 0.0005, -1),
+        ("overlay_carried", "lin", 0.3, -1),
+        ("stray_share", "high", 0.0002, -1),
+        ("stray_blobs", "high1p", 0.0, -1),
+        ("collar_share", "high", 0.01, -1),
+        ("collar_off_edge", "lin", 0.0, -1),
     ],
-    "segmentation": [("missing_share", "log1p100"), ("missing_biggest", "log1p100"), ("missing_open", "log1p100")],
+    "segmentation": [
+        ("missing_share", "high", 0.02, -1),
+        ("missing_biggest", "high", 0.01, -1),
+        ("missing_open", "high", 0.01, -1),
+    ],
     "quality": [
-        ("sharp_ratio", "log"),
-        ("flat_delta", "lin"),
-        ("block_delta", "log1p_abs"),
-        ("tint_slope", "lin"),
-        ("tint_resid", "log1p"),
-        ("mean_shift", "log1p"),
-        ("de_inner", "log1p"),
-        ("de_band", "log1p"),
-        ("de_outer", "log1p"),
+        ("sharp_ratio", "low", 0.85, -1),
+        ("flat_delta", "lin", 0.02, -1),
+        ("block_delta", "high1p", 0.2, -1),
+        ("tint_slope", "low", 0.95, -1),
+        ("tint_signal", "lin", 0.0, -1),
+        ("halo_signal", "lin", 0.0, -1),
+        ("de_outer", "high1p", 8.0, -1),
+        ("lp_ncc_med", "low", 0.9, 1),
     ],
-    "comprehensibility": [("area_share", "log"), ("bbox_share", "log"), ("min_side", "log")],
+    "comprehensibility": [
+        ("area_share", "low", 0.05, -1),
+        ("bbox_share", "low", 0.08, -1),
+        ("min_side", "low", 0.2, -1),
+    ],
     "consistency": [
-        ("mirrored", "lin"),
-        ("scale", "log"),
-        ("ncc_med", "lin"),
-        ("low_ncc_share", "lin"),
-        ("de_med", "log1p"),
-        ("de_p90", "log1p"),
-        ("changed_blob", "log1p100"),
-        ("hue_shift", "lin"),
+        ("mirrored", "lin", 0.0, -1),
+        ("ncc_med", "low", 0.9, -1),
+        ("lp_ncc_med", "low", 0.95, -1),
+        ("lp_low_share", "high", 0.02, -1),
+        ("low_ncc_share", "high", 0.02, -1),
+        ("inner_blob", "high", 0.005, -1),
+        ("changed_blob", "high", 0.01, -1),
+        ("hue_shift", "lin", 0.1, -1),
+        ("tint_resid", "high1p", 6.0, -1),
     ],
     "background": [
-        ("chroma_hf", "log1p"),
-        ("luma_hf", "log1p"),
-        ("edge_density", "log1p100"),
-        ("grad_p99", "log1p"),
-        ("ghost_inliers", "log1p"),
+        ("chroma_hf", "high", 1.0, -1),
+        ("luma_hf", "high", 12.0, -1),
+        ("grad_p99", "low", 100.0, -1),
+        ("edge_density", "low", 0.02, -1),
+        ("ghost_inliers", "high1p", 6.0, -1),
+        ("ghost_match", "lin", 0.6, -1),
     ],
 }
 
 
-def _t(v: float, how: str) -> float:
+def derived(criterion: str, feats: dict) -> dict:
+    """Measurements that only mean something together (a tint is a colour shift that a blend explains)."""
+    f = dict(feats)
+    if criterion == "residue":
+        f["collar_off_edge"] = f.get("collar_share", 0.0) * max(0.0, math.log(1.6 / max(f.get("outline_on_edge", 2.0), 1e-3)))
+    elif criterion == "quality":
+        f["tint_signal"] = max(0.0, math.log1p(f.get("mean_shift", 0.0)) - math.log1p(f.get("tint_resid", 0.0)))
+        f["halo_signal"] = max(0.0, math.log1p(f.get("de_band", 0.0)) - math.log1p(f.get("de_inner", 0.0)) - 0.5)
+    return f
+
+
+def _t(v: float, how: str, ref: float) -> float:
     v = float(v)
     if how == "lin":
-        return v
-    if how == "log":
-        return math.log(max(v, 1e-4))
-    if how == "log1p":
-        return math.log1p(max(v, 0.0))
-    if how == "log1p100":
-        return math.log1p(100.0 * max(v, 0.0))
-    if how == "log1p_abs":
-        return math.copysign(math.log1p(abs(v)), v)
+        return max(0.0, v - ref)
+    if how == "high":
+        return max(0.0, math.log(max(v, 1e-6) / ref))
+    if how == "low":
+        return max(0.0, math.log(ref / max(v, 1e-6)))
+    if how == "high1p":
+        return max(0.0, math.log1p(max(v, 0.0)) - math.log1p(ref))
     raise ValueError(how)
 
 
 def vector(criterion: str, feats: dict) -> np.ndarray:
-    return np.array([_t(feats.get(name, 0.0), how) for name, how in FEATURES[criterion]], np.float64)
+    f = derived(criterion, feats)
+    return np.array([_t(f.get(name, 0.0), how, ref) for name, how, ref, _ in FEATURES[criterion]], np.float64)
+
+
+def signs(criterion: str) -> np.ndarray:
+    return np.array([s for *_, s in FEATURES[criterion]], np.float64)
 
 
 def probability(criterion: str, feats: dict, model: dict | None) -> float:
-    """P(pass) from a fitted model {"mean", "std", "coef", "intercept"}; 0.5-centred prior without one."""
+    """P(pass) from a fitted model {"scale","coef","intercept"}; without one, 1 - squashed badness."""
+    x = vector(criterion, feats)
     if not model:
-        return 0.5
-    x = (vector(criterion, feats) - np.asarray(model["mean"])) / np.asarray(model["std"])
-    z = float(x @ np.asarray(model["coef"]) + model["intercept"])
+        return float(math.exp(-float(x.sum())))
+    z = float((x / np.asarray(model["scale"])) @ np.asarray(model["coef"]) + model["intercept"])
     return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))

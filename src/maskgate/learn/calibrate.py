@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from maskgate.check.result import CRITERIA
-from maskgate.check.scoring import vector
+from maskgate.check.scoring import signs, vector
 from maskgate.check.verdict import Calibration, Thresholds
 from maskgate.learn.logistic import fit, predict
 
@@ -56,8 +56,8 @@ def oof_scores(rows: list[LabelledFeatures], l2: float = 1.0, k: int = 5) -> tup
         for test in _folds(g, min(k, len(set(g)))):
             train = ~test
             if test.any() and len(set(y[train])) == 2:
-                s[np.array(idx)[test]] = predict(fit(x[train], y[train], l2), x[test])
-        models[c] = fit(x, y, l2)
+                s[np.array(idx)[test]] = predict(fit(x[train], y[train], signs(c), l2), x[test])
+        models[c] = fit(x, y, signs(c), l2)
         scores[c] = s
     return scores, models
 

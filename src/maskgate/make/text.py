@@ -55,7 +55,9 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
     if max_side and max(rgb.shape[:2]) > max_side:
         f = max_side / max(rgb.shape[:2])
         img = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    eng = _engine()
+    from maskgate.models.sessions import default_threads
+
+    eng = _engine(default_threads())
     with _lock:  # the engine keeps per-call state
         res = eng(np.ascontiguousarray(img[..., ::-1]), use_det=True, use_cls=False, use_rec=False, box_thresh=box_thresh)
     boxes = getattr(res, "boxes", None)

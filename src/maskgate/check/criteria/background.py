@@ -37,7 +37,41 @@ def features(ctx: PairContext) -> dict:
     f["edge_density"] = float((mag[bg] > 80).mean())
     f["grad_p99"] = float(np.percentile(mag[bg], 99))
     f["ghost_inliers"] = _ghosts(ctx, bg)
+    f["ghost_match"] = _ghost_template(ctx, bg)
     return f
+
+
+def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 256) -> float:
+    """Best normalised correlation of a shrunken copy of the product anywhere in the background.
+
+    Generators that hallucinate "more of the product" paste smaller look-alikes; ORB misses them on
+    smooth products, a masked multi-scale template match does not.
+    """
+    ys, xs = np.nonzero(ctx.mask_o)
+    if len(xs) < 100:
+        return 0.0
+    h, w = ctx.shape
+    f = work / max(h, w)
+    small = cv2.resize(ctx.edit, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    bg_s = cv2.resize(bg.astype(np.uint8), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    crop = ctx.orig[y0:y1, x0:x1]
+    cmask = ctx.mask_o[y0:y1, x0:x1].astype(np.uint8)
+    best = 0.0
+    for s in (0.2, 0.27, 0.35, 0.45, 0.6, 0.75):
+        tw, th = int((x1 - x0) * f * s), int((y1 - y0) * f * s)
+        if tw < 12 or th < 12 or tw >= small.shape[1] or th >= small.shape[0]:
+            continue
+        t = cv2.resize(crop, (tw, th), interpolation=cv2.INTER_AREA)
+        m = cv2.resize(cmask, (tw, th), interpolation=cv2.INTER_NEAREST)
+        if m.sum() < 30:
+            continue
+        r = cv2.matchTemplate(small, t, cv2.TM_CCOEFF_NORMED, mask=np.dstack([m, m, m]))
+        # only windows lying (mostly) in the background count
+        ok = cv2.boxFilter(bg_s.astype(np.float32), -1, (tw, th), normalize=True, anchor=(0, 0))[: r.shape[0], : r.shape[1]] > 0.6
+        r = np.where(ok & np.isfinite(r), r, 0)
+        best = max(best, float(r.max()))
+    return best
 
 
 def _ghosts(ctx: PairContext, bg: np.ndarray) -> int:

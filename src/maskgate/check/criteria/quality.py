@@ -25,18 +25,13 @@ def features(ctx: PairContext) -> dict:
     # colour: a tint blends the product toward one colour: E = a*O + b (shared a) fits well
     sel = inner
     if sel.sum() > 50:
-        o = ctx.orig_in_e[sel].astype(np.float32)
-        e = ctx.edit[sel].astype(np.float32)
-        if len(o) > 20000:
-            idx = np.random.default_rng(0).choice(len(o), 20000, replace=False)
-            o, e = o[idx], e[idx]
-        om, em = o.mean(0), e.mean(0)
-        oc, ec = o - om, e - em
-        a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
-        resid = ec - a * oc
-        f["tint_slope"] = a
-        f["tint_resid"] = float(np.sqrt((resid**2).mean()))
-        f["mean_shift"] = float(np.abs(em - om).max())
+        f["tint_slope"], f["tint_resid"], f["mean_shift"] = tint_fit(ctx, sel)
+        from maskgate.check.criteria.segmentation import kept_map
+
+        kept_map(ctx)
+        ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
+        tex = sel & (sd_lp > 3)
+        f["lp_ncc_med"] = float(np.median(ncc_lp[tex])) if tex.sum() > 30 else 1.0
         de = delta_e(ctx.lab("edit"), ctx.lab("orig_in_e"))
         f["de_inner"] = float(np.median(de[sel]))
         band = prod & ~erode(prod, max(3, r))
@@ -47,5 +42,30 @@ def features(ctx: PairContext) -> dict:
         else:
             f["de_outer"] = 0.0
     else:
-        f.update(tint_slope=1.0, tint_resid=0.0, mean_shift=0.0, de_inner=0.0, de_band=0.0, de_outer=0.0)
+        f.update(tint_slope=1.0, tint_resid=0.0, mean_shift=0.0, de_inner=0.0, de_band=0.0, de_outer=0.0, lp_ncc_med=1.0)
     return f
+
+
+def tint_fit(ctx: PairContext, sel: np.ndarray) -> tuple[float, float, float]:
+    """Fit E = a*O + b (one slope for all channels) over ``sel``: (a, residual RMS, max mean shift).
+
+    A tint blends the product toward one colour, which this model explains almost exactly; a hue
+    change or a different product leaves a large residual.
+    """
+    key = ("tint", int(sel.sum()))
+    if key in ctx.cache:
+        return ctx.cache[key]
+    o = ctx.orig_in_e[sel].astype(np.float32)
+    e = ctx.edit[sel].astype(np.float32)
+    if len(o) < 20:
+        return 1.0, 0.0, 0.0
+    if len(o) > 20000:
+        idx = np.random.default_rng(0).choice(len(o), 20000, replace=False)
+        o, e = o[idx], e[idx]
+    om, em = o.mean(0), e.mean(0)
+    oc, ec = o - om, e - em
+    a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
+    resid = ec - a * oc
+    out = (a, float(np.sqrt((resid**2).mean())), float(np.abs(em - om).max()))
+    ctx.cache[key] = out
+    return out

@@ -53,13 +53,16 @@ def features(ctx: PairContext) -> dict:
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     if ctx.fg_e is not None:
         faint = faint_foreground(ctx)
-        stray = faint & ~prod_d
+        # product fragments (a cut can split a product) stay near the original's product outline
+        stray = faint & ~prod_d & ~dilate(ctx.mask_o_in_e, grow)
         f["stray_share"] = float(stray.sum() / (h * w))
         n, _, stats, _ = cv2.connectedComponentsWithStats(stray.astype(np.uint8), connectivity=8)
         f["stray_blobs"] = int((stats[1:, cv2.CC_STAT_AREA] > 20).sum()) if n > 1 else 0
         # a collar of old background: the cut-out's outline runs through the original's texture
         # instead of along an edge of it, and the pixels inside are the original's background
         collar = prod & ~dilate(ctx.mask_o_in_e, grow) & (ctx.sal_in_e < 0.3)
+        if prod.mean() < 0.015:  # a thumbnail-sized product: the warped outline is too coarse to compare
+            collar[:] = False
         f["collar_share"] = float(collar.sum() / max(prod.sum(), 1))
         f["outline_on_edge"] = outline_edge_ratio(ctx.gray("orig_in_e"), prod)
     else:

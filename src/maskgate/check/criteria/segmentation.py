@@ -18,14 +18,38 @@ def kept_map(ctx: PairContext) -> np.ndarray:
     """Pixels of the original's product that the edit still shows (bool, edit frame)."""
     if "kept" in ctx.cache:
         return ctx.cache["kept"]
-    ncc, sd = local_ncc(ctx.gray("orig_in_e"), ctx.gray("edit"), 11)
+    go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
+    ncc, sd = local_ncc(go, ge, 11)
+    # low-pass NCC forgives blur, pixelation and compression but not a geometric change
+    lp_o, lp_e = cv2.GaussianBlur(go, (0, 0), 3), cv2.GaussianBlur(ge, (0, 0), 3)
+    ncc_lp, sd_lp = local_ncc(lp_o, lp_e, 21)
     de = delta_e(ctx.lab("edit"), ctx.lab("orig_in_e"))
     kept = (ncc > 0.5) | (de < 20)
-    ctx.cache["kept"] = kept
-    ctx.cache["ncc"] = ncc
-    ctx.cache["sd"] = sd
-    ctx.cache["de"] = de
+    ctx.cache.update(kept=kept, ncc=ncc, sd=sd, de=de, ncc_lp=ncc_lp, sd_lp=sd_lp)
     return kept
+
+
+def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share: float = 0.002):
+    """(mask, share of product area, share of its rim outside the product) per changed region.
+
+    The rim test tells a cut (the hole opens onto the background) from a replaced patch (the
+    changed region is surrounded by product).
+    """
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    out = []
+    k = np.ones((9, 9), np.uint8)
+    for i in range(1, n):
+        a = stats[i, cv2.CC_STAT_AREA] / area
+        if a < min_share:
+            continue
+        x, y, w, h = stats[i, :4]
+        x0, y0 = max(x - 6, 0), max(y - 6, 0)
+        x1, y1 = min(x + w + 6, changed.shape[1]), min(y + h + 6, changed.shape[0])
+        comp = lab[y0:y1, x0:x1] == i
+        rim = cv2.dilate(comp.astype(np.uint8), k).astype(bool) & ~comp
+        open_frac = float((~product[y0:y1, x0:x1][rim]).mean()) if rim.any() else 0.0
+        out.append((comp, float(a), open_frac))
+    return out
 
 
 def features(ctx: PairContext) -> dict:
@@ -33,23 +57,19 @@ def features(ctx: PairContext) -> dict:
     area = max(int(ref.sum()), 1)
     r = max(2, int(0.015 * size_px(ref)))
     f: dict = {}
+    domain = ref
     if ctx.fg_e is not None:
         missing = ref & ~dilate(ctx.fg_e, r)
     else:
         kept = kept_map(ctx)
-        missing = erode(ref, r) & ~kept
+        domain = erode(ref, r)
+        missing = domain & ~kept
         missing = cv2.morphologyEx(missing.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(missing.astype(np.uint8), connectivity=8)
-    big = 0.0
-    touching = 0.0
-    outside = ~dilate(ref, 1)
-    for i in range(1, n):
-        comp = lab == i
-        a = stats[i, cv2.CC_STAT_AREA] / area
+    big = touching = 0.0
+    for _comp, a, open_frac in changed_blobs(missing, domain, area):
         big = max(big, a)
-        # a cut opens onto the background: the missing region meets the product's outline
-        edge = dilate(comp, r + 3) & outside
-        if edge.any():
+        # a cut opens onto the background: the missing region's rim lies partly outside the product
+        if open_frac >= 0.2:
             touching = max(touching, a)
     f["missing_share"] = float(missing.sum() / area)
     f["missing_biggest"] = float(big)
