@@ -65,11 +65,10 @@ def demo(folder: Path) -> Path:
     return folder / "results.jsonl"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="docs/review-screen.png")
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
-    a = ap.parse_args()
+def take_screenshot(out: str | Path, chromium: str = "/usr/bin/chromium") -> Path:
+    """Write the screenshot to ``out`` (1280x640 PNG) and return its path. Tested in
+    tests/review/test_screenshot.py so this script cannot rot."""
+    out = Path(out)
     import uvicorn
     from playwright.sync_api import sync_playwright
 
@@ -82,12 +81,16 @@ def main() -> None:
             port = s.getsockname()[1]
         server = uvicorn.Server(uvicorn.Config(create_app(engine, Settings(gold_every=0)), host="127.0.0.1",
                                                port=port, log_level="warning"))
-        threading.Thread(target=server.run, daemon=True).start()
+        th = threading.Thread(target=server.run, daemon=True)
+        th.start()
+        deadline = time.monotonic() + 20
         while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
             time.sleep(0.05)
         try:
             with sync_playwright() as p:
-                b = p.chromium.launch(executable_path=a.chromium, args=ARGS)
+                b = p.chromium.launch(executable_path=chromium, args=ARGS)
                 page = b.new_page(viewport={"width": 1280, "height": 640})
                 page.goto(f"http://127.0.0.1:{port}/review")
                 page.fill("input[name=username]", "alice")
@@ -107,12 +110,22 @@ def main() -> None:
                 page.mouse.up()
                 page.keyboard.press("h")
                 page.wait_for_timeout(300)
-                Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=a.out)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(out))
                 b.close()
         finally:
             server.should_exit = True
-    print(f"wrote {a.out}")
+            th.join(timeout=10)
+            engine.dispose()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="docs/review-screen.png")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    a = ap.parse_args()
+    print(f"wrote {take_screenshot(a.out, a.chromium)}")
 
 
 if __name__ == "__main__":

@@ -146,8 +146,10 @@ def review_import(
     gold: Path = typer.Option(None, "--gold", help="labels.jsonl: matching ids become gold items with known answers."),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
     prelabel: bool = typer.Option(True, help="Compute a product mask with the segmentation model when the check gave none."),
+    calibration: Path = typer.Option(None, "--calibration", help="Calibration JSON the check ran with: queue priority "
+                                     "measures each score against its criterion's decide threshold (default 0.5)."),
 ) -> None:
-    """Load pairs from `maskgate check` output into the review queue."""
+    """Load pairs from `maskgate check` output into the review queue, closest calls first."""
     from maskgate.review.db import open_db
     from maskgate.review.importer import default_segmenter, import_results
 
@@ -157,8 +159,15 @@ def review_import(
         _fail(f"no such file: {gold}")
     if not all_ and verdict not in ("review", "accept", "reject", "error"):
         _fail("--verdict must be one of review, accept, reject, error")
+    thresholds = None
+    if calibration is not None:
+        from maskgate.check.verdict import Calibration
+
+        if not calibration.is_file():
+            _fail(f"no such file: {calibration}")
+        thresholds = {k: t.decide for k, t in Calibration.load(calibration).thresholds.items()}
     rep = import_results(open_db(db), results, only_review=not all_, verdict=verdict, overlap=overlap, gold=gold,
-                         segment=default_segmenter if prelabel else None)
+                         segment=default_segmenter if prelabel else None, thresholds=thresholds)
     for p in rep.problems:
         console.print(f"[yellow]warning:[/yellow] {p}")
     typer.echo(rep.summary())

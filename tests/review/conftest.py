@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -12,12 +13,16 @@ import uuid
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from maskgate.review.accounts import add_user
+from maskgate.review.app import Settings, create_app
 from maskgate.review.db import open_db
+from maskgate.review.importer import import_results
 
 PG_ENV = "MASKGATE_TEST_PG_URL"
 
@@ -38,14 +43,35 @@ def _pg_database(base_url: str):
     return url.render_as_string(hide_password=False), drop
 
 
+_pg_state: dict[str, str | None] = {}
+
+
+def pg_unavailable(base: str | None) -> str | None:
+    """Why the PostgreSQL tests cannot run (None when they can); one bounded connection attempt
+    per process, so a missing or dead server gives skips, never a hang."""
+    if not base:
+        return f"{PG_ENV} not set: start a server with `eval \"$(scripts/pg_temp.sh start)\"`"
+    if base not in _pg_state:
+        try:
+            e = create_engine(base, connect_args={"connect_timeout": 5})
+            with e.connect() as c:
+                c.execute(text("SELECT 1"))
+            e.dispose()
+            _pg_state[base] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
+            _pg_state[base] = f"PostgreSQL at {PG_ENV} unreachable: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+    return _pg_state[base]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'review.db'}"
         return
     base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set: start a server with `eval \"$(scripts/pg_temp.sh start)\"`")
+    reason = pg_unavailable(base)
+    if reason:
+        pytest.skip(reason)
     url, drop = _pg_database(base)
     yield url
     drop()
@@ -131,3 +157,32 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+# ------------------------------------------------------------ a live app with 4 pairs, overlap 2
+PW = "correct-horse-1"
+
+
+@pytest.fixture
+def live(engine, results_dir):
+    rep = import_results(engine, results_dir / "results.jsonl", overlap=2, segment=None)
+    assert rep.imported == 4 and not rep.problems
+    add_user(engine, "alice", PW)
+    add_user(engine, "bob", PW)
+    add_user(engine, "root", PW, "admin")
+    with LiveServer(create_app(engine, Settings(gold_every=0))) as srv:
+        yield srv
+
+
+def login(base: str, user: str) -> tuple[httpx.Client, str]:
+    c = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    page = c.get("/login").text
+    tok = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    r = c.post("/login", data={"username": user, "password": PW, "csrf": tok, "next": "/review"})
+    assert r.status_code == 303, r.text
+    tok = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/review").text).group(1)
+    return c, tok
+
+
+def all_answers(task: dict, value: bool = True) -> dict:
+    return {q["key"]: value for q in task["questions"]}

@@ -7,7 +7,6 @@ import re
 
 import httpx
 import numpy as np
-import pytest
 
 from maskgate.review.accounts import add_user
 from maskgate.review.app import Settings, create_app
@@ -15,34 +14,7 @@ from maskgate.review.exporter import export_labels
 from maskgate.review.importer import import_results
 from maskgate.review.masks import decode_rle, mask_to_png
 
-from .conftest import LiveServer
-
-PW = "correct-horse-1"
-
-
-@pytest.fixture
-def live(engine, results_dir):
-    rep = import_results(engine, results_dir / "results.jsonl", overlap=2, segment=None)
-    assert rep.imported == 4 and not rep.problems
-    add_user(engine, "alice", PW)
-    add_user(engine, "bob", PW)
-    add_user(engine, "root", PW, "admin")
-    with LiveServer(create_app(engine, Settings(gold_every=0))) as srv:
-        yield srv
-
-
-def login(base: str, user: str) -> tuple[httpx.Client, str]:
-    c = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
-    page = c.get("/login").text
-    tok = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    r = c.post("/login", data={"username": user, "password": PW, "csrf": tok, "next": "/review"})
-    assert r.status_code == 303, r.text
-    tok = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/review").text).group(1)
-    return c, tok
-
-
-def all_answers(task: dict, value: bool = True) -> dict:
-    return {q["key"]: value for q in task["questions"]}
+from .conftest import PW, LiveServer, all_answers, login
 
 
 def test_review_flow_and_export(engine, live, tmp_path):

@@ -83,3 +83,108 @@ def test_gold_mixed_in_at_rate(engine, tmp_path):
         assert c.scalar(select(func.count()).select_from(Answer).where(Answer.is_gold)) == 2
         gold_ids = set(c.scalars(select(Item.id).where(Item.is_gold)))
         assert set(c.scalars(select(Assignment.item_id).where(Assignment.slot_id.is_(None)))) == gold_ids
+
+
+def test_most_informative_items_are_served_first(engine, tmp_path):
+    """Imported check records: the closest calls (criterion score nearest 0.5) come first; items
+    without scores last; gold mixing still happens at its rate."""
+    import json
+
+    from maskgate.learn.active import priority
+    from maskgate.review.importer import import_results
+
+    from .conftest import make_pair
+
+    folder = tmp_path / "check"
+    scores = {"sure_pass": 0.97, "close": 0.52, "sure_fail": 0.05, "medium": 0.7, "closest": 0.499, "near": 0.42}
+    recs = []
+    for i, (pid, sc) in enumerate(scores.items()):
+        r = make_pair(folder, pid, seed=i)
+        r["criteria"]["quality"]["score"] = sc
+        recs.append(r)
+    unscored = make_pair(folder, "unscored", seed=9)
+    unscored["score"], unscored["criteria"] = None, {}
+    recs.insert(0, unscored)
+    gold = make_pair(folder, "gold0", seed=10)
+    recs.append(gold)
+    (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    (folder / "gold.jsonl").write_text(json.dumps({"id": "gold0", "labels": {"residue": True},
+                                                   "acceptable": True}) + "\n")
+    rep = import_results(engine, folder / "results.jsonl", segment=None, overlap=2, gold=folder / "gold.jsonl")
+    assert rep.imported == 8 and rep.gold == 1, rep.summary()
+    with engine.connect() as c:
+        stored = dict(c.execute(select(Item.ext_id, Item.priority)).all())
+    assert stored["close"] == pytest.approx(priority(recs[2])) == pytest.approx(0.98)
+    assert stored["unscored"] == 0.0
+
+    expected = ["closest", "close", "near", "medium", "sure_pass", "sure_fail", "unscored"]
+    r1, r2 = _users(engine, 2)
+    for r in (r1, r2):
+        order = []
+        while (t := next_task(engine, r, gold_every=4)) is not None:
+            with engine.connect() as c:
+                order.append(c.scalar(select(Item.ext_id).where(Item.id == t.item_id)))
+            submit(engine, r, t.assignment_id, _answer())
+        assert order[3] == "gold0"  # the 4th task is gold, as before
+        assert [x for x in order if x != "gold0"] == expected
+
+
+def test_priority_survives_skip_and_expiry(engine, tmp_path):
+    bulk_add(engine, tmp_path, [{"ext_id": "low", "original": "o", "edited": "e", "priority": 0.55},
+                                {"ext_id": "high", "original": "o", "edited": "e", "priority": 0.99}])
+    r1, r2 = _users(engine, 2)
+    with engine.connect() as c:
+        ids = dict(c.execute(select(Item.ext_id, Item.id)).all())
+    t = next_task(engine, r1, gold_every=0, now=1000.0, lease_seconds=10)
+    assert t.item_id == ids["high"]
+    skip(engine, r1, t.assignment_id, now=1001.0)
+    assert next_task(engine, r2, gold_every=0, now=1002.0).item_id == ids["high"]  # back at the front
+
+
+def test_next_task_is_one_ordered_index_scan(engine):
+    """The pick uses ix_slots_queue for both the range and the order: no sort step."""
+    from maskgate.review.queue import next_slot_query
+
+    sql = str(next_slot_query(1, 1e12).compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            plan = " | ".join(str(r[-1]) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "ix_slots_queue" in plan and "TEMP B-TREE" not in plan.upper(), plan
+        else:
+            c.exec_driver_sql("SET enable_seqscan = off")  # an empty table would otherwise be scanned
+            plan = " | ".join(r[0] for r in c.exec_driver_sql("EXPLAIN " + sql))
+            assert "ix_slots_queue" in plan and "Sort" not in plan, plan
+
+
+def test_migration_from_0001_keeps_queue(db_url):
+    """A database created before priorities: upgrading adds the columns (0 for old rows), the
+    index and the adjudications table, and the old slots are still served."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from maskgate.review.db import MIGRATIONS, make_engine, migrate
+
+    eng = make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO roots (id, path) VALUES (1, '/tmp')"))
+        c.execute(text("INSERT INTO items (id, ext_id, root_id, original, edited, has_background, evidence, "
+                       "check_record, overlap, is_gold, created_at) VALUES (1, 'old', 1, 'o', 'e', false, '{}', "
+                       "'{}', 1, false, 0)"))
+        c.execute(text("INSERT INTO slots (item_id, due, state) VALUES (1, 0, 'open')"))
+    migrate(eng)
+    insp = inspect(eng)
+    assert "priority" in {col["name"] for col in insp.get_columns("slots")}
+    assert "ix_slots_queue" in {ix["name"] for ix in insp.get_indexes("slots")}
+    assert "adjudications" in insp.get_table_names()
+    (r,) = _users(eng, 1)
+    t = next_task(eng, r, gold_every=0)
+    assert t is not None and t.item_id == 1
+    with eng.connect() as c:
+        assert c.scalar(select(Item.priority).where(Item.id == 1)) == 0.0
+    eng.dispose()

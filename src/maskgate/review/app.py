@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from maskgate.review import queue
 from maskgate.review.accounts import Account, authenticate, get_account
+from maskgate.review.adjudication import AdjudicationError, final_records, final_values, record_final
 from maskgate.review.db import sessions
 from maskgate.review.masks import (
     MaskError,
@@ -33,12 +34,19 @@ from maskgate.review.masks import (
     mask_to_rgba_png,
     png_to_mask,
 )
+from maskgate.review.overlays import heat_rgba, rgba_png
 from maskgate.review.questionnaire import AnswerError, parse_answer, questions
 from maskgate.review.schema import Answer, Item, Root, Setting, User
 from maskgate.review.security import MAX_BODY_BYTES, UnsafePathError, new_token, safe_join, tokens_match
 from maskgate.review.stats import QUESTION_KEYS, answer_value, overview
 
 HERE = Path(__file__).parent
+
+
+def is_heat(name: str) -> bool:
+    """Evidence served as a see-through overlay rather than the file as written."""
+    return "heat" in name.lower()
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
 
@@ -194,8 +202,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             "item": {"id": it.ext_id, "kind": it.kind, "verdict": it.verdict, "score": it.score,
                      "width": it.width, "height": it.height, "has_background": it.has_background,
                      "original": file_url(it, it.original), "edited": file_url(it, it.edited),
-                     "evidence": {k: file_url(it, v) for k, v in (it.evidence or {}).items()
-                                  if k != "product_mask"},
+                     "evidence": {k: (f"/api/tasks/{t.assignment_id}/evidence/{quote(k)}.png" if is_heat(k)
+                                      else file_url(it, v))
+                                  for k, v in (it.evidence or {}).items() if k != "product_mask"},
                      "premask": f"/api/tasks/{t.assignment_id}/premask.png" if it.premask else None,
                      "criteria": crit, "notes": rec.get("notes") or []},
             "questions": [asdict(q) for q in questions(it.has_background)],
@@ -259,6 +268,29 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, "no pre-label for this item")
         return Response(mask_to_rgba_png(decode_rle(it.premask)), media_type="image/png",
                         headers={"Cache-Control": "private, no-store"})
+
+    @app.get("/api/tasks/{assignment_id}/evidence/{name}.png")
+    def heat_overlay(request: Request, assignment_id: int, name: str):
+        """A heatmap as RGBA: transparent where the heat is low (see maskgate.review.overlays)."""
+        acct = user(request)
+        _t, it = held(acct, assignment_id)
+        rel = (it.evidence or {}).get(name)
+        if rel is None or not is_heat(name):
+            raise HTTPException(404, "no such heatmap")
+        from maskgate.io.images import ImageReadError, load_image
+
+        with Session() as s:
+            root = s.get(Root, it.root_id)
+        try:
+            heat = load_image(safe_join(root.path, rel)).rgb
+        except (ImageReadError, UnsafePathError) as e:
+            raise HTTPException(422, f"cannot read the heatmap: {e}") from e
+        try:
+            base = load_image(safe_join(root.path, it.edited)).rgb
+        except (ImageReadError, UnsafePathError):
+            base = None
+        return Response(rgba_png(heat_rgba(heat, base)), media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=3600"})
 
     def mask_from(data: dict, key: str, it: Item, required: bool):
         url = data.get(key)
@@ -351,8 +383,34 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         answers = [{"reviewer": name, "values": {k: answer_value(
             {"q1": a.q1, "q2": a.q2, "acceptable": a.acceptable, "labels": a.labels}, k) for k in QUESTION_KEYS},
             "note": a.note, "mask_id": a.id if a.mask else None} for a, name in rows]
-        return page(request, "item.html", acct, item=it, answers=answers, keys=QUESTION_KEYS,
-                    original=file_url(it, it.original), edited=file_url(it, it.edited))
+        final = final_values(final_records(engine, [item_id]).get(item_id))
+        # The form starts from the recorded final answer, else from the reviewers' majority (ties: blank).
+        start = {}
+        for k in QUESTION_KEYS:
+            if k in final:
+                start[k] = final[k]
+                continue
+            votes = [a["values"][k] for a in answers if a["values"][k] is not None]
+            yes, no = votes.count(True), votes.count(False)
+            start[k] = True if yes > no else False if no > yes else None
+        return page(request, "item.html", acct, item=it, answers=answers, keys=QUESTION_KEYS, final=final,
+                    start=start, original=file_url(it, it.original), edited=file_url(it, it.edited))
+
+    @app.post("/admin/items/{item_id}/final")
+    async def admin_final(request: Request, item_id: int):
+        acct = admin(request)
+        form = await check_csrf_form(request)
+        values = {}
+        for k in QUESTION_KEYS:
+            v = str(form.get(k, "")).strip().lower()
+            if v not in ("yes", "no", ""):
+                raise HTTPException(400, f"{k}: expected yes, no or empty")
+            values[k] = {"yes": True, "no": False, "": None}[v]
+        try:
+            record_final(engine, item_id, acct.id, values, note=str(form.get("note", ""))[:2000])
+        except AdjudicationError as e:
+            raise HTTPException(404 if "no item" in str(e) else 400, str(e)) from e
+        return RedirectResponse(f"/admin/items/{item_id}", status_code=303)
 
     @app.get("/admin/answers/{answer_id}/mask.png")
     def answer_mask(request: Request, answer_id: int):

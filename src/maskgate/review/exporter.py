@@ -1,5 +1,7 @@
 """Write the human labels: one JSONL line per submitted answer, with the same criterion names
-as ``maskgate check`` and the corrected mask as COCO RLE (optionally also as PNG files)."""
+as ``maskgate check`` and the corrected mask as COCO RLE (optionally also as PNG files). Where an
+admin adjudicated the item, ``final`` holds that answer (``labels``, ``acceptable``, q1/q2, who,
+when) on each of the item's lines; otherwise it is null."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from maskgate.review.adjudication import final_records
 from maskgate.review.masks import decode_rle, mask_to_png
 from maskgate.review.schema import Answer, Item, User
 
@@ -36,6 +39,7 @@ def answer_records(engine: Engine, *, include_gold: bool = True):
     )
     if not include_gold:
         q = q.where(AN.c.is_gold.is_(False))
+    finals = final_records(engine)
     with engine.connect() as c:
         for r in c.execute(q).mappings():
             rec = r["check_record"] or {}
@@ -56,6 +60,7 @@ def answer_records(engine: Engine, *, include_gold: bool = True):
                 "check_verdict": r["verdict"],
                 "seconds": None if r["seconds"] is None else round(r["seconds"], 2),
                 "submitted_at": r["created_at"],
+                "final": finals.get(r["item_id"]),  # the admin's adjudicated answer, or None
             }
 
 

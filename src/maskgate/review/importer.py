@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import Engine, insert, select
 
 from maskgate.check.result import CRITERIA
+from maskgate.learn.active import priority
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
 from maskgate.review.schema import Item, Root, Slot
@@ -147,7 +148,11 @@ def import_results(
     gold: str | Path | None = None,
     segment: Callable[[np.ndarray], np.ndarray] | None = default_segmenter,
     batch: int = 500,
+    thresholds: dict[str, float] | None = None,
 ) -> ImportReport:
+    """Import check records as review items. Each item's queue priority comes from its scores
+    (:func:`maskgate.learn.active.priority`, against ``thresholds`` per criterion, default 0.5):
+    the closest calls are served first."""
     if overlap < 1:
         raise ValueError("overlap must be >= 1")
     results = Path(results).resolve()
@@ -167,7 +172,7 @@ def import_results(
             for row in pending:
                 row["root_id"] = _root_id(c, Path(row.pop("_root")), roots)
             ids = c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), pending).scalars().all()
-            slots = [{"item_id": i, "due": 0.0, "state": "open"}
+            slots = [{"item_id": i, "due": 0.0, "state": "open", "priority": row["priority"]}
                      for i, row in zip(ids, pending, strict=True)
                      if not row["is_gold"] and row["error"] is None for _ in range(row["overlap"])]
             if slots:
@@ -213,7 +218,8 @@ def import_results(
             "evidence": {k: str(v.relative_to(root)) for k, v in ev.items() if v.is_file()},
             "check_record": rec, "premask": premask, "error": error, "overlap": overlap,
             "is_gold": g is not None, "gold_labels": g.labels if g else None,
-            "gold_acceptable": g.acceptable if g else None, "created_at": time.time(),
+            "gold_acceptable": g.acceptable if g else None, "priority": priority(rec, thresholds),
+            "created_at": time.time(),
         })
         report.imported += 1
         report.gold += g is not None
@@ -237,11 +243,12 @@ def bulk_add(engine: Engine, root: str | Path, rows: list[dict], *, overlap: int
     for i in range(0, len(rows), batch):
         chunk = [{"kind": "isolated", "verdict": "review", "score": None, "has_background": False, "width": None,
                   "height": None, "evidence": {}, "check_record": {}, "premask": None, "error": None,
-                  "is_gold": False, "gold_labels": None, "gold_acceptable": None,
+                  "is_gold": False, "gold_labels": None, "gold_acceptable": None, "priority": 0.0,
                   **r, "root_id": rid, "overlap": overlap, "created_at": now} for r in rows[i:i + batch]]
         with writer(engine).begin() as c:
             ids = c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), chunk).scalars().all()
-            slots = [{"item_id": j, "due": 0.0, "state": "open"} for j, r in zip(ids, chunk, strict=True)
+            slots = [{"item_id": j, "due": 0.0, "state": "open", "priority": r.get("priority", 0.0)}
+                     for j, r in zip(ids, chunk, strict=True)
                      if not r["is_gold"] for _ in range(overlap)]
             if slots:
                 c.execute(insert(S), slots)

@@ -71,6 +71,18 @@ def _retrying(fn, attempts: int = 5):
     return None
 
 
+def next_slot_query(reviewer_id: int, now: float):
+    """The one query that picks the next slot: an ordered scan of ``ix_slots_queue``
+    (due, priority DESC, id) that stops at the first slot of an item this reviewer has not seen."""
+    return (
+        select(S.c.id, S.c.item_id, S.c.assignment_id)
+        .where(S.c.due <= now, _not_seen_by(reviewer_id, S.c.item_id))
+        .order_by(S.c.due, S.c.priority.desc(), S.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def next_task(
     engine: Engine,
     reviewer_id: int,
@@ -124,15 +136,10 @@ def _next_task_once(engine, reviewer_id, lease_seconds, gold_every, now) -> Task
                                      leased_at=now, expires_at=until).returning(A.c.id)
                 ).scalar_one()
                 task = Task(aid, gold, True, until)
-        # 3. The oldest open (or lease-expired) slot of an item this reviewer has not seen.
+        # 3. The most informative open slot (highest priority, then oldest) of an item this reviewer
+        #    has not seen; lease-expired slots after the open ones. One scan of ix_slots_queue.
         if task is None:
-            row = c.execute(
-                select(S.c.id, S.c.item_id, S.c.assignment_id)
-                .where(S.c.due <= now, _not_seen_by(reviewer_id, S.c.item_id))
-                .order_by(S.c.due, S.c.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
+            row = c.execute(next_slot_query(reviewer_id, now)).first()
             if row is None:
                 return None
             if row.assignment_id is not None:  # an expired lease: its holder loses it

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -74,6 +75,8 @@ class Item(Base):
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     gold_labels: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     gold_acceptable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # Uncertainty-sampling priority from the check scores (maskgate.learn.active); higher first.
+    priority: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_items_gold", "is_gold", "id"),)
@@ -82,7 +85,9 @@ class Item(Base):
 class Slot(Base):
     """One of the K reviews an item needs. ``due`` is when the slot may be handed out: 0 while
     open, the lease expiry while leased, NULL once done; so "next task" is one range scan on
-    ``(due, id)`` that also picks up expired leases, with no OR and no separate sweeper."""
+    ``(due, priority DESC, id)`` that also picks up expired leases, with no OR and no separate
+    sweeper. ``priority`` is the item's, copied here so that scan needs no join: among open
+    slots the most informative item comes first, then import order."""
 
     __tablename__ = "slots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -91,8 +96,9 @@ class Slot(Base):
     state: Mapped[str] = mapped_column(String(8), default="open")  # open | leased | done
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     assignment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    priority: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
-    __table_args__ = (Index("ix_slots_due", "due", "id"), Index("ix_slots_item", "item_id"))
+    __table_args__ = (Index("ix_slots_queue", "due", text("priority DESC"), "id"), Index("ix_slots_item", "item_id"))
 
 
 class Assignment(Base):
@@ -135,3 +141,18 @@ class Answer(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_answers_item", "item_id"), Index("ix_answers_reviewer", "reviewer_id"))
+
+
+class Adjudication(Base):
+    """An admin's final answer for an item (typically one the reviewers disagreed on). One per
+    item; recording again replaces it. Exported as the item's ``final`` labels."""
+
+    __tablename__ = "adjudications"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    admin_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    q1: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    q2: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    labels: Mapped[dict] = mapped_column(JSON)  # criterion -> true|false|null, same names as check
+    acceptable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[float] = mapped_column(Float)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select
 
 from maskgate.review.agreement import cohen_kappa, fleiss_kappa, rle_iou
-from maskgate.review.schema import Answer, Assignment, Item, Slot, User
+from maskgate.review.schema import Adjudication, Answer, Assignment, Item, Slot, User
 
 QUESTION_KEYS = ("q1", "q2", "quality", "segmentation", "comprehensibility", "consistency", "background",
                  "acceptable")
@@ -61,6 +61,7 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
         ).mappings()]
         gold = {r.id: r for r in c.execute(select(Item.id, Item.gold_labels, Item.gold_acceptable)
                                           .where(Item.is_gold))}
+        adjudicated = set(c.scalars(select(Adjudication.item_id)))
         ext = dict(c.execute(select(Item.id, Item.ext_id).where(Item.id.in_({r["item_id"] for r in rows}))).all()) \
             if rows else {}
 
@@ -122,7 +123,8 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
         differs = [k for k in QUESTION_KEYS if len({answer_value(r, k) for r in rs}) > 1]
         if differs or (iou is not None and iou < iou_threshold):
             ov.disagreements.append({"item_id": iid, "ext_id": ext.get(iid, str(iid)), "questions": differs,
-                                     "mask_iou": _r(iou), "answers": len(rs)})
+                                     "mask_iou": _r(iou), "answers": len(rs),
+                                     "final": iid in adjudicated})
     ov.mask_iou = _r(statistics.fmean(ious)) if ious else None
     ov.disagreements.sort(key=lambda d: (-len(d["questions"]), d["mask_iou"] if d["mask_iou"] is not None else 1))
     ov.disagreements = ov.disagreements[:max_disagreements]

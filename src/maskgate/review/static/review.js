@@ -83,7 +83,8 @@ const evidenceImgs = {};
 const paneEls = [$("#pane-left"), $("#pane-right")];
 const maskLayer = () => ({ img: state.showMask ? mask.canvas : null, alpha: state.opacity });
 const evidenceLayers = () => Object.entries(state.evidence).filter(([, on]) => on)
-  .map(([k]) => ({ img: evidenceImgs[k], alpha: 0.55 }));
+  // Heatmaps come as RGBA with their own alpha (transparent where the heat is low): draw them as is.
+  .map(([k]) => ({ img: evidenceImgs[k], alpha: /heat/i.test(k) ? 1 : 0.55 }));
 const viewer = new Viewer([
   { el: paneEls[0], canvas: paneEls[0].querySelector("canvas"),
     layers: () => [{ img: state.flipped ? edit : orig }, maskLayer()] },
