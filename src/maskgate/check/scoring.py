@@ -66,6 +66,7 @@ FEATURES: dict[str, list[Feature]] = {
         ("hue_shift", "lin", 0.1, -1),
         ("tint_resid", "high1p", 6.0, -1),
         ("outline_lost", "high", 0.05, 1),
+        ("tint_signal", "lin", 0.0, 1),
     ],
     "background": [
         ("chroma_hf", "high", 1.0, -1),
@@ -83,8 +84,9 @@ def derived(criterion: str, feats: dict) -> dict:
     f = dict(feats)
     if criterion == "residue":
         f["collar_off_edge"] = f.get("collar_share", 0.0) * max(0.0, math.log(1.6 / max(f.get("outline_on_edge", 2.0), 1e-3)))
-    elif criterion == "quality":
+    if criterion in ("quality", "consistency"):
         f["tint_signal"] = max(0.0, math.log1p(f.get("mean_shift", 0.0)) - math.log1p(f.get("tint_resid", 0.0)))
+    if criterion == "quality":
         f["halo_signal"] = max(0.0, math.log1p(f.get("de_band", 0.0)) - math.log1p(f.get("de_inner", 0.0)) - 0.5)
     return f
 

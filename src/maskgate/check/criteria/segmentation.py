@@ -52,25 +52,32 @@ def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share
     return out
 
 
-def _edges(gray: np.ndarray, thresh: float = 24.0) -> np.ndarray:
-    g = cv2.GaussianBlur(gray, (0, 0), 1.0).astype(np.float32)
-    mag = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
-    return cv2.dilate((mag > thresh).astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+def _side_means(rgb: np.ndarray, side: np.ndarray, k: int) -> np.ndarray:
+    w = cv2.boxFilter(side.astype(np.float32), -1, (k, k), normalize=False)
+    acc = cv2.boxFilter(rgb.astype(np.float32) * side[..., None], -1, (k, k), normalize=False)
+    return acc / np.maximum(w, 1e-3)[..., None]
 
 
-def outline_lost(ctx: PairContext) -> float:
-    """Share of the original product's visible outline that the edit no longer shows.
+def outline_lost(ctx: PairContext, k: int = 11) -> float:
+    """Share of the original product's outline whose contrast the edit no longer shows.
 
-    Where a part is cut away, the new background runs straight across the old outline; a product
-    whose colours or texture changed still stands out from its background there.
+    At each outline pixel the mean colour just inside is compared with that just outside. Where a
+    part is cut away, the new background runs across the old outline and both sides match; a
+    product whose colours or texture changed still stands out from its new background.
     """
-    m8 = ctx.mask_o_in_e.astype(np.uint8)
+    m = ctx.mask_o_in_e
+    m8 = m.astype(np.uint8)
     outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(bool)
-    outline[:3, :] = outline[-3:, :] = outline[:, :3] = outline[:, -3:] = False
-    seen = outline & _edges(ctx.gray("orig_in_e"))
+    outline[:k, :] = outline[-k:, :] = outline[:, :k] = outline[:, -k:] = False
+    if outline.sum() < 30:
+        return 0.0
+    lo, le = ctx.lab("orig_in_e"), ctx.lab("edit")
+    c_o = np.linalg.norm(_side_means(lo, m, k) - _side_means(lo, ~m, k), axis=2)
+    c_e = np.linalg.norm(_side_means(le, m, k) - _side_means(le, ~m, k), axis=2)
+    seen = outline & (c_o > 15)
     if seen.sum() < 30:
         return 0.0
-    return float((seen & ~_edges(ctx.gray("edit"))).sum() / seen.sum())
+    return float((seen & (c_e < 0.35 * c_o)).sum() / seen.sum())
 
 
 def features(ctx: PairContext) -> dict:
