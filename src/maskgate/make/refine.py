@@ -57,8 +57,16 @@ def _disk(r: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
-def grabcut_band(rgb: np.ndarray, prob: np.ndarray, band: int, iters: int = 3, max_side: int = 400) -> np.ndarray:
-    """GrabCut that may only move the boundary within ``band`` pixels of the network's 0.5 contour."""
+def grabcut_band(
+    rgb: np.ndarray,
+    prob: np.ndarray,
+    band: int,
+    iters: int = 3,
+    max_side: int = 400,
+    sure: tuple[float, float] = (0.2, 0.8),
+) -> np.ndarray:
+    """GrabCut deciding only where the network is unsure: within ``band`` pixels of its 0.5 contour, or
+    where its probability lies between the ``sure`` bounds (thin or low-contrast parts)."""
     fg = prob >= 0.5
     if fg.all() or not fg.any():
         return prob
@@ -71,11 +79,12 @@ def grabcut_band(rgb: np.ndarray, prob: np.ndarray, band: int, iters: int = 3, m
     sure_fg = cv2.erode(fg8, _disk(b)) > 0
     sure_bg = cv2.dilate(fg8, _disk(b)) == 0
     m = np.where(fg8 > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    m[sure_fg & (p >= 0.8)] = cv2.GC_FGD
-    m[sure_bg & (p < 0.2)] = cv2.GC_BGD
+    m[sure_fg & (p >= sure[1])] = cv2.GC_FGD
+    m[sure_bg & (p < sure[0])] = cv2.GC_BGD
     if not (m == cv2.GC_FGD).any() or not (m == cv2.GC_BGD).any():
         return prob
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut's k-means init draws from OpenCV's global RNG: same input, same mask
     try:
         cv2.grabCut(np.ascontiguousarray(img[..., ::-1]), m, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
     except cv2.error:

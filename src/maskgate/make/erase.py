@@ -1,0 +1,65 @@
+"""Background recovery: segment the product, find the overlays, combine the masks and fill.
+
+Erasing text keeps the product's own print (a label is part of the product) and removes promo
+text, badges and plates around it; erasing the product takes a margin around it, since a fill
+seeded from the product's own anti-aliased edge leaves a ghost outline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from maskgate.make.inpaint import inpaint
+from maskgate.make.overlay import OverlayMask, text_mask
+from maskgate.make.product import Mask, product_mask
+
+WHAT = ("text", "product", "both")
+
+
+@dataclass
+class Erased:
+    rgb: np.ndarray  # the recovered image
+    mask: np.ndarray  # what was filled (uint8 0/255)
+    product: Mask | None = None
+    overlay: OverlayMask | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def erase(
+    rgb: np.ndarray,
+    *,
+    what: str = "text",
+    inpainter: str = "telea",
+    inpainter_path: str | None = None,
+    model: str = "u2netp",
+    model_path: str | None = None,
+    product: Mask | None = None,
+    product_margin: float = 0.01,
+) -> Erased:
+    """Remove ``what`` (text | product | both) from ``rgb`` and fill the hole with ``inpainter``."""
+    if what not in WHAT:
+        raise ValueError(f"--what must be one of {', '.join(WHAT)}, not '{what}'")
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if product is None:
+        product = product_mask(rgb, model=model, model_path=model_path)
+    t["product"] = time.perf_counter() - t0
+    hole = np.zeros(rgb.shape[:2], np.uint8)
+    overlay = None
+    if what in ("text", "both"):
+        t1 = time.perf_counter()
+        overlay = text_mask(rgb, product=product.mask)
+        hole |= overlay.mask
+        t["overlay"] = time.perf_counter() - t1
+    if what in ("product", "both"):
+        r = max(2, round(product_margin * max(rgb.shape[:2])))
+        hole |= cv2.dilate(product.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    t2 = time.perf_counter()
+    out = inpaint(rgb, hole, inpainter, model_path=inpainter_path) if hole.any() else rgb.copy()
+    t["inpaint"] = time.perf_counter() - t2
+    t["total"] = time.perf_counter() - t0
+    return Erased(out, hole, product, overlay, t)
