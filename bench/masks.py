@@ -20,7 +20,7 @@ import numpy as np
 
 from maskgate.io.images import load_image
 from maskgate.make.refine import refine
-from maskgate.make.segment import FAST_PASSES, saliency_passes
+from maskgate.make.segment import FAST_PASSES, saliency_views
 
 LADDER = [
     ("raw", ()),
@@ -74,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     passes = FAST_PASSES if args.passes == "fast" else (tuple(args.passes.split(",")) if args.passes else None)
     # Warm-up: model loading and JIT compilation are per process, not per image.
     warm = load_image(imgs[0]).rgb
-    refine(warm, saliency_passes(warm, args.model, passes=passes), LADDER[-1][1])
+    refine(warm, saliency_views(warm, args.model, passes=passes), LADDER[-1][1])
 
     rows = {name: {"iou": [], "bf": [], "t": []} for name, _ in LADDER}
     for p in imgs:
         rgb = load_image(p).rgb
         gt = cv2.imread(str(data / "seg_GT" / f"{p.stem}.bmp"), cv2.IMREAD_GRAYSCALE) > 127
         t0 = time.perf_counter()
-        prob = saliency_passes(rgb, args.model, passes=passes)
+        prob = saliency_views(rgb, args.model, passes=passes)
         t_net = time.perf_counter() - t0
         line = [f"{p.stem:12s}"]
         for name, steps in LADDER:

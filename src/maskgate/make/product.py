@@ -10,7 +10,7 @@ import numpy as np
 
 from maskgate.io.images import rgba_over
 from maskgate.make.refine import DEFAULT_STEPS, refine
-from maskgate.make.segment import saliency_passes
+from maskgate.make.segment import saliency_views
 
 # Refinement never runs above this side: GrabCut and matting cost grows with pixels, edge accuracy
 # beyond ~1 MP does not change IoU, and a 12000x9000 photo must not allocate float maps at full size.
@@ -71,7 +71,7 @@ def product_mask(
         rgb = rgba_over(rgb, alpha)
     work = _working(rgb, work_side)
     h, w = work.shape[:2]
-    prob = saliency_passes(work, model, model_path, passes, out_size=(w, h))
+    prob = saliency_views(work, model, model_path, passes, out_size=(w, h))
     t = {"network": time.perf_counter() - t0}
     r = refine(work, prob, steps)
     t.update(r.timings)

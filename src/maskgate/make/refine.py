@@ -5,8 +5,9 @@ Each step here fixes one failure and can be switched off (bench/masks.py measure
 
 - ``guided``: guided filter with the image as guide (He et al.), so the upsampled probability snaps
   to the colour edges it straddles; cheap (box filters), done at the working resolution.
-- ``grabcut``: GrabCut limited to a band around the network's boundary: far inside stays object, far
-  outside stays background, and colour models decide only the uncertain ring. Seeding from the
+- ``grabcut``: GrabCut deciding only where the network is unsure: a thin band around its boundary,
+  and wherever its views disagree or sit at middling probability (thin stems, a second object the
+  model half-includes). Far inside stays object, far outside stays background. Seeding from the
   network (not a rectangle) keeps GrabCut from swallowing similar-coloured background.
 - ``clean``: drop specks (components far smaller than the main object) and fill enclosed holes.
 - ``matting``: closed-form matting (pymatting) on a thin unknown band for a soft alpha where edges
@@ -38,18 +39,39 @@ def _box(x: np.ndarray, r: int) -> np.ndarray:
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
-    """Edge-preserving smoothing of ``src`` steered by ``guide`` (uint8 RGB or gray)."""
+    """Edge-preserving smoothing of ``src`` steered by ``guide`` (uint8 RGB: colour guide, or gray).
+
+    The colour version (He et al., eq. 14) separates edges that are iso-luminant (a brown toy on a
+    beige wall), which a gray guide cannot see.
+    """
     if hasattr(cv2, "ximgproc"):
         return cv2.ximgproc.guidedFilter(guide, src.astype(np.float32), radius, eps * 255 * 255)
-    g = guide if guide.ndim == 2 else cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY)
-    i = g.astype(np.float32) / 255.0
     p = src.astype(np.float32)
-    mi, mp = _box(i, radius), _box(p, radius)
-    cov = _box(i * p, radius) - mi * mp
-    var = _box(i * i, radius) - mi * mi
-    a = cov / (var + eps)
-    b = mp - a * mi
-    return _box(a, radius) * i + _box(b, radius)
+    if guide.ndim == 2:
+        i = guide.astype(np.float32) / 255.0
+        mi, mp = _box(i, radius), _box(p, radius)
+        a = (_box(i * p, radius) - mi * mp) / (_box(i * i, radius) - mi * mi + eps)
+        b = mp - a * mi
+        return _box(a, radius) * i + _box(b, radius)
+    im = guide.astype(np.float32) / 255.0
+    r, g, bl = im[..., 0], im[..., 1], im[..., 2]
+    mr, mg, mb, mp = _box(r, radius), _box(g, radius), _box(bl, radius), _box(p, radius)
+    cr, cg, cb = _box(r * p, radius) - mr * mp, _box(g * p, radius) - mg * mp, _box(bl * p, radius) - mb * mp
+    vrr = _box(r * r, radius) - mr * mr + eps
+    vrg = _box(r * g, radius) - mr * mg
+    vrb = _box(r * bl, radius) - mr * mb
+    vgg = _box(g * g, radius) - mg * mg + eps
+    vgb = _box(g * bl, radius) - mg * mb
+    vbb = _box(bl * bl, radius) - mb * mb + eps
+    # Per-pixel inverse of the symmetric 3x3 covariance by cofactors.
+    irr, irg, irb = vgg * vbb - vgb * vgb, vgb * vrb - vrg * vbb, vrg * vgb - vgg * vrb
+    igg, igb, ibb = vrr * vbb - vrb * vrb, vrb * vrg - vrr * vgb, vrr * vgg - vrg * vrg
+    det = vrr * irr + vrg * irg + vrb * irb
+    ar = (irr * cr + irg * cg + irb * cb) / det
+    ag = (irg * cr + igg * cg + igb * cb) / det
+    ab = (irb * cr + igb * cg + ibb * cb) / det
+    b = mp - ar * mr - ag * mg - ab * mb
+    return _box(ar, radius) * r + _box(ag, radius) * g + _box(ab, radius) * bl + _box(b, radius)
 
 
 def _disk(r: int) -> np.ndarray:
@@ -62,25 +84,34 @@ def grabcut_band(
     prob: np.ndarray,
     band: int,
     iters: int = 3,
-    max_side: int = 400,
-    sure: tuple[float, float] = (0.2, 0.8),
+    max_side: int = 512,
+    sure: tuple[float, float] = (0.3, 0.7),
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
 ) -> np.ndarray:
     """GrabCut deciding only where the network is unsure: within ``band`` pixels of its 0.5 contour, or
-    where its probability lies between the ``sure`` bounds (thin or low-contrast parts)."""
+    where its probability is not beyond the ``sure`` bounds. ``lo``/``hi``: the least and most
+    confident of several views; a pixel is a sure seed only when every view agrees."""
     fg = prob >= 0.5
     if fg.all() or not fg.any():
         return prob
     h, w = prob.shape
     f = min(1.0, max_side / max(h, w))
     img = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else rgb
-    p = cv2.resize(prob, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR) if f < 1 else prob
+    small = (img.shape[1], img.shape[0])
+
+    def rs(a):
+        return cv2.resize(a, small, interpolation=cv2.INTER_LINEAR) if f < 1 else a
+
+    p = rs(prob)
+    lo_s, hi_s = (p if lo is None else rs(lo)), (p if hi is None else rs(hi))
     b = max(2, round(band * f))
     fg8 = (p >= 0.5).astype(np.uint8)
     sure_fg = cv2.erode(fg8, _disk(b)) > 0
     sure_bg = cv2.dilate(fg8, _disk(b)) == 0
     m = np.where(fg8 > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    m[sure_fg & (p >= sure[1])] = cv2.GC_FGD
-    m[sure_bg & (p < sure[0])] = cv2.GC_BGD
+    m[sure_fg & (lo_s >= sure[1])] = cv2.GC_FGD
+    m[sure_bg & (hi_s < sure[0])] = cv2.GC_BGD
     if not (m == cv2.GC_FGD).any() or not (m == cv2.GC_BGD).any():
         return prob
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
@@ -144,8 +175,17 @@ def matting(rgb: np.ndarray, prob: np.ndarray, band: int, max_side: int = 512) -
 
 
 def refine(rgb: np.ndarray, prob: np.ndarray, steps: tuple[str, ...] = DEFAULT_STEPS) -> Refined:
-    """Run the refinement ``steps`` in order on ``prob`` (float [0,1], same size as ``rgb``)."""
+    """Run the refinement ``steps`` in order on ``prob`` (same size as ``rgb``).
+
+    ``prob``: float [0, 1] HxW, or a V x H x W stack of views (their mean is the estimate, their
+    spread tells GrabCut where to decide).
+    """
     t: dict[str, float] = {}
+    lo = hi = None
+    if prob.ndim == 3:
+        if len(prob) > 1:
+            lo, hi = prob.min(0), prob.max(0)
+        prob = prob.mean(0)
     h, w = prob.shape
     side = max(h, w)
     a = prob.astype(np.float32)
@@ -154,7 +194,7 @@ def refine(rgb: np.ndarray, prob: np.ndarray, steps: tuple[str, ...] = DEFAULT_S
         if step == "guided":
             a = np.clip(guided_filter(rgb, a, radius=max(2, side // 100), eps=1e-3), 0, 1)
         elif step == "grabcut":
-            a = grabcut_band(rgb, a, band=max(2, side // 120))
+            a = grabcut_band(rgb, a, band=max(2, side // 120), lo=lo, hi=hi)
         elif step == "clean":
             m = clean_mask(a >= 0.5)
             a = np.where((a >= 0.5) == (m > 0), a, m.astype(np.float32))

@@ -134,6 +134,17 @@ def saliency_passes(
     out_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Mean saliency over several views, resampled to ``out_size`` (width, height; default: the image)."""
+    return saliency_views(rgb, model, model_path, passes, out_size).mean(0)
+
+
+def saliency_views(
+    rgb: np.ndarray,
+    model: str = "u2netp",
+    model_path: str | None = None,
+    passes: tuple[str, ...] | None = None,
+    out_size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Saliency of each view, stacked (V x H x W float32): where views disagree, the model is unsure."""
     spec = get_spec(model)
     path = resolve_model(model, model_path)
     passes = passes or (DEFAULT_PASSES if spec.name == "u2netp" else ("sq",))
@@ -144,12 +155,11 @@ def saliency_passes(
     if max(rgb.shape[:2]) > 2 * biggest:
         f = 2 * biggest / max(rgb.shape[:2])
         small = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    acc = np.zeros((h, w), np.float32)
-    for p in passes:
+    out = np.empty((len(passes), h, w), np.float32)
+    for k, p in enumerate(passes):
         size, flip = pass_size(p, rgb.shape, spec)
-        s = _run(small, spec, path, size, flip)
-        acc += cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR)
-    return acc / len(passes)
+        out[k] = cv2.resize(_run(small, spec, path, size, flip), (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def saliency(rgb: np.ndarray, model: str = "u2netp", model_path: str | None = None) -> np.ndarray:
