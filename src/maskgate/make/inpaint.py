@@ -8,12 +8,11 @@ pixels are pasted back at full resolution.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from maskgate.models.registry import MissingModelError, get_spec, resolve_model
+from maskgate.models.registry import MissingModelError, ModelSpec, get_spec, resolve_model
 from maskgate.models.sessions import onnx_session
 
 CLASSIC_SIDE = 1536  # classical fills run at most at this side (cost grows with hole area)
@@ -74,9 +73,21 @@ def _classic(rgb: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def _onnx_fill(rgb: np.ndarray, mask: np.ndarray, name: str, model_path: str | None) -> np.ndarray:
+def _inpainter_spec(name: str, sess) -> ModelSpec:
+    """A registered inpainter's spec, or one read off a user-supplied graph: RGB in [0, 1], the
+    graph's own fixed size when it declares one, else any multiple of 8."""
     spec = get_spec(name)
+    if spec.task == "inpainting":
+        return spec
+    shape = sess.get_inputs()[0].shape
+    size = (shape[3], shape[2]) if len(shape) == 4 and all(isinstance(d, int) for d in shape[2:]) else None
+    return ModelSpec(name=spec.name, filename=spec.filename, sha256=None, task="inpainting", input_size=size,
+                     mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), activation="none", notes="user-supplied inpainter")
+
+
+def _onnx_fill(rgb: np.ndarray, mask: np.ndarray, name: str, model_path: str | None) -> np.ndarray:
     sess = onnx_session(resolve_model(name, model_path))
+    spec = _inpainter_spec(name, sess)
     ins = sess.get_inputs()
     if len(ins) != 2:
         raise MissingModelError(f"inpainter '{name}' must take two inputs (image, mask); it takes {len(ins)}")
@@ -122,15 +133,17 @@ def inpaint(
     sub = np.ascontiguousarray(rgb[crop.y0 : crop.y1, crop.x0 : crop.x1])
     sub_m = np.ascontiguousarray(hole[crop.y0 : crop.y1, crop.x0 : crop.x1])
     if onnx:
-        filled = _onnx_fill(sub, sub_m, method if not Path(method).suffix == ".onnx" else method, model_path)
+        filled = _onnx_fill(sub, sub_m, method, model_path)
     else:
         filled = _classic(sub, sub_m, method)
-    # Paste only the hole (slightly feathered outward so the seam does not show).
-    a = sub_m.astype(np.float32) / 255.0
+    # Paste only the hole, feathered a few pixels outward so the seam does not show (uint8 alpha,
+    # blended a band of rows at a time: no float copy of a 100-MP crop).
+    from maskgate.make.isolate import blend
+
+    a8 = sub_m
     if feather > 0:
-        a = np.maximum(a, cv2.GaussianBlur(cv2.dilate(a, np.ones((3, 3), np.uint8), iterations=feather), (0, 0), feather) * 0.999)
-        a[sub_m > 0] = 1.0
-    a = a[..., None]
+        grown = cv2.dilate(sub_m, np.ones((3, 3), np.uint8), iterations=feather)
+        a8 = np.maximum(sub_m, cv2.GaussianBlur(grown, (0, 0), feather))
     out = rgb.copy()
-    out[crop.y0 : crop.y1, crop.x0 : crop.x1] = (filled.astype(np.float32) * a + sub.astype(np.float32) * (1 - a) + 0.5).astype(np.uint8)
+    out[crop.y0 : crop.y1, crop.x0 : crop.x1] = blend(filled, sub, a8)
     return out

@@ -91,9 +91,17 @@ def isolate(
         b = target if target.ndim == 3 else np.dstack([target] * 3)
         if b.shape[:2] != rgb.shape[:2]:
             b = cv2.resize(b[..., :3], (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
-        back = b[..., :3].astype(np.float32)
+        back = b[..., :3]
     else:
-        back = np.asarray(target, np.float32)[None, None]
-    a = a8.astype(np.float32)[..., None] / 255.0
-    out = (fg.astype(np.float32) * a + back * (1.0 - a) + 0.5).astype(np.uint8)
-    return Cutout(out, None, mask)
+        back = np.asarray(target, np.uint8)
+    return Cutout(blend(fg, back, a8), None, mask)
+
+
+def blend(fg: np.ndarray, back: np.ndarray, alpha: np.ndarray, rows: int = 512) -> np.ndarray:
+    """fg over back with uint8 alpha, a band of rows at a time: a 100-MP image needs no float copy."""
+    out = np.empty_like(fg)
+    for y in range(0, fg.shape[0], rows):
+        a = alpha[y : y + rows].astype(np.float32)[..., None] / 255.0
+        b = back[y : y + rows] if back.ndim == 3 else back[None, None]
+        out[y : y + rows] = (fg[y : y + rows] * a + b * (1.0 - a) + 0.5).astype(np.uint8)
+    return out

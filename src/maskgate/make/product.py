@@ -67,18 +67,19 @@ def product_mask(
     mask when ``rgb`` is a downscaled decode of a bigger file.
     """
     t0 = time.perf_counter()
-    if alpha is not None:
-        rgb = rgba_over(rgb, alpha)
+    out_size = out_size or (rgb.shape[1], rgb.shape[0])
     work = _working(rgb, work_side)
     h, w = work.shape[:2]
+    if alpha is not None:
+        alpha = _to_size(alpha, (w, h))
+        work = rgba_over(work, alpha)
     prob = saliency_views(work, model, model_path, passes, out_size=(w, h))
     t = {"network": time.perf_counter() - t0}
     r = refine(work, prob, steps)
     t.update(r.timings)
     a = r.alpha
     if alpha is not None:
-        a = np.minimum(a, _to_size(alpha, (w, h)).astype(np.float32) / 255.0)
-    out_size = out_size or (rgb.shape[1], rgb.shape[0])
+        a = np.minimum(a, alpha.astype(np.float32) / 255.0)
     a8 = _to_size((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8), out_size)
     mask = np.where(a8 >= 128, 255, 0).astype(np.uint8)
     t["total"] = time.perf_counter() - t0
