@@ -29,6 +29,19 @@ class Erased:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def grow_mask(mask: np.ndarray, frac: float, work_side: int = 1024) -> np.ndarray:
+    """Dilate by ``frac`` of the image side; done at a bounded size (a 241-px kernel over 100 MP
+    takes minutes) and upsampled, then OR-ed with the original so nothing shrinks."""
+    h, w = mask.shape
+    f = min(1.0, work_side / max(h, w))
+    small = cv2.resize(mask, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else mask
+    r = max(1, round(frac * max(small.shape)))
+    grown = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    if f < 1:
+        grown = np.where(cv2.resize(grown, (w, h), interpolation=cv2.INTER_LINEAR) > 0, 255, 0).astype(np.uint8)
+    return grown | mask
+
+
 def erase(
     rgb: np.ndarray,
     *,
@@ -56,8 +69,7 @@ def erase(
         hole |= overlay.mask
         t["overlay"] = time.perf_counter() - t1
     if what in ("product", "both"):
-        r = max(2, round(product_margin * max(rgb.shape[:2])))
-        hole |= cv2.dilate(product.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+        hole |= grow_mask(product.mask, product_margin)
     t2 = time.perf_counter()
     out = inpaint(rgb, hole, inpainter, model_path=inpainter_path) if hole.any() else rgb.copy()
     t["inpaint"] = time.perf_counter() - t2

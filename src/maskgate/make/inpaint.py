@@ -15,7 +15,8 @@ import numpy as np
 from maskgate.models.registry import MissingModelError, ModelSpec, get_spec, resolve_model
 from maskgate.models.sessions import onnx_session
 
-CLASSIC_SIDE = 1536  # classical fills run at most at this side (cost grows with hole area)
+CLASSIC_SIDE = 1536  # classical fills run at most at this side
+CLASSIC_HOLE = 250_000  # ... and at most this many hole pixels (their cost grows with hole area)
 
 
 def available() -> list[str]:
@@ -54,7 +55,8 @@ def _crop_around(mask: np.ndarray, context: float, square: bool = False) -> _Cro
 
 
 def _classic(rgb: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
-    f = min(1.0, CLASSIC_SIDE / max(rgb.shape[:2]))
+    holes = max(1, int(np.count_nonzero(mask)))
+    f = min(1.0, CLASSIC_SIDE / max(rgb.shape[:2]), (CLASSIC_HOLE / holes) ** 0.5)
     img, m = rgb, mask
     if f < 1:
         size = (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f)))
@@ -66,7 +68,7 @@ def _classic(rgb: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
         cv2.xphoto.inpaint(bgr, 255 - m, out, cv2.xphoto.INPAINT_FSR_FAST)
     else:
         flag = cv2.INPAINT_NS if method == "ns" else cv2.INPAINT_TELEA
-        out = cv2.inpaint(bgr, m, max(3, round(0.01 * max(m.shape))), flag)
+        out = cv2.inpaint(bgr, m, max(3, round(0.005 * max(m.shape))), flag)
     out = out[..., ::-1]
     if f < 1:
         out = cv2.resize(out, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_CUBIC)

@@ -83,6 +83,7 @@ def text_mask(
     max_side: int | None = 2048,
     box_thresh: float = 0.5,
     max_plate_share: float = 0.08,
+    work_side: int = 2048,
 ) -> OverlayMask:
     """Text and overlay-graphics mask of ``rgb``.
 
@@ -91,8 +92,24 @@ def text_mask(
     for erasing (``maskgate text-mask --combined``).
     """
     h, w = rgb.shape[:2]
-    regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
     prod = None if product is None else (product > 127 if product.dtype == np.uint8 else product.astype(bool))
+    if max(h, w) > work_side:
+        # Masks, dilations and flood fills at a bounded size; only the result is upsampled.
+        f = work_side / max(h, w)
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        sp = None if prod is None else cv2.resize(prod.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+        r = text_mask(small, product=sp, graphics=graphics, max_side=max_side, box_thresh=box_thresh,
+                      max_plate_share=max_plate_share, work_side=work_side)
+
+        def up(m):
+            return np.where(cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) >= 128, 255, 0).astype(np.uint8)
+
+        def scale(rs):
+            return [TextRegion(x.polygon / f, x.score) for x in rs]
+
+        return OverlayMask(up(r.mask), up(r.text), up(r.graphics), scale(r.regions), scale(r.product_text))
+    regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
     kept: list[TextRegion] = []
     on_product: list[TextRegion] = []
     for r in regions:
