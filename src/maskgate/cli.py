@@ -99,6 +99,7 @@ def make_mask(
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     soft: bool = typer.Option(False, help="Write the soft alpha matte instead of the 0/255 mask."),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
+    ignore_text: bool = typer.Option(False, help="Hide detected text from the segmenter (creatives with bold promo text)."),
 ) -> None:
     """Product mask per image: 8-bit PNG, 255 = product, same size as the input."""
     from maskgate.io.images import load_image, save_image
@@ -109,7 +110,8 @@ def make_mask(
 
     def work(src: Path, dest: Path) -> None:
         im = load_image(src, max_side=2 * WORK_SIDE)  # the mask never needs more pixels than this
-        m = product_mask(im.rgb, model=model, passes=_passes(fast), steps=steps, alpha=im.alpha, out_size=im.source_size)
+        m = product_mask(im.rgb, model=model, passes=_passes(fast), steps=steps, alpha=im.alpha,
+                         out_size=im.source_size, ignore_text=ignore_text)
         save_image(dest, m.alpha if soft else m.mask)
 
     _make_batch(inp, out, "mask", work)
@@ -130,11 +132,15 @@ def make_text_mask(
     from maskgate.io.images import load_image, save_image
     from maskgate.make.overlay import text_mask
     from maskgate.make.product import product_mask
+    from maskgate.make.text import detect_text
 
     def work(src: Path, dest: Path) -> None:
         im = load_image(src, max_side=4096)
-        prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha).mask if combined else None
-        m = text_mask(im.rgb, product=prod, graphics=graphics).mask
+        regions = detect_text(im.rgb, max_side=2048)
+        prod = None
+        if combined:
+            prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=regions).mask
+        m = text_mask(im.rgb, product=prod, graphics=graphics, regions=regions).mask
         if im.size != im.source_size:
             m = (cv2.resize(m, im.source_size, interpolation=cv2.INTER_LINEAR) >= 128).astype("uint8") * 255
         save_image(dest, m)
@@ -196,8 +202,10 @@ def make_erase(
 
     def work(src: Path, dest: Path) -> None:
         im = load_image(src)
-        prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha)
-        res = erase(im.rgb, what=what, inpainter=inpainter, product=prod)
+        prod = None
+        if im.alpha is not None:  # transparent pixels are never product
+            prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=what != "product")
+        res = erase(im.rgb, what=what, inpainter=inpainter, product=prod, model=model, passes=_passes(fast))
         save_image(dest, res.rgb)
 
     _make_batch(inp, out, "erase", work)

@@ -16,6 +16,7 @@ import numpy as np
 from maskgate.make.inpaint import inpaint
 from maskgate.make.overlay import OverlayMask, text_mask
 from maskgate.make.product import Mask, product_mask
+from maskgate.make.text import detect_text
 
 WHAT = ("text", "product", "both")
 
@@ -52,20 +53,27 @@ def erase(
     model_path: str | None = None,
     product: Mask | None = None,
     product_margin: float = 0.01,
+    passes: tuple[str, ...] | None = None,
 ) -> Erased:
-    """Remove ``what`` (text | product | both) from ``rgb`` and fill the hole with ``inpainter``."""
+    """Remove ``what`` (text | product | both) from ``rgb`` and fill the hole with ``inpainter``.
+
+    Text is detected first and hidden from the segmenter (promo text is salient and would be taken
+    for product, then spared as "printed on the product").
+    """
     if what not in WHAT:
         raise ValueError(f"--what must be one of {', '.join(WHAT)}, not '{what}'")
     t: dict[str, float] = {}
     t0 = time.perf_counter()
+    regions = detect_text(rgb, max_side=2048) if what in ("text", "both") else None
+    t["text"] = time.perf_counter() - t0
     if product is None:
-        product = product_mask(rgb, model=model, model_path=model_path)
-    t["product"] = time.perf_counter() - t0
+        product = product_mask(rgb, model=model, model_path=model_path, passes=passes, ignore_text=regions or False)
+    t["product"] = time.perf_counter() - t0 - t["text"]
     hole = np.zeros(rgb.shape[:2], np.uint8)
     overlay = None
     if what in ("text", "both"):
         t1 = time.perf_counter()
-        overlay = text_mask(rgb, product=product.mask)
+        overlay = text_mask(rgb, product=product.mask, regions=regions)
         hole |= overlay.mask
         t["overlay"] = time.perf_counter() - t1
     if what in ("product", "both"):

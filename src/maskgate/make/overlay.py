@@ -17,7 +17,8 @@ import numpy as np
 
 from maskgate.make.text import TextRegion, detect_text, regions_mask
 
-PRODUCT_TEXT_SHARE = 0.6  # a text region this much inside the product is the product's own print
+PRODUCT_TEXT_SHARE = 0.6  # a text region at least this much inside the product ...
+RING_SHARE = 0.9  # ... with product on this share of a ring a text-height wide is the product's print
 
 
 @dataclass
@@ -37,6 +38,30 @@ def text_grow(regions: list[TextRegion]) -> int:
         return 0
     heights = [min(np.ptp(r.polygon[:, 0]), np.ptp(r.polygon[:, 1])) for r in regions]
     return int(max(2, round(0.18 * float(np.median(heights)))))
+
+
+def _on_product(region: TextRegion, prod: np.ndarray) -> bool:
+    """Printed on the product: inside the mask AND surrounded by product a text-height around.
+
+    Saliency models mark bold overlay text as salient too, so lying inside the mask is not enough;
+    a label has product all around it, a floating headline has background a little way off.
+    """
+    h, w = prod.shape
+    x0, y0, x1, y1 = region.bbox
+    th = max(2, min(x1 - x0, y1 - y0))
+    m = th + 2
+    wx0, wy0, wx1, wy1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
+    sub = prod[wy0:wy1, wx0:wx1]
+    one = np.zeros(sub.shape, np.uint8)
+    cv2.fillPoly(one, [np.round(region.polygon - (wx0, wy0)).astype(np.int32)], 255)
+    inside = one > 0
+    if not inside.any() or (sub & inside).sum() < PRODUCT_TEXT_SHARE * inside.sum():
+        return False
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * th + 1, 2 * th + 1))
+    ring = (cv2.dilate(one, k) > 0) & ~inside
+    # A ring cut off by the image border counts as background there.
+    ring_full = int(ring.sum()) + max(0, (m * 2 + x1 - x0) * (m * 2 + y1 - y0) - sub.size) // 2
+    return bool((sub & ring).sum() >= RING_SHARE * max(1, ring_full))
 
 
 def _plate(rgb: np.ndarray, region: TextRegion, grow: int, max_share: float) -> np.ndarray | None:
@@ -84,12 +109,14 @@ def text_mask(
     box_thresh: float = 0.5,
     max_plate_share: float = 0.08,
     work_side: int = 2048,
+    regions: list[TextRegion] | None = None,
 ) -> OverlayMask:
     """Text and overlay-graphics mask of ``rgb``.
 
     ``product`` (bool or 0/255 mask, same size): when given, regions lying mostly on the product
     are treated as the product's print and left out, and the result excludes the product, ready
-    for erasing (``maskgate text-mask --combined``).
+    for erasing (``maskgate text-mask --combined``). ``regions``: detections already made on this
+    image (skips a second OCR pass).
     """
     h, w = rgb.shape[:2]
     prod = None if product is None else (product > 127 if product.dtype == np.uint8 else product.astype(bool))
@@ -99,8 +126,9 @@ def text_mask(
         size = (max(1, round(w * f)), max(1, round(h * f)))
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         sp = None if prod is None else cv2.resize(prod.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+        pre = None if regions is None else [TextRegion(x.polygon * f, x.score) for x in regions]
         r = text_mask(small, product=sp, graphics=graphics, max_side=max_side, box_thresh=box_thresh,
-                      max_plate_share=max_plate_share, work_side=work_side)
+                      max_plate_share=max_plate_share, work_side=work_side, regions=pre)
 
         def up(m):
             return np.where(cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) >= 128, 255, 0).astype(np.uint8)
@@ -109,16 +137,14 @@ def text_mask(
             return [TextRegion(x.polygon / f, x.score) for x in rs]
 
         return OverlayMask(up(r.mask), up(r.text), up(r.graphics), scale(r.regions), scale(r.product_text))
-    regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
+    if regions is None:
+        regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
     kept: list[TextRegion] = []
     on_product: list[TextRegion] = []
     for r in regions:
-        if prod is not None:
-            one = regions_mask((h, w), [r]) > 0
-            share = (one & prod).sum() / max(1, one.sum())
-            if share >= PRODUCT_TEXT_SHARE:
-                on_product.append(r)
-                continue
+        if prod is not None and _on_product(r, prod):
+            on_product.append(r)
+            continue
         kept.append(r)
     grow = text_grow(kept)
     text = regions_mask((h, w), kept, grow=grow)

@@ -49,6 +49,18 @@ def _to_size(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
 
 
+def _without_text(work: np.ndarray, regions, full_shape) -> np.ndarray:
+    from maskgate.make.inpaint import inpaint
+    from maskgate.make.overlay import text_grow
+    from maskgate.make.text import TextRegion, detect_text, regions_mask
+
+    f = work.shape[0] / full_shape[0]
+    regions = detect_text(work) if regions is None else [TextRegion(r.polygon * f, r.score) for r in regions]
+    if not regions:
+        return work
+    return inpaint(work, regions_mask(work.shape, regions, grow=text_grow(regions)), "telea")
+
+
 def product_mask(
     rgb: np.ndarray,
     *,
@@ -59,12 +71,15 @@ def product_mask(
     alpha: np.ndarray | None = None,
     out_size: tuple[int, int] | None = None,
     work_side: int = WORK_SIDE,
+    ignore_text: bool | list = False,
 ) -> Mask:
     """Segment the salient product in ``rgb`` (uint8 RGB).
 
     ``alpha``: the file's own transparency; transparent pixels are background whatever the network
     says (it sees the image flattened on white). ``out_size`` (width, height): size of the returned
-    mask when ``rgb`` is a downscaled decode of a bigger file.
+    mask when ``rgb`` is a downscaled decode of a bigger file. ``ignore_text``: on creatives, bold
+    promo text is itself salient and gets pulled into the mask; with True (or a list of
+    :class:`TextRegion` already detected) text is filled in before the network looks.
     """
     t0 = time.perf_counter()
     out_size = out_size or (rgb.shape[1], rgb.shape[0])
@@ -73,6 +88,8 @@ def product_mask(
     if alpha is not None:
         alpha = _to_size(alpha, (w, h))
         work = rgba_over(work, alpha)
+    if ignore_text is not False:
+        work = _without_text(work, None if ignore_text is True else ignore_text, rgb.shape)
     prob = saliency_views(work, model, model_path, passes, out_size=(w, h))
     t = {"network": time.perf_counter() - t0}
     r = refine(work, prob, steps)
