@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from maskgate.make.inpaint import inpaint
-from maskgate.make.overlay import OverlayMask, text_mask
+from maskgate.make.overlay import OverlayMask, plausible_text, text_mask
 from maskgate.make.product import Mask, product_mask
 from maskgate.make.text import detect_text
 
@@ -64,7 +64,7 @@ def erase(
         raise ValueError(f"--what must be one of {', '.join(WHAT)}, not '{what}'")
     t: dict[str, float] = {}
     t0 = time.perf_counter()
-    regions = detect_text(rgb, max_side=2048) if what in ("text", "both") else None
+    regions = plausible_text(detect_text(rgb, max_side=2048), rgb.shape) if what in ("text", "both") else None
     t["text"] = time.perf_counter() - t0
     if product is None:
         product = product_mask(rgb, model=model, model_path=model_path, passes=passes, ignore_text=regions or False)

@@ -32,6 +32,20 @@ class OverlayMask:
     product_text: list[TextRegion] = field(default_factory=list)  # kept: printed on the product
 
 
+def plausible_text(regions: list[TextRegion], shape: tuple[int, ...], max_height: float = 0.15) -> list[TextRegion]:
+    """Drop detections that are not a line of text: PP-OCR sometimes boxes a whole round, smooth
+    object. A text line is elongated unless it is small (one glyph); a blob that is both tall (a
+    share of the image) and squat is an object, and erasing it would erase the product."""
+    out = []
+    for r in regions:
+        (cx, cy), (a, b), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
+        short, long_ = min(a, b), max(a, b)
+        if short > max_height * min(shape[:2]) and long_ < 2.0 * short:
+            continue
+        out.append(r)
+    return out
+
+
 def text_grow(regions: list[TextRegion]) -> int:
     """Dilation that covers anti-aliasing, outlines and drop shadows: a fraction of the text height."""
     if not regions:
@@ -139,6 +153,7 @@ def text_mask(
         return OverlayMask(up(r.mask), up(r.text), up(r.graphics), scale(r.regions), scale(r.product_text))
     if regions is None:
         regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
+    regions = plausible_text(regions, rgb.shape)
     kept: list[TextRegion] = []
     on_product: list[TextRegion] = []
     for r in regions:

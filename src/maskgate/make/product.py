@@ -51,11 +51,12 @@ def _to_size(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _without_text(work: np.ndarray, regions, full_shape) -> np.ndarray:
     from maskgate.make.inpaint import inpaint
-    from maskgate.make.overlay import text_grow
+    from maskgate.make.overlay import plausible_text, text_grow
     from maskgate.make.text import TextRegion, detect_text, regions_mask
 
     f = work.shape[0] / full_shape[0]
     regions = detect_text(work) if regions is None else [TextRegion(r.polygon * f, r.score) for r in regions]
+    regions = plausible_text(regions, work.shape)
     if not regions:
         return work
     return inpaint(work, regions_mask(work.shape, regions, grow=text_grow(regions)), "telea")
