@@ -157,7 +157,7 @@ def sha256_of(path: Path, algo: str = "sha256") -> str:
     return h.hexdigest()
 
 
-_verified: dict[tuple[str, float], bool] = {}
+_verified: dict[tuple[str, float, str], bool] = {}
 
 
 def verify(path: Path, spec: ModelSpec) -> None:
@@ -166,7 +166,7 @@ def verify(path: Path, spec: ModelSpec) -> None:
     if ha is None:
         return
     algo, want = ha
-    key = (str(path), path.stat().st_mtime)
+    key = (str(path), path.stat().st_mtime, want)  # a file verified for one model is not for another
     if _verified.get(key):
         return
     got = sha256_of(path, algo)
