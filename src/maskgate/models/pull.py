@@ -20,7 +20,8 @@ from maskgate.models.registry import MissingModelError, cache_dir, get_spec, ver
 def _from_url(spec, dest: Path) -> Path:
     import pooch
 
-    known = f"sha256:{spec.sha256}" if spec.sha256 else None
+    ha = spec.hash_algo
+    known = f"{ha[0]}:{ha[1]}" if ha else None
     fetched = pooch.retrieve(spec.url, known_hash=known, fname=spec.filename, path=dest.parent, progressbar=False)
     return Path(fetched)
 

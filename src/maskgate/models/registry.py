@@ -22,7 +22,9 @@ class MissingModelError(RuntimeError):
 class ModelSpec:
     name: str
     filename: str
-    sha256: str | None  # None: user-supplied weights of unknown provenance, not verified
+    # "sha256:<hex>", "md5:<hex>" (what some publishers give) or a bare sha256 hex; None: user-supplied
+    # weights of unknown provenance, not verified.
+    sha256: str | None
     url: str | None = None
     task: str = "segmentation"  # segmentation | inpainting
     input_size: tuple[int, int] | None = (320, 320)  # (width, height) the network expects; None = dynamic
@@ -33,6 +35,18 @@ class ModelSpec:
     wheel: tuple[str, str] | None = None
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    # How to turn the first output into a [0, 1] map: "minmax" (U^2-Net, ISNet), "sigmoid" (logits:
+    # BiRefNet), "none" (already a probability or, for inpainters, an image).
+    activation: str = "minmax"
+    size_bytes: int | None = None
+
+    @property
+    def hash_algo(self) -> tuple[str, str] | None:
+        """(algorithm, hex digest) from ``sha256``, which may carry an ``md5:``/``sha256:`` prefix."""
+        if not self.sha256:
+            return None
+        algo, _, digest = self.sha256.rpartition(":")
+        return (algo or "sha256").lower(), digest.lower()
 
 
 REGISTRY: dict[str, ModelSpec] = {}
@@ -56,6 +70,71 @@ register(
 )
 
 
+_REMBG = "https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
+
+# Larger salient-object models, byte-identical to rembg's releases (md5 is what rembg publishes).
+register(
+    ModelSpec(
+        name="u2net",
+        filename="u2net.onnx",
+        sha256="md5:60024c5c889badc19c04ad937298a77b",
+        url=_REMBG + "u2net.onnx",
+        input_size=(320, 320),
+        notes="U^2-Net full, 176 MB, Apache-2.0. Better on cluttered scenes than u2netp.",
+    )
+)
+register(
+    ModelSpec(
+        name="isnet-general-use",
+        filename="isnet-general-use.onnx",
+        sha256="md5:fc16ebd8b0c10d971d3513d564d01e29",
+        url=_REMBG + "isnet-general-use.onnx",
+        input_size=(1024, 1024),
+        std=(1.0, 1.0, 1.0),  # DIS normalises with the mean only
+        notes="IS-Net (DIS) general use, 1024 px input, Apache-2.0.",
+    )
+)
+register(
+    ModelSpec(
+        name="birefnet-general",
+        filename="BiRefNet-general-epoch_244.onnx",
+        sha256="md5:7a35a0141cbbc80de11d9c9a28f52697",
+        url=_REMBG + "BiRefNet-general-epoch_244.onnx",
+        input_size=(1024, 1024),
+        activation="sigmoid",
+        notes="BiRefNet general (Swin-L), 1024 px, outputs logits, MIT. Slow on CPU.",
+    )
+)
+register(
+    ModelSpec(
+        name="birefnet-general-lite",
+        filename="BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx",
+        sha256="md5:4fab47adc4ff364be1713e97b7e66334",
+        url=_REMBG + "BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx",
+        input_size=(1024, 1024),
+        activation="sigmoid",
+        notes="BiRefNet general lite (Swin-T), 1024 px, outputs logits, MIT.",
+    )
+)
+# LaMa big, exported to ONNX by Carve (FFT rewritten so it exports): image [1,3,512,512] RGB in [0,1],
+# mask [1,1,512,512] in {0,1} (1 = fill); output [1,3,512,512] RGB in [0,255].
+register(
+    ModelSpec(
+        name="lama",
+        filename="lama_fp32.onnx",
+        sha256="sha256:1faef5301d78db7dda502fe59966957ec4b79dd64e16f03ed96913c7a4eb68d6",
+        url="https://huggingface.co/Carve/LaMa-ONNX/resolve/main/lama_fp32.onnx",
+        task="inpainting",
+        input_size=(512, 512),
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        activation="none",
+        size_bytes=208_044_816,
+        notes="LaMa (big-lama) inpainting, 208 MB, Apache-2.0. Used by `maskgate erase --inpainter lama`.",
+    )
+)
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "maskgate" / "models"
@@ -70,28 +149,30 @@ def search_dirs() -> list[Path]:
     return dirs
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
+def sha256_of(path: Path, algo: str = "sha256") -> str:
+    h = hashlib.new(algo)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-_verified: dict[tuple[str, float], bool] = {}
+_verified: dict[tuple[str, float, str], bool] = {}
 
 
 def verify(path: Path, spec: ModelSpec) -> None:
-    """Refuse a file whose sha256 does not match (a truncated download or the wrong model)."""
-    if spec.sha256 is None:
+    """Refuse a file whose checksum does not match (a truncated download or the wrong model)."""
+    ha = spec.hash_algo
+    if ha is None:
         return
-    key = (str(path), path.stat().st_mtime)
+    algo, want = ha
+    key = (str(path), path.stat().st_mtime, want)  # a file verified for one model is not for another
     if _verified.get(key):
         return
-    got = sha256_of(path)
-    if got != spec.sha256:
+    got = sha256_of(path, algo)
+    if got != want:
         raise MissingModelError(
-            f"{path} does not match model '{spec.name}' (sha256 {got[:12]}..., expected {spec.sha256[:12]}...). "
+            f"{path} does not match model '{spec.name}' ({algo} {got[:12]}..., expected {want[:12]}...). "
             f"Delete it and run: maskgate models pull {spec.name}"
         )
     _verified[key] = True

@@ -1,0 +1,78 @@
+"""Folder-or-file batches: one output per input, a progress bar, and errors collected, not raised.
+
+A batch of 5,000 catalogue images must not stop at the first truncated JPEG: each failure is kept
+with its reason and reported at the end, and the exit status says whether any item failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+@dataclass
+class BatchReport:
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def collect(inp: str | Path) -> list[Path]:
+    """The images under ``inp`` (a file, or a folder searched recursively), sorted."""
+    p = Path(inp)
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTS and not f.name.startswith("."))
+    raise FileNotFoundError(f"no such file or folder: {p}")
+
+
+def out_path(src: Path, root: Path, out_dir: Path, suffix: str = ".png", tag: str = "") -> Path:
+    """Output path keeping the input's sub-folder and stem (``tag`` goes before the suffix)."""
+    rel = src.relative_to(root).parent if root.is_dir() else Path()
+    return out_dir / rel / f"{src.stem}{tag}{suffix}"
+
+
+def run_batch(
+    files: Iterable[Path],
+    work: Callable[[Path], Path],
+    *,
+    desc: str = "working",
+    progress: bool = True,
+) -> BatchReport:
+    """Apply ``work`` (input path -> written path) to every file; failures are recorded, not raised."""
+    files = list(files)
+    report = BatchReport()
+
+    def one(f: Path) -> None:
+        try:
+            report.written.append(work(f))
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            report.failed.append((f, msg))
+
+    if not progress:
+        for f in files:
+            one(f)
+        return report
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from maskgate.cli import console
+
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=console, transient=False) as bar:
+        task = bar.add_task(desc, total=len(files))
+        for f in files:
+            bar.update(task, description=f"{desc} {f.name[:40]}")
+            one(f)
+            bar.advance(task)
+        bar.update(task, description=desc)
+    return report
