@@ -238,6 +238,64 @@ def check(
 
 
 @app.command()
+def synth(
+    products: Path = typer.Argument(None, help="Product photos with masks/<stem>.png (or RGBA cut-outs); default: drawn products."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for originals/, edited/, manifest.jsonl, labels.jsonl."),
+    n_products: int = typer.Option(4, help="Products to draw when PRODUCTS is not given."),
+    per_product: int = typer.Option(None, help="Edits per product (default: one per defect kind)."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Build labelled (original, edited) pairs with known defects, to measure and calibrate on."""
+    from maskgate.synth.build import build_set
+
+    labels = build_set(out, n_products=n_products, seed=seed, products=products, per_product=per_product)
+    typer.echo(f"labels: {labels}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Folder for the demo set, results and report."),
+    n_products: int = typer.Option(4, help="Drawn products in the demo set."),
+    workers: int = typer.Option(1),
+) -> None:
+    """Offline end-to-end run: draw a small labelled set, check it, write the HTML report."""
+    from maskgate.check.runner import run_check
+    from maskgate.models.registry import MissingModelError
+    from maskgate.report.html import write_report
+    from maskgate.synth.build import build_set
+
+    labels_path = build_set(out / "pairs", n_products=n_products, seed=0)
+    try:
+        s = run_check(labels_path, out / "check", workers=workers, progress=True, report=False)
+    except MissingModelError as e:
+        _fail(str(e))
+    labels = {}
+    for line in labels_path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            labels[rec["id"]] = rec
+    report = write_report(out / "check" / "results.jsonl", labels=labels)
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(s.counts.items()))
+    typer.echo(f"checked {s.done} pairs in {s.seconds:.1f} s ({counts})")
+    typer.echo(f"report: {report}")
+
+
+@app.command()
+def report(
+    results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
+    labels: Path = typer.Option(None, help="labels.jsonl to add precision/recall per criterion."),
+) -> None:
+    """Re-render report.html from results.jsonl."""
+    from maskgate.report.html import write_report
+
+    path = results / "results.jsonl" if results.is_dir() else results
+    lab = None
+    if labels is not None:
+        lab = {json.loads(x)["id"]: json.loads(x) for x in labels.read_text().splitlines() if x.strip()}
+    typer.echo(f"report: {write_report(path, labels=lab)}")
+
+
+@app.command()
 def calibrate(
     labels: Path = typer.Argument(..., help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable)."),
     out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file to write."),

@@ -119,6 +119,27 @@ def fit_edit(edit_rgb: np.ndarray, edit_alpha: np.ndarray | None, shape: tuple[i
     return edit_rgb, edit_alpha, notes
 
 
+# The criteria compare structure and colour, which a 512-px view of a product shows as well as the
+# full image; working there makes the per-pair NumPy cost a fraction of the two model passes. Text
+# detection still runs on the full working image (faint small text needs the pixels).
+ANALYSIS_SIDE = 512
+
+
+def _shrink(side, orig, edit, alpha, sal, given, text_o, text_e):
+    h, w = orig.shape[:2]
+    f = side / max(h, w)
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+
+    def rs(a, interp=cv2.INTER_AREA):
+        return None if a is None else cv2.resize(a, size, interpolation=interp)
+
+    def scale(rs_):
+        return [TextRegion(r.polygon * np.float32(f), r.score) for r in rs_]
+
+    g = None if given is None else rs(given.astype(np.uint8), cv2.INTER_NEAREST).astype(bool)
+    return rs(orig), rs(edit), rs(alpha), rs(sal, cv2.INTER_LINEAR), g, scale(text_o), scale(text_e)
+
+
 def build_context(
     orig: np.ndarray,
     edit: np.ndarray,
@@ -129,9 +150,15 @@ def build_context(
     kind: str | None = None,
     given_mask: np.ndarray | None = None,
     notes: list[str] | None = None,
+    analysis_side: int | None = ANALYSIS_SIDE,
 ) -> PairContext:
     notes = list(notes or [])
     text_o = plausible_text(text_o, orig.shape[:2])
+    text_e = plausible_text(text_e, orig.shape[:2])
+    if analysis_side and max(orig.shape[:2]) > analysis_side:
+        orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e = _shrink(
+            analysis_side, orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e
+        )
     text_e = plausible_text(text_e, orig.shape[:2])
     mask_o = clean_product_mask(sal_o, text_o, given_mask)
     iso = isolated_foreground(edit, edit_alpha) if kind in (None, "isolated") else None

@@ -69,12 +69,13 @@ FEATURES: dict[str, list[Feature]] = {
         ("tint_signal", "lin", 0.0, 1),
     ],
     "background": [
-        ("chroma_hf", "high", 1.0, -1),
-        ("luma_hf", "high", 12.0, -1),
-        ("grad_p99", "low", 100.0, -1),
-        ("edge_density", "low", 0.02, -1),
-        ("ghost_inliers", "high1p", 6.0, -1),
-        ("ghost_match", "lin", 0.6, -1),
+        ("chroma_hf", "high", 2.0, -1),
+        ("luma_hf", "high", 14.0, -1),
+        ("luma_hf_low", "low", 2.0, -1),
+        ("grad_p99", "low", 135.0, -1),
+        ("edge_density", "low", 0.04, -1),
+        ("ghost_inliers", "high1p", 3.5, -1),
+        ("ghost_match", "lin", 0.7, -1),
     ],
 }
 
@@ -86,6 +87,8 @@ def derived(criterion: str, feats: dict) -> dict:
         f["collar_off_edge"] = f.get("collar_share", 0.0) * max(0.0, math.log(1.6 / max(f.get("outline_on_edge", 2.0), 1e-3)))
     if criterion in ("quality", "consistency"):
         f["tint_signal"] = max(0.0, math.log1p(f.get("mean_shift", 0.0)) - math.log1p(f.get("tint_resid", 0.0)))
+    if criterion == "background":
+        f["luma_hf_low"] = f.get("luma_hf", 10.0)  # a smeared scene has no fine detail left
     if criterion == "quality":
         f["halo_signal"] = max(0.0, math.log1p(f.get("de_band", 0.0)) - math.log1p(f.get("de_inner", 0.0)) - 0.5)
     return f

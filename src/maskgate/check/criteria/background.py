@@ -41,7 +41,7 @@ def features(ctx: PairContext) -> dict:
     return f
 
 
-def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 256) -> float:
+def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
     """Best normalised correlation of a shrunken copy of the product anywhere in the background.
 
     Generators that hallucinate "more of the product" paste smaller look-alikes; ORB misses them on
@@ -58,7 +58,7 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 256) -> float:
     crop = ctx.orig[y0:y1, x0:x1]
     cmask = ctx.mask_o[y0:y1, x0:x1].astype(np.uint8)
     best = 0.0
-    for s in (0.2, 0.27, 0.35, 0.45, 0.6, 0.75):
+    for s in (0.22, 0.32, 0.45, 0.62):
         tw, th = int((x1 - x0) * f * s), int((y1 - y0) * f * s)
         if tw < 12 or th < 12 or tw >= small.shape[1] or th >= small.shape[0]:
             continue
@@ -75,7 +75,7 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 256) -> float:
 
 
 def _ghosts(ctx: PairContext, bg: np.ndarray) -> int:
-    orb = cv2.ORB_create(nfeatures=800, fastThreshold=12)
+    orb = cv2.ORB_create(nfeatures=500, fastThreshold=12)
     mo = (ctx.mask_o.astype(np.uint8)) * 255
     k1, d1 = orb.detectAndCompute(ctx.gray("orig"), mo)
     k2, d2 = orb.detectAndCompute(ctx.gray("edit"), bg.astype(np.uint8) * 255)

@@ -20,7 +20,8 @@ def features(ctx: PairContext) -> dict:
         f.update(lp_ncc_med=1.0, lp_low_share=0.0, inner_blob=0.0, tint_resid=0.0)
         return f
     ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
-    tex_lp = inner & (sd_lp > 3)
+    # the low-pass window reaches ~20 px: keep it off the outline, where the backdrop changed
+    tex_lp = erode(prod, 20) & (sd_lp > 3)
     f["lp_ncc_med"] = float(np.median(ncc_lp[tex_lp])) if tex_lp.sum() > 30 else 1.0
     f["lp_low_share"] = float((ncc_lp[tex_lp] < 0.5).mean()) if tex_lp.sum() > 30 else 0.0
     textured = inner & (sd > 6)

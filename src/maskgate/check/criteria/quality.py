@@ -30,7 +30,7 @@ def features(ctx: PairContext) -> dict:
 
         kept_map(ctx)
         ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
-        tex = sel & (sd_lp > 3)
+        tex = erode(prod, 20) & (sd_lp > 3)
         f["lp_ncc_med"] = float(np.median(ncc_lp[tex])) if tex.sum() > 30 else 1.0
         de = delta_e(ctx.lab("edit"), ctx.lab("orig_in_e"))
         f["de_inner"] = float(np.median(de[sel]))
