@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data", nargs="?", default="../shared/images/posters_with_text")
     ap.add_argument("--inpainter", default="telea")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--product-text", action="store_true", help="also erase text printed on the product")
     ap.add_argument("--per-image", action="store_true")
     args = ap.parse_args(argv)
     data = Path(args.data)
@@ -80,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     for n in names:
         rgb = load_image(data / n).rgb
         t0 = time.perf_counter()
-        res = erase(rgb, what="text", inpainter=args.inpainter)
+        res = erase(rgb, what="text", inpainter=args.inpainter, product_text=args.product_text)
         times.append(time.perf_counter() - t0)
         b = sum(readable(rgb, box, t) for box, t in gt[n])
         a = sum(readable(res.rgb, box, t) for box, t in gt[n])
         before, after, total = before + b, after + a, total + len(gt[n])
         if args.per_image:
             print(f"{n:8s} boxes={len(gt[n])} readable before={b} after={a} {times[-1]:.2f}s")
-    print(f"posters={len(names)} text boxes={total} inpainter={args.inpainter}")
+    print(f"posters={len(names)} text boxes={total} inpainter={args.inpainter} product_text={args.product_text}")
     print(f"readable before erase: {before}/{total} ({before / total:.1%})")
     print(f"readable after erase:  {after}/{total} ({after / total:.1%})")
     print(f"erase time per image:  {np.mean(times):.2f} s (median {np.median(times):.2f} s)")

@@ -189,6 +189,7 @@ def make_erase(
     inpainter: str = typer.Option("telea", help="telea | ns | fsr (opencv-contrib) | lama | path to an image+mask .onnx."),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     fast: bool = typer.Option(False, help="One segmentation pass instead of the multi-view default."),
+    product_text: bool = typer.Option(False, help="Also erase text printed on the product (labels are kept by default)."),
 ) -> None:
     """Remove text/logos (or the product) and fill the hole: recover the background."""
     from maskgate.io.images import load_image, save_image
@@ -206,7 +207,8 @@ def make_erase(
         prod = None
         if im.alpha is not None:  # transparent pixels are never product
             prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=what != "product")
-        res = erase(im.rgb, what=what, inpainter=inpainter, product=prod, model=model, passes=_passes(fast))
+        res = erase(im.rgb, what=what, inpainter=inpainter, product=prod, model=model, passes=_passes(fast),
+                    product_text=product_text)
         save_image(dest, res.rgb)
 
     _make_batch(inp, out, "erase", work)

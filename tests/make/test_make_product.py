@@ -50,3 +50,21 @@ def test_pass_names():
     assert pass_size("a448f", (480, 640), spec) == ((448, 320), True)  # sides are multiples of 32
     with pytest.raises(ValueError):
         pass_size("zz", (10, 10), spec)
+
+
+def test_any_compatible_onnx_segmenter_by_path(tmp_path):
+    """A user-supplied .onnx (input 1x3xHxW, first output 1x1xHxW) is used as the segmenter.
+    This tiny one calls 'salient' whatever is redder than it is green."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 320, 320])
+    y = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 1, 320, 320])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [1, 3, 1, 1], [1.0, -1.0, 0.0])
+    g = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["out"])], "redness", [x], [y], initializer=[w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "redness.onnx"))
+    img, gt = product_scene("ellipse", seed=9)  # a red ellipse
+    mk = product_mask(img, model=str(tmp_path / "redness.onnx"), passes=("sq",))
+    assert iou(mk.bool, gt) > 0.9

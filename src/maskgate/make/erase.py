@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from maskgate.make.inpaint import inpaint
-from maskgate.make.overlay import OverlayMask, plausible_text, text_mask
+from maskgate.make.overlay import OverlayMask, plausible_text, text_grow, text_mask
 from maskgate.make.product import Mask, product_mask
-from maskgate.make.text import detect_text
+from maskgate.make.text import detect_text, regions_mask
 
 WHAT = ("text", "product", "both")
 
@@ -54,6 +54,7 @@ def erase(
     product: Mask | None = None,
     product_margin: float = 0.01,
     passes: tuple[str, ...] | None = None,
+    product_text: bool = False,
 ) -> Erased:
     """Remove ``what`` (text | product | both) from ``rgb`` and fill the hole with ``inpainter``.
 
@@ -75,6 +76,8 @@ def erase(
         t1 = time.perf_counter()
         overlay = text_mask(rgb, product=product.mask, regions=regions)
         hole |= overlay.mask
+        if product_text and overlay.product_text:
+            hole |= regions_mask(rgb.shape, overlay.product_text, grow=text_grow(overlay.product_text))
         t["overlay"] = time.perf_counter() - t1
     if what in ("product", "both"):
         hole |= grow_mask(product.mask, product_margin)
