@@ -31,7 +31,7 @@ def test_clean_cutout_passes_everything(checker, mug):
 
 
 def test_clean_new_background_passes(checker, mug):
-    res = run(checker, mug, compose(scene(7), mug["rgb"], mug["mask"]))
+    res = run(checker, mug, compose(scene(8), mug["rgb"], mug["mask"]))
     assert res.kind == "inpainted"
     assert [n for n, c in res.criteria.items() if c.passed is False] == []
 
@@ -48,7 +48,7 @@ def test_residue_text_left_outside_product(checker, mug):
 
 
 def test_residue_badge_carried_onto_new_background(checker, mug):
-    edit = compose(add_overlays(scene(7)), mug["rgb"], mug["mask"])
+    edit = compose(add_overlays(scene(8)), mug["rgb"], mug["mask"])
     res = run(checker, mug, edit)
     assert res.criteria["residue"].passed is False
 
@@ -106,7 +106,7 @@ def test_consistency_mirrored(checker, mug):
 
 @pytest.mark.parametrize("defect", ["noise", "smear"])
 def test_background_broken(checker, mug, defect):
-    bg = scene(7)
+    bg = scene(8)
     if defect == "noise":
         rng = np.random.default_rng(1)
         bg = cv2.resize(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), (384, 384), interpolation=cv2.INTER_NEAREST)

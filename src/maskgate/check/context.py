@@ -58,14 +58,16 @@ class PairContext:
 
 
 def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[TextRegion]:
-    """Drop detector output no overlay text looks like: blobs a fifth of the frame tall or square-ish
-    regions covering a large area (PP-OCR fires on whole products in flat cut-outs, and on noise)."""
+    """Drop detector output no overlay line of text looks like: blobs a sixth of the frame tall, and
+    square-ish regions (PP-OCR fires on whole products in flat cut-outs, on noise, on tiles)."""
     h, w = shape
     keep = []
     for r in regions:
         (_, _), (rw, rh), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
         thick, long = min(rw, rh), max(rw, rh)
         if thick > 0.15 * max(h, w) or (long < 1.5 * thick and long * thick > 0.02 * h * w):
+            continue
+        if long < 1.4 * thick:  # a blob, not a line of text: PP-OCR fires on square shapes in scenes
             continue
         keep.append(r)
     return keep
