@@ -17,15 +17,12 @@ def scene(seed: int = 0, size: int = SIZE) -> np.ndarray:
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     base = np.stack([90 + 60 * x / size, 110 + 40 * y / size, 100 + 30 * np.sin(x / 23.0 + seed)], -1)
     base += 12 * np.sin((x + 2 * y) / (9.0 + seed))[..., None]
-    noise = cv2.GaussianBlur(rng.normal(0, 18, (size, size, 3)).astype(np.float32), (0, 0), 1.2)
+    noise = cv2.GaussianBlur(rng.normal(0, 30, (size, size)).astype(np.float32), (0, 0), 0.8)[..., None]  # luminance grain
     img = np.clip(base + noise, 0, 255).astype(np.uint8)
-    for _ in range(14):  # sharp-edged things, as every photographed scene has
+    for _ in range(30):  # sharp-edged round things (pebbles, leaves), as photographed scenes have
         c = tuple(int(v) for v in rng.integers(20, 235, 3))
         x0, y0 = (int(v) for v in rng.integers(0, size, 2))
-        if rng.random() < 0.5:
-            cv2.rectangle(img, (x0, y0), (x0 + int(rng.integers(10, 60)), y0 + int(rng.integers(10, 60))), c, -1)
-        else:
-            cv2.circle(img, (x0, y0), int(rng.integers(5, 30)), c, -1)
+        cv2.circle(img, (x0, y0), int(rng.integers(8, 40)), c, -1)
     return img
 
 
