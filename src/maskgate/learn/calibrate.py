@@ -62,6 +62,18 @@ def oof_scores(rows: list[LabelledFeatures], l2: float = 1.0, k: int = 5) -> tup
     return scores, models
 
 
+def in_sample_scores(rows: list[LabelledFeatures], models: dict[str, dict]) -> dict[str, np.ndarray]:
+    out = {}
+    for c in CRITERIA:
+        s = np.full(len(rows), np.nan)
+        if c in models:
+            for i, r in enumerate(rows):
+                if r.labels.get(c) is not None and r.features.get(c):
+                    s[i] = predict(models[c], vector(c, r.features[c])[None])[0]
+        out[c] = s
+    return out
+
+
 def best_f1_threshold(score: np.ndarray, passed: np.ndarray) -> tuple[float, float]:
     """Threshold on P(pass) that maximises F1 of catching failures; (threshold, f1)."""
     best = (0.5, -1.0)
@@ -141,8 +153,16 @@ def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: 
             continue
         passed = np.array([bool(rows[i].labels[c]) for i in np.nonzero(ok)[0]])
         decide_t[c], f1s[c] = best_f1_threshold(s[ok], passed)
+    # Thresholds must hold both for new products (out-of-fold scores) and for these very pairs
+    # scored by the final model, whose in-sample scores are more confident: keep the stricter.
     th = fit_verdict_thresholds(scores, acceptable, decide_t, target_precision)
+    fitted = in_sample_scores(rows, models)
+    th_in = fit_verdict_thresholds(fitted, acceptable, decide_t, target_precision)
+    for c in CRITERIA:
+        th[c].accept = max(th[c].accept, th_in[c].accept)
+        th[c].reject = min(th[c].reject, th_in[c].reject)
     v = verdicts(scores, th)
+    v_in = verdicts(fitted, th)
     metrics = {
         "out_of_fold": True,
         "pairs": len(rows),
@@ -152,6 +172,11 @@ def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: 
         "automation": round(float((v != "review").mean()), 4),
         "accepted": int((v == "accept").sum()),
         "rejected": int((v == "reject").sum()),
+        "in_sample": {
+            "accept_precision": round(_precision(v_in, acceptable, "accept"), 4),
+            "reject_precision": round(_precision(v_in, acceptable, "reject"), 4),
+            "automation": round(float((v_in != "review").mean()), 4),
+        },
     }
     return Calibration(th, models, target_precision, source, metrics)
 

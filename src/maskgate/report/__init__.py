@@ -1,0 +1,1 @@
+"""Report: metrics and the HTML report of a check run."""

@@ -1,0 +1,1 @@
+"""Synth: labelled (original, edited) pairs with known defects, to measure and calibrate on."""
