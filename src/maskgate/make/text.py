@@ -31,11 +31,15 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _engine(threads: int = 0):
+def _engine(threads: int = 0, max_side: int | None = None):
+    """PP-OCR detection only. With ``max_side`` the detector never upsizes (its default scales the
+    short side up to 736 px, which would undo a deliberate downscale and cost the full price)."""
     from rapidocr import RapidOCR
 
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
     params = {"Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "error"}
+    if max_side:
+        params.update({"Det.limit_type": "max", "Det.limit_side_len": max_side})
     if threads:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
     return RapidOCR(params=params)
@@ -57,7 +61,7 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
         img = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     from maskgate.models.sessions import default_threads
 
-    eng = _engine(default_threads())
+    eng = _engine(default_threads(), max_side)
     with _lock:  # the engine keeps per-call state
         res = eng(np.ascontiguousarray(img[..., ::-1]), use_det=True, use_cls=False, use_rec=False, box_thresh=box_thresh)
     boxes = getattr(res, "boxes", None)
