@@ -74,7 +74,7 @@ def measure_all(ctx: PairContext) -> dict[str, dict]:
 
 class Checker:
     max_side = 1024  # working resolution: big enough for faint text, small enough for speed
-    original_text_side = 512  # source_overlay only needs overlay-sized text
+    original_text_side = 384  # source_overlay and overlay regions only need overlay-sized text
 
     def __init__(self, calibration: str | Path | Calibration | None = None, model: str = "u2netp", model_path: str | None = None):
         self.calibration = calibration if isinstance(calibration, Calibration) else Calibration.load(calibration)

@@ -79,7 +79,7 @@ def _save_evidence(res: PairResult, out_dir: Path) -> dict[str, dict[str, str]]:
     for crit, c in res.criteria.items():
         for name, img in c.images.items():
             rel = f"evidence/{safe}/{crit}_{name}.png"
-            save_image(out_dir / rel, np.ascontiguousarray(img))
+            save_image(out_dir / rel, np.ascontiguousarray(img), fast=True)
             paths.setdefault(crit, {})[name] = rel
     return paths
 

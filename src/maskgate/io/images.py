@@ -115,15 +115,16 @@ def rgba_over(rgb: np.ndarray, alpha: np.ndarray | None, bg: tuple[int, int, int
     return (out + 0.5).astype(np.uint8)
 
 
-def save_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, quality: int = 95) -> None:
+def save_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, quality: int = 95, fast: bool = False) -> None:
+    """Write PNG/JPEG/WebP; ``fast`` trades PNG size for speed (evidence images, written per pair)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     if alpha is not None:
         arr = np.dstack([rgb, alpha]) if rgb.ndim == 3 else np.dstack([rgb, rgb, rgb, alpha])
-        Image.fromarray(arr, "RGBA").save(p)
+        Image.fromarray(arr, "RGBA").save(p, compress_level=1 if fast else 6)
         return
     im = Image.fromarray(rgb)
     if p.suffix.lower() in (".jpg", ".jpeg", ".webp"):
         im.save(p, quality=quality)
     else:
-        im.save(p)
+        im.save(p, compress_level=1 if fast else 6)

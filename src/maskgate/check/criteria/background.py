@@ -58,7 +58,7 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
     crop = ctx.orig[y0:y1, x0:x1]
     cmask = ctx.mask_o[y0:y1, x0:x1].astype(np.uint8)
     best = 0.0
-    for s in (0.22, 0.32, 0.45, 0.62):
+    for s in (0.22, 0.35, 0.55):
         tw, th = int((x1 - x0) * f * s), int((y1 - y0) * f * s)
         if tw < 12 or th < 12 or tw >= small.shape[1] or th >= small.shape[0]:
             continue

@@ -59,9 +59,9 @@ def tint_fit(ctx: PairContext, sel: np.ndarray) -> tuple[float, float, float]:
     e = ctx.edit[sel].astype(np.float32)
     if len(o) < 20:
         return 1.0, 0.0, 0.0
-    if len(o) > 20000:
-        idx = np.random.default_rng(0).choice(len(o), 20000, replace=False)
-        o, e = o[idx], e[idx]
+    if len(o) > 20000:  # an even stride: deterministic and far cheaper than a random draw
+        step = len(o) // 20000 + 1
+        o, e = o[::step], e[::step]
     om, em = o.mean(0), e.mean(0)
     oc, ec = o - om, e - em
     a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
