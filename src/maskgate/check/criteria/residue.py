@@ -27,28 +27,22 @@ def features(ctx: PairContext) -> dict:
     grow = max(4, int(0.02 * size_px(prod)))
     prod_d = dilate(prod, grow)
     # 1. text found in the edit, outside the product.
-    out_text = []
-    for r in ctx.text_e:
-        m = regions_mask((h, w), [r]) > 0
-        if _outside_share(m, prod_d) > 0.5:
-            out_text.append(r)
-    f["text_count"] = len(out_text)
-    f["text_score"] = max((r.score for r in out_text), default=0.0)
-    f["text_area"] = float(sum((regions_mask((h, w), [r]) > 0).sum() for r in out_text) / (h * w))
+    masks = [regions_mask((h, w), [r]) > 0 for r in ctx.text_e]
+    out = [(r, m) for r, m in zip(ctx.text_e, masks, strict=True) if _outside_share(m, prod_d) > 0.5]
+    f["text_count"] = len(out)
+    f["text_score"] = max((r.score for r, _ in out), default=0.0)
+    f["text_area"] = float(sum(m.sum() for _, m in out) / (h * w))
     # 2. the original's overlays (text boxes outside its product): is their structure still there?
-    ov = [r for r in ctx.text_o if _outside_share(regions_mask((h, w), [r]) > 0, dilate(ctx.mask_o, 4)) > 0.5]
+    around_o = dilate(ctx.mask_o, 4)
+    ov = [m for m in (regions_mask((h, w), [r]) > 0 for r in ctx.text_o) if _outside_share(m, around_o) > 0.5]
     carried = 0.0
     if ov and ctx.alignment.is_identity:
-        ncc, sd = local_ncc(ctx.gray("orig"), ctx.gray("edit"), 9)
-        for r in ov:
-            m = (regions_mask((h, w), [r]) > 0) & ~prod_d
-            strong = m & (sd > 0)
-            osd = _local_sd(ctx.gray("orig"))
-            sel = m & (osd > 12)  # where the original overlay has strokes
-            if sel.sum() < 30:
-                continue
-            carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
-            del strong
+        ncc, _ = local_ncc(ctx.gray("orig"), ctx.gray("edit"), 9)
+        strokes = _local_sd(ctx.gray("orig")) > 12  # where the original overlay has strokes
+        for m in ov:
+            sel = m & ~prod_d & strokes
+            if sel.sum() >= 30:
+                carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     if ctx.fg_e is not None:
