@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -18,6 +19,8 @@ def test_demo_runs_and_writes_results_and_report(tmp_path, checker):
     assert all(x["verdict"] in ("accept", "reject", "review") for x in records)
     html = (tmp_path / "check" / "report.html").read_text()
     assert 'id="metrics"' in html  # the demo set is labelled, so the report scores the check
+    srcs = re.findall(r'<img src="([^"]+)"', html)
+    assert srcs and all((tmp_path / "check" / s).is_file() for s in srcs)  # originals, edits, evidence
     # the clearest defects are caught
     by_id = {x["id"]: x for x in records}
     assert by_id["product00__iso_tiny"]["criteria"]["comprehensibility"]["pass"] is False

@@ -31,7 +31,8 @@ def _resolve(base: Path, p: str | None) -> str | None:
     if p is None or p == "":
         return None
     q = Path(p).expanduser()
-    return str(q if q.is_absolute() else base / q)
+    # absolute, so results.jsonl and the report stay valid from any working directory
+    return str(q if q.is_absolute() else (base / q).absolute())
 
 
 def _from_record(rec: dict, base: Path, where: str) -> PairSpec:
