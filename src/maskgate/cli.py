@@ -233,10 +233,26 @@ def check(
         s = run_check(manifest, out, workers=workers, calibration=calibration, progress=progress)
     except (MissingModelError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
-    counts = ", ".join(f"{k}: {v}" for k, v in sorted(s.counts.items())) or "nothing new"
+    _print_summary(s)
+
+
+def _print_summary(s) -> None:
+    """The verdict counts of a run as a table on stdout, then where its files are."""
+    from rich.table import Table
+
+    from maskgate.check.result import VERDICTS
+
+    table = Table(title=f"{s.total} pairs: {s.done} checked now, {s.skipped} already done")
+    table.add_column("verdict")
+    table.add_column("pairs", justify="right")
+    for v in VERDICTS:
+        table.add_row(v, str(s.counts.get(v, 0)))
+    Console(width=100).print(table)
     rate = f" ({s.done / s.seconds:.2f} pairs/s)" if s.seconds > 0 and s.done else ""
-    typer.echo(f"{s.total} pairs, {s.skipped} already done; {counts}{rate}")
-    typer.echo(f"results: {out / 'results.jsonl'}")
+    typer.echo(f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}")
+    typer.echo(f"results: {s.out_dir / 'results.jsonl'}")
+    if s.report is not None:
+        typer.echo(f"report: {s.report}")
 
 
 @app.command()

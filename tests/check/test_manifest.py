@@ -56,3 +56,70 @@ def test_bad_lines_become_error_items_and_ids_stay_unique(tmp_path):
     assert [p.error is None for p in pairs] == [True, False, False, True]
     assert "line 2" in pairs[1].error and "line 3" in pairs[2].error
     assert len({p.id for p in pairs}) == 4
+
+
+def test_csv_from_a_spreadsheet_bom_blank_cells_and_json_labels(tmp_path):
+    text = (
+        "id,original,edited,kind,acceptable,labels,note\n"
+        'a,o.jpg,e.jpg,Isolated,false,"{""residue"": false, ""background"": null}",\n'
+        "b,o.jpg,e2.jpg,,,,checked twice\n"
+        "c,o.jpg\n"
+    )
+    (tmp_path / "m.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    a, b, c = read_manifest(tmp_path / "m.csv")
+    assert a.id == "a" and a.kind == "isolated" and a.acceptable is False  # BOM not glued to "id"
+    assert a.labels == {"residue": False, "background": None} and "note" not in a.extra
+    assert (b.kind, b.acceptable, b.labels, b.extra) == (None, None, None, {"note": "checked twice"})
+    assert c.error and "line 4" in c.error
+
+
+def test_hfpc_label_spellings(tmp_path):
+    lines = [
+        {"origin": "o.png", "generation": "g0.png", "label": 0},
+        {"origin": "o.png", "generation": "g1.png", "label": "1"},
+        {"origin": "o.png", "generation": "g2.png"},
+        {"origin": "o.png", "generation": "g3.png", "label": 1.0, "prompt": "on a beach"},
+    ]
+    (tmp_path / "h.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    ps = read_manifest(tmp_path / "h.jsonl")
+    assert [p.acceptable for p in ps] == [False, True, None, True]  # no label is unknown, not "bad"
+    assert [p.id for p in ps] == ["g0", "g1", "g2", "g3"] and ps[3].extra == {"prompt": "on a beach"}
+
+
+def test_unusable_entries_are_items_not_crashes(tmp_path):
+    (tmp_path / "m.jsonl").write_text(
+        "[1, 2]\n"
+        + json.dumps({"original": "o.png", "edited": "e.png", "kind": "cutout"})
+        + "\n"
+        + json.dumps({"original": "o.png", "edited": "e.png", "kind": "Text-Removed"})
+        + "\n"
+        + json.dumps({"original": "o.png", "edited": "e.png", "labels": "residue"})
+        + "\n"
+    )
+    bad_json, bad_kind, ok, odd_labels = read_manifest(tmp_path / "m.jsonl")
+    assert "line 1" in bad_json.error and "not a JSON object" in bad_json.error
+    assert "unknown kind 'cutout'" in bad_kind.error and "line 2" in bad_kind.error
+    assert ok.error is None and ok.kind == "text_removed"
+    assert odd_labels.error is None and odd_labels.labels is None
+
+
+def test_duplicate_ids_get_suffixes_that_collide_with_nothing(tmp_path):
+    rows = [{"id": i, "original": "o.png", "edited": "e.png"} for i in ("x", "x", "x~1", "x")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ids = [p.id for p in read_manifest(tmp_path / "m.jsonl")]
+    assert ids[0] == "x" and ids[2] == "x~1" and len(set(ids)) == 4
+    assert ids == [p.id for p in read_manifest(tmp_path / "m.jsonl")]  # stable across runs: resume relies on it
+
+
+def test_folder_exact_stem_single_underscore_masks_and_same_stem_edits(tmp_path):
+    for name in ("originals/shoe.png", "originals/shoe_red.png", "originals/mug.jpg", "masks/mug.png"):
+        _touch(tmp_path / name)
+    for name in ("edited/shoe_red.png", "edited/shoe_v2.jpg", "edited/mug__bg.jpg", "edited/mug__bg.png", "edited/notes.txt"):
+        _touch(tmp_path / name)
+    pairs = read_manifest(tmp_path)
+    by_edit = {p.edited.rsplit("/", 1)[1]: p for p in pairs}
+    assert set(by_edit) == {"shoe_red.png", "shoe_v2.jpg", "mug__bg.jpg", "mug__bg.png"}  # both mug__bg checked
+    assert by_edit["shoe_red.png"].original.endswith("shoe_red.png")  # exact stem wins
+    assert by_edit["shoe_v2.jpg"].original.endswith("shoe.png")
+    assert by_edit["mug__bg.png"].mask.endswith("masks/mug.png") and by_edit["shoe_v2.jpg"].mask is None
+    assert len({p.id for p in pairs}) == 4

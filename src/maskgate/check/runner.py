@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,7 @@ class RunSummary:
     skipped: int  # already in results.jsonl from an earlier run
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    report: Path | None = None
 
     @property
     def done(self) -> int:
@@ -37,26 +41,32 @@ class RunSummary:
 
 
 def completed_ids(results: Path) -> set[str]:
-    """Ids already written; drops a torn last line left by a killed run."""
+    """Ids already written, repairing the file's tail so appending can go on safely.
+
+    Only the LAST line can be torn (the parent is the only writer and flushes whole lines): it is
+    cut off and its pair redone. An unreadable line in the middle (edited by hand?) is left as it
+    is and its pair not counted as done; it is never a reason to drop the good lines after it.
+    """
     if not results.exists():
         return set()
     data = results.read_bytes()
-    ids, good_end = set(), 0
-    pos = 0
-    for line in data.split(b"\n"):
-        end = pos + len(line) + 1
-        if line.strip():
-            try:
-                ids.add(json.loads(line)["id"])
-                good_end = min(end, len(data))
-            except (ValueError, KeyError):
-                break
-        else:
-            good_end = min(end, len(data))
-        pos = end
-    if good_end < len(data):
-        with results.open("r+b") as f:
-            f.truncate(good_end)
+    lines = data.split(b"\n")
+    ids: set[str] = set()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            ids.add(str(rec["id"]))
+        except (ValueError, KeyError, TypeError):
+            if i == len(lines) - 1:  # torn tail from a kill: drop it
+                with results.open("r+b") as f:
+                    f.truncate(len(data) - len(line))
+                return ids
+            continue
+        if i == len(lines) - 1:  # whole record but no newline: end it, or the next append joins it
+            with results.open("ab") as f:
+                f.write(b"\n")
     return ids
 
 
@@ -84,17 +94,29 @@ def _save_evidence(res: PairResult, out_dir: Path) -> dict[str, dict[str, str]]:
     return paths
 
 
+def _load(role: str, path: str, max_side: int):
+    try:
+        return load_image(path, max_side=max_side)
+    except ImageReadError as e:
+        raise ImageReadError(f"{role}: {e}") from e
+
+
+def mask_plane(m) -> np.ndarray:
+    """A mask file as 0/255: alpha of a cut-out, else the brightest channel; 0/1 masks are scaled."""
+    plane = m.alpha if m.alpha is not None else m.rgb.max(axis=2)
+    if plane.max() <= 1:
+        plane = plane * np.uint8(255)
+    return plane
+
+
 def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
     """Check one pair and return its results.jsonl record (never raises)."""
     if spec.error:
         return _error_record(spec, spec.error)
     try:
-        orig = load_image(spec.original, max_side=checker.max_side)
-        edit = load_image(spec.edited, max_side=checker.max_side)
-        mask = None
-        if spec.mask:
-            m = load_image(spec.mask, max_side=checker.max_side)
-            mask = m.alpha if m.alpha is not None else m.rgb[..., 0]
+        orig = _load("original", spec.original, checker.max_side)
+        edit = _load("edited", spec.edited, checker.max_side)
+        mask = mask_plane(_load("mask", spec.mask, checker.max_side)) if spec.mask else None
         res = checker.check(orig, edit, kind=spec.kind, mask=mask)
     except ImageReadError as e:
         return _error_record(spec, str(e))
@@ -102,7 +124,11 @@ def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
         return _error_record(spec, f"check failed: {type(e).__name__}: {e}")
     res.id, res.original, res.edited = spec.id, spec.original, spec.edited
     res.extra = _labels_extra(spec)
-    return res.to_record(_save_evidence(res, out_dir))
+    try:
+        return res.to_record(_save_evidence(res, out_dir))
+    except Exception as e:  # noqa: BLE001 - a full disk or odd evidence array: the verdict still counts
+        res.notes = [*res.notes, f"evidence images not saved: {type(e).__name__}: {e}"]
+        return res.to_record()
 
 
 # --- worker processes: one Checker (models loaded once) per process
@@ -110,21 +136,76 @@ def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
 _worker_checker = None
 
 
-def _init_worker(calibration, threads: int) -> None:
-    global _worker_checker
-    os.environ["MASKGATE_THREADS"] = str(threads)
+def build_checker(calibration=None):
+    """The default checker factory; a factory must be a module-level function (it is pickled)."""
     from maskgate.check.engine import Checker
 
-    _worker_checker = Checker(calibration)
+    return Checker(calibration)
+
+
+def _init_worker(factory, calibration, threads: int) -> None:
+    global _worker_checker
+    os.environ["MASKGATE_THREADS"] = str(threads)
+    _worker_checker = factory(calibration)
 
 
 def _work(spec: PairSpec, out_dir: str) -> dict:
     return process_pair(_worker_checker, spec, Path(out_dir))
 
 
-def run_check(manifest, out_dir, workers: int = 1, calibration=None, progress: bool = True, report: bool = True) -> RunSummary:
-    from maskgate.check.engine import Checker
+def _crash_record(spec: PairSpec, exc: BaseException) -> dict:
+    return _error_record(spec, f"the worker process died while checking this pair (out of memory, or a crash in a decoder or model?): {type(exc).__name__}: {exc}")
 
+
+def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibration, emit) -> None:
+    """Results are emitted in completion order by this (the only writing) process.
+
+    A worker that dies (killed for memory, a segfault in native code) breaks the whole pool and
+    every pair in flight with it. The pairs in flight are then retried one at a time in a pool of
+    their own, so only the pair that really kills a worker is recorded as an error; the rest of the
+    batch goes on in a fresh pool.
+    """
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    queue = list(reversed(todo))
+    while queue:
+        suspects: list[PairSpec] = []
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory, calibration, threads)) as pool:
+            pending: dict = {}
+            try:
+                while queue or pending:
+                    while queue and len(pending) < 2 * workers:  # a bounded window: a kill loses little
+                        fut = pool.submit(_work, queue[-1], str(out_dir))  # raises when the pool broke
+                        pending[fut] = queue.pop()
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        rec = f.result()  # raises BrokenProcessPool before the pair leaves `pending`
+                        del pending[f]
+                        emit(rec)
+            except BrokenProcessPool:
+                suspects = list(pending.values())
+        for spec in suspects:
+            with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(factory, calibration, threads)) as alone:
+                try:
+                    emit(alone.submit(_work, spec, str(out_dir)).result())
+                except BrokenProcessPool as e:
+                    emit(_crash_record(spec, e))
+
+
+def run_check(
+    manifest,
+    out_dir,
+    workers: int = 1,
+    calibration=None,
+    progress: bool = True,
+    report: bool = True,
+    checker_factory: Callable | None = None,
+) -> RunSummary:
+    """Check every pair of ``manifest`` into ``out_dir`` (see module doc); returns the counts.
+
+    ``checker_factory(calibration)`` builds the checker (default: the engine's ``Checker``);
+    ``workers`` > 1 builds one per worker process.
+    """
+    factory = checker_factory or build_checker
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = read_manifest(manifest)
@@ -141,31 +222,18 @@ def run_check(manifest, out_dir, workers: int = 1, calibration=None, progress: b
             summary.counts[rec["verdict"]] = summary.counts.get(rec["verdict"], 0) + 1
             bar.advance()
 
-        if workers <= 1:
-            checker = Checker(calibration) if todo else None
+        if todo and workers <= 1:
+            checker = factory(calibration)
             for spec in todo:
                 emit(process_pair(checker, spec, out_dir))
-        else:
-            threads = max(1, (os.cpu_count() or 1) // workers)
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(calibration, threads)) as pool:
-                pending = set()
-                it = iter(todo)
-                for spec in it:  # keep a bounded window in flight so a kill loses little
-                    pending.add(pool.submit(_work, spec, str(out_dir)))
-                    if len(pending) >= 2 * workers:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for f in finished:
-                            emit(f.result())
-                for f in pending:
-                    emit(f.result())
+        elif todo:
+            factory(calibration)  # a missing model or bad calibration fails here, once, with its message
+            _run_pool(todo, out_dir, workers, factory, calibration, emit)
     summary.seconds = time.perf_counter() - t0
     if report:
-        try:
-            from maskgate.report.html import write_report
-        except ImportError:
-            pass
-        else:
-            write_report(results)
+        from maskgate.report.html import write_report
+
+        summary.report = write_report(results)
     return summary
 
 
@@ -173,7 +241,8 @@ class _progress:
     """A rich progress bar with pairs/s and ETA; silent when not wanted or not on a terminal."""
 
     def __init__(self, enabled: bool, total: int):
-        self.enabled = enabled and total > 0
+        # a bar redrawn into a log file or a CI pipe is noise: only on a terminal
+        self.enabled = enabled and total > 0 and sys.stderr.isatty()
         self.total = total
 
     def __enter__(self):
@@ -192,7 +261,12 @@ class _progress:
                 def render(self, task):
                     return Text(f"{task.speed:.2f} pairs/s" if task.speed else "- pairs/s")
 
-            self.p = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), Speed(), TimeRemainingColumn())
+            from rich.console import Console
+
+            self.p = Progress(
+                TextColumn("checking"), BarColumn(), MofNCompleteColumn(), Speed(), TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
             self.p.start()
             self.task = self.p.add_task("check", total=self.total)
         return self
