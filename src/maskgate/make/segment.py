@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from maskgate.models.registry import ModelSpec, get_spec, resolve_model
-from maskgate.models.sessions import default_threads, onnx_session
+from maskgate.models.sessions import default_threads, new_session, onnx_session
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,6 @@ def _dynamic_session(path: str, threads: int):
     """The same model with free height/width, or None when the graph cannot be relaxed."""
     try:
         import onnx
-        import onnxruntime as ort
 
         m = onnx.load(path)
         dims = m.graph.input[0].type.tensor_type.shape.dim
@@ -68,13 +67,7 @@ def _dynamic_session(path: str, threads: int):
             for i, d in enumerate(o.type.tensor_type.shape.dim):
                 if i >= 2:
                     d.dim_param = f"out{i}"
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
-        if threads:
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-        return ort.InferenceSession(m.SerializeToString(), sess_options=so, providers=["CPUExecutionProvider"])
+        return new_session(m.SerializeToString(), threads)
     except Exception as e:  # noqa: BLE001 - any failure means: use the declared size
         log.info("cannot relax input size of %s: %s", path, e)
         return None

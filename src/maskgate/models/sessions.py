@@ -14,8 +14,8 @@ def default_threads() -> int:
     return int(env) if env else 0  # 0 lets onnxruntime use every core
 
 
-@lru_cache(maxsize=16)
-def _session(path: str, threads: int) -> ort.InferenceSession:
+def new_session(model: str | bytes, threads: int) -> ort.InferenceSession:
+    """A session on a file path or serialised model bytes, with our optimisation and thread policy."""
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
@@ -23,7 +23,12 @@ def _session(path: str, threads: int) -> ort.InferenceSession:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
-    return ort.InferenceSession(path, sess_options=so, providers=providers)
+    return ort.InferenceSession(model, sess_options=so, providers=providers)
+
+
+@lru_cache(maxsize=16)
+def _session(path: str, threads: int) -> ort.InferenceSession:
+    return new_session(path, threads)
 
 
 def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
