@@ -3,13 +3,15 @@
 The runner's job (decode once, record, resume, survive bad pairs and dead workers) does not depend
 on what the criteria conclude, and the real models cost seconds per pair; so these tests drive the
 runner with a checker that judges by a trivial measurement and misbehaves on request, by file name:
-``*raise*`` raises, ``*die*`` kills its own process (like the OOM killer would).
+``*raise*`` raises, ``*die*`` kills its own process (like the OOM killer would), ``*slow*`` takes
+a while (so a test can kill the run midway).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,8 @@ class StandInChecker:
             raise RuntimeError("stand-in engine failure")
         if "die" in name:
             os.kill(os.getpid(), signal.SIGKILL)
+        if "slow" in name:
+            time.sleep(0.15)
         diff = float(np.abs(original.rgb.mean() - edited.rgb.mean())) / 255
         ok = diff < 0.2
         crit = {c: CriterionResult(ok if c == "residue" else True, 1 - diff) for c in CRITERIA}

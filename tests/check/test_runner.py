@@ -74,7 +74,7 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, weights):
 
 
 def test_resume_after_kill(tmp_path, weights):
-    m = _write_pairs(tmp_path, 14)
+    m = _write_pairs(tmp_path, 20)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "maskgate", "check", str(m), "--out", str(out), "--no-progress"]
@@ -87,11 +87,11 @@ def test_resume_after_kill(tmp_path, weights):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = (out / "results.jsonl").read_text().splitlines()
-    assert 0 < len(before) < 14, "the run must be killed midway for this test to mean anything"
+    assert 0 < len(before) < 20, "the run must be killed midway for this test to mean anything"
     with (out / "results.jsonl").open("a") as f:  # a line torn by the kill
-        f.write('{"id": "p13", "verd')
+        f.write('{"id": "p19", "verd')
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
     after = (out / "results.jsonl").read_text().splitlines()
     ids = [json.loads(line)["id"] for line in after]
-    assert sorted(ids) == sorted(f"p{i}" for i in range(14))
+    assert sorted(ids) == sorted(f"p{i}" for i in range(20))
     assert after[: len(before)] == before  # what was written before the kill is kept as it was

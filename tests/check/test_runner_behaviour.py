@@ -147,3 +147,53 @@ def test_completed_ids_repairs_only_the_tail(tmp_path):
     assert completed_ids(f) == {"a", "b"}
     assert f.read_text().endswith('{"id": "b"}\n')
     assert completed_ids(tmp_path / "none.jsonl") == set()
+
+
+RUN = """
+import sys
+from maskgate.check.runner import run_check
+from tests.check.standin import stand_in
+run_check(sys.argv[1], sys.argv[2], workers=2, progress=False, report=False, checker_factory=stand_in)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"  # a zombie is dead, just not yet reaped
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_killed_pool_run_resumes_and_leaves_no_workers_behind(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    o = _img(tmp_path / "o.png", 100)
+    rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"slow{i}.png", 100 + i)} for i in range(24)]
+    m = _manifest(tmp_path, rows)
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-c", RUN, str(m), str(out)]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    res = out / "results.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (res.exists() and len(res.read_text().splitlines()) >= 4):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = res.read_text().splitlines()
+    assert 4 <= len(before) < 24, "the run must be killed midway for this test to mean anything"
+    workers = {json.loads(x)["criteria"]["residue"]["evidence"]["pid"] for x in before}
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "workers outlived their killed parent"
+    subprocess.run(cmd, cwd=root, check=True, capture_output=True, timeout=120)
+    after = res.read_text().splitlines()
+    assert after[: len(before)] == before
+    assert sorted(json.loads(x)["id"] for x in after) == sorted(r["id"] for r in rows)

@@ -143,8 +143,23 @@ def build_checker(calibration=None):
     return Checker(calibration)
 
 
-def _init_worker(factory, calibration, threads: int) -> None:
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """A parent killed with SIGKILL cannot shut its pool down, and the workers, each holding the
+    models in memory, would wait on their task queue for ever (siblings keep the pipe open). So
+    each worker watches for being orphaned and leaves."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(factory, calibration, threads: int, parent: int) -> None:
     global _worker_checker
+    _exit_with_parent(parent)
     os.environ["MASKGATE_THREADS"] = str(threads)
     _worker_checker = factory(calibration)
 
@@ -169,7 +184,7 @@ def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibr
     queue = list(reversed(todo))
     while queue:
         suspects: list[PairSpec] = []
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory, calibration, threads)) as pool:
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())) as pool:
             pending: dict = {}
             try:
                 while queue or pending:
@@ -184,7 +199,7 @@ def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibr
             except BrokenProcessPool:
                 suspects = list(pending.values())
         for spec in suspects:
-            with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(factory, calibration, threads)) as alone:
+            with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())) as alone:
                 try:
                     emit(alone.submit(_work, spec, str(out_dir)).result())
                 except BrokenProcessPool as e:
