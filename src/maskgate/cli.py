@@ -242,11 +242,12 @@ def _print_summary(s) -> None:
 
     from maskgate.check.result import VERDICTS
 
-    table = Table(title=f"{s.total} pairs: {s.done} checked now, {s.skipped} already done")
+    table = Table(title="verdicts")
     table.add_column("verdict")
-    table.add_column("pairs", justify="right")
+    table.add_column("this run", justify="right")
+    table.add_column("all results", justify="right")
     for v in VERDICTS:
-        table.add_row(v, str(s.counts.get(v, 0)))
+        table.add_row(v, str(s.counts.get(v, 0)), str(s.totals.get(v, 0)))
     Console(width=100).print(table)
     rate = f" ({s.done / s.seconds:.2f} pairs/s)" if s.seconds > 0 and s.done else ""
     typer.echo(f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}")

@@ -34,6 +34,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     report: Path | None = None
+    totals: dict[str, int] = field(default_factory=dict)  # verdicts over the whole results.jsonl
 
     @property
     def done(self) -> int:
@@ -245,6 +246,12 @@ def run_check(
             factory(calibration)  # a missing model or bad calibration fails here, once, with its message
             _run_pool(todo, out_dir, workers, factory, calibration, emit)
     summary.seconds = time.perf_counter() - t0
+    for line in results.read_text(encoding="utf-8").splitlines():
+        try:
+            v = json.loads(line)["verdict"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        summary.totals[v] = summary.totals.get(v, 0) + 1
     if report:
         from maskgate.report.html import write_report
 
