@@ -1,12 +1,18 @@
 """Build labelled `text_removed` pairs: ad posters with text erased well or badly.
 
     python bench/build_text_removed.py OUT [--posters ../shared/images/posters_with_text]
-                                           [--pairs ../shared/images/inpainting_pairs]
+                                           [--pairs ../shared/images/inpainting_pairs] [--seed 0]
 
-From each poster (text boxes in boxes.txt, `x1,x2,y1,y2;` in field `mask`): a clean erasure
-(OpenCV Telea over the dilated boxes: residue passes), one that leaves the largest text box
-untouched, and one that leaves a 40% ghost of the text (both fail residue). From the IOPaint pairs:
-the provided clean results pass; the unedited image offered as its own "erasure" fails.
+From each poster (text boxes in boxes.txt, `x1,x2,y1,y2;` in field `mask`):
+- `clean`: OpenCV Telea over the boxes grown by a third of their height (the boxes are tight and
+  glyph edges and glow reach past them; a 7-px margin left visible fragments) plus the plain badge
+  or button a box sits in (flood-filled from the box's rim), so no text and no empty badge remain:
+  residue passes;
+- `partial`: the largest box left untouched (some text left);
+- `half`: every line erased only from its start to 40-70% of its width (text partly erased);
+- `ghost`: the text blended back over the clean erasure at 30-50% (a faint ghost).
+The three failures are labelled residue false. From the IOPaint pairs: the provided clean results
+pass; the unedited image offered as its own "erasure" fails. Other criteria true, background null.
 Writes OUT/labels.jsonl in the benchmark's format (kind `text_removed`).
 """
 
@@ -34,6 +40,46 @@ def boxes_of(boxes_txt: Path) -> dict[str, list[tuple[int, int, int, int]]]:
     return out
 
 
+def grow(box, shape, frac: float) -> tuple[int, int, int, int]:
+    """A text box grown by ``frac`` of its height on every side, clipped to the image."""
+    x1, x2, y1, y2 = box
+    pad = max(4, round((y2 - y1) * frac))
+    return max(0, x1 - pad), min(shape[1], x2 + pad), max(0, y1 - pad), min(shape[0], y2 + pad)
+
+
+def badge_around(img: np.ndarray, box, tol: int = 14) -> np.ndarray | None:
+    """The plain badge or button a text box sits in, if any: the flat region around the box that
+    flood-fills from its rim without leaking further than twice the box's height."""
+    x1, x2, y1, y2 = grow(box, img.shape, 1 / 3)
+    h = y2 - y1
+    wx1, wx2, wy1, wy2 = grow((x1, x2, y1, y2), img.shape, 2.0)
+    win = np.ascontiguousarray(img[wy1:wy2, wx1:wx2])
+    rim = [(x1 - wx1, (y1 + y2) // 2 - wy1), (x2 - 1 - wx1, (y1 + y2) // 2 - wy1), ((x1 + x2) // 2 - wx1, y1 - wy1), ((x1 + x2) // 2 - wx1, y2 - 1 - wy1)]
+    region = np.zeros((win.shape[0] + 2, win.shape[1] + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
+    for x, y in rim:
+        if region[y + 1, x + 1] == 0:
+            cv2.floodFill(win, region, (int(x), int(y)), 0, (tol,) * 3, (tol,) * 3, flags)
+    region = region[1:-1, 1:-1]
+    touches_edge = region[0].any() or region[-1].any() or region[:, 0].any() or region[:, -1].any()
+    if touches_edge or not region.any() or region.sum() / 255 > 6 * h * (x2 - x1):
+        return None  # the box sits on the open background (or a photo): nothing to add
+    out = np.zeros(img.shape[:2], np.uint8)
+    out[wy1:wy2, wx1:wx2] = region
+    return out
+
+
+def erase_mask(img: np.ndarray, boxes) -> np.ndarray:
+    m = np.zeros(img.shape[:2], np.uint8)
+    for b in boxes:
+        x1, x2, y1, y2 = grow(b, img.shape, 1 / 3)
+        m[y1:y2, x1:x2] = 255
+        badge = badge_around(img, b)
+        if badge is not None:
+            m |= cv2.dilate(badge, np.ones((5, 5), np.uint8))
+    return m
+
+
 def label(pid, orig, edit, residue_ok, how):
     lab = {c: True for c in CRITERIA}
     lab["background"] = None
@@ -46,29 +92,34 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--posters", type=Path, default=Path("../shared/images/posters_with_text"))
     ap.add_argument("--pairs", type=Path, default=Path("../shared/images/inpainting_pairs"))
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     out = args.out
     (out / "edited").mkdir(parents=True, exist_ok=True)
     rows = []
+    rng = np.random.default_rng(args.seed)
     for name, boxes in sorted(boxes_of(args.posters / "boxes.txt").items()):
         src = args.posters / name
         img = cv2.imread(str(src))
         if img is None or not boxes:
             continue
-        m = np.zeros(img.shape[:2], np.uint8)
-        for x1, x2, y1, y2 in boxes:
-            m[y1:y2, x1:x2] = 255
-        m = cv2.dilate(m, np.ones((7, 7), np.uint8))
+        m = erase_mask(img, boxes)
         clean = cv2.inpaint(img, m, 5, cv2.INPAINT_TELEA)
         big = max(boxes, key=lambda b: (b[1] - b[0]) * (b[3] - b[2]))
         partial = clean.copy()
-        x1, x2, y1, y2 = big
+        x1, x2, y1, y2 = grow(big, img.shape, 1 / 3)
         partial[y1:y2, x1:x2] = img[y1:y2, x1:x2]
+        half = img.copy()
+        for b in boxes:
+            x1, x2, y1, y2 = grow(b, img.shape, 1 / 3)
+            cut = x1 + int((x2 - x1) * rng.uniform(0.4, 0.7))
+            half[y1:y2, x1:cut] = clean[y1:y2, x1:cut]
+        a = rng.uniform(0.3, 0.5)
         ghost = clean.copy()
         sel = m > 0
-        ghost[sel] = (0.6 * clean[sel] + 0.4 * img[sel]).astype(np.uint8)
+        ghost[sel] = ((1 - a) * clean[sel] + a * img[sel]).astype(np.uint8)
         stem = Path(name).stem
-        for how, edit, ok in (("clean", clean, True), ("partial", partial, False), ("ghost", ghost, False)):
+        for how, edit, ok in (("clean", clean, True), ("partial", partial, False), ("half", half, False), ("ghost", ghost, False)):
             rel = f"edited/poster{stem}__{how}.png"
             cv2.imwrite(str(out / rel), edit)
             rows.append(label(f"poster{stem}__{how}", str(src.resolve()), rel, ok, how))
