@@ -226,13 +226,15 @@ def check(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
-    from maskgate.check.runner import run_check
+    from maskgate.check.runner import RunBusyError, run_check
     from maskgate.models.registry import MissingModelError
 
     try:
         s = run_check(manifest, out, workers=workers, calibration=calibration, progress=progress)
-    except (MissingModelError, FileNotFoundError, ValueError) as e:
+    except (MissingModelError, FileNotFoundError, ValueError, RunBusyError) as e:
         _fail(str(e))
+    except KeyboardInterrupt:
+        _fail(f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on", 130)
     _print_summary(s)
 
 

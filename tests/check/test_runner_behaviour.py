@@ -197,3 +197,32 @@ def test_killed_pool_run_resumes_and_leaves_no_workers_behind(tmp_path):
     after = res.read_text().splitlines()
     assert after[: len(before)] == before
     assert sorted(json.loads(x)["id"] for x in after) == sorted(r["id"] for r in rows)
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_path):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    from maskgate.check.runner import RunBusyError
+
+    o = _img(tmp_path / "o.png", 100)
+    rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"slow{i}.png", 100 + i)} for i in range(40)]
+    m = _manifest(tmp_path, rows)
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", RUN, str(m), str(out)], cwd=root, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (out / "results.jsonl").exists():
+            time.sleep(0.05)
+        with pytest.raises(RunBusyError, match="another `maskgate check`"):
+            run_check(m, out, progress=False, report=False, checker_factory=stand_in)
+    finally:
+        proc.kill()
+        proc.wait()
+    s = run_check(m, out, progress=False, report=False, checker_factory=stand_in)  # free again once it is gone
+    assert s.done + s.skipped == 40

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,28 @@ from maskgate.io.images import ImageReadError, load_image, save_image
 from maskgate.io.manifest import PairSpec, read_manifest
 
 RESULTS = "results.jsonl"
+
+
+class RunBusyError(RuntimeError):
+    """Another run is writing to the same output folder: two writers would duplicate pairs."""
+
+
+@contextmanager
+def _exclusive(out_dir: Path):
+    """Hold a lock on ``out_dir`` for the run. POSIX record locks (lockf) belong to the process, are
+    not inherited by the forked workers, and vanish with the process, so a run killed with -9 never
+    leaves a stale lock behind."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, as before
+        yield
+        return
+    with (out_dir / ".lock").open("a") as fh:
+        try:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            raise RunBusyError(f"another `maskgate check` is writing to {out_dir}; wait for it or use another --out") from e
+        yield
 
 
 @dataclass
@@ -225,6 +248,16 @@ def run_check(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = read_manifest(manifest)
+    with _exclusive(out_dir):
+        summary = _run(pairs, out_dir, workers, factory, calibration, progress)
+    if report:
+        from maskgate.report.html import write_report
+
+        summary.report = write_report(out_dir / RESULTS)
+    return summary
+
+
+def _run(pairs: list[PairSpec], out_dir: Path, workers: int, factory, calibration, progress: bool) -> RunSummary:
     results = out_dir / RESULTS
     done = completed_ids(results)
     todo = [p for p in pairs if p.id not in done]
@@ -252,10 +285,6 @@ def run_check(
         except (ValueError, KeyError, TypeError):
             continue
         summary.totals[v] = summary.totals.get(v, 0) + 1
-    if report:
-        from maskgate.report.html import write_report
-
-        summary.report = write_report(results)
     return summary
 
 
