@@ -226,3 +226,18 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_p
         proc.wait()
     s = run_check(m, out, progress=False, report=False, checker_factory=stand_in)  # free again once it is gone
     assert s.done + s.skipped == 40
+
+
+def test_ids_that_differ_only_in_unsafe_characters_keep_their_own_evidence(tmp_path):
+    o = _img(tmp_path / "o.png", 100)
+    rows = [
+        {"id": "cat/1", "original": o, "edited": _img(tmp_path / "e1.png", 60)},
+        {"id": "cat:1", "original": o, "edited": _img(tmp_path / "e2.png", 200)},
+        {"id": "../../escape", "original": o, "edited": _img(tmp_path / "e3.png", 120)},
+    ]
+    run_check(_manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in)
+    heat = {r["id"]: r["criteria"]["residue"]["evidence"]["images"]["heat"] for r in _records(tmp_path / "out")}
+    assert len(set(heat.values())) == 3
+    for p in heat.values():
+        f = (tmp_path / "out" / p).resolve()
+        assert f.is_file() and (tmp_path / "out" / "evidence") in f.parents

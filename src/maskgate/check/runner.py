@@ -7,6 +7,7 @@ short by the kill is dropped and redone).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -107,9 +108,18 @@ def _error_record(spec: PairSpec, reason: str) -> dict:
     return PairResult(spec.id, spec.original, spec.edited, spec.kind, "error", None, {}, None, [], reason, _labels_extra(spec)).to_record()
 
 
+def evidence_dirname(pid: str) -> str:
+    """A file-system-safe folder name per id; ids that only differ in unsafe characters ("a/b",
+    "a:b") get a hash suffix so one pair's evidence never overwrites another's."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_.~" else "_" for ch in pid).lstrip(".") or "_"
+    if safe != pid:
+        safe += "-" + hashlib.sha1(pid.encode("utf-8")).hexdigest()[:8]
+    return safe
+
+
 def _save_evidence(res: PairResult, out_dir: Path) -> dict[str, dict[str, str]]:
     paths: dict[str, dict[str, str]] = {}
-    safe = "".join(ch if ch.isalnum() or ch in "-_.~" else "_" for ch in res.id)
+    safe = evidence_dirname(res.id)
     for crit, c in res.criteria.items():
         for name, img in c.images.items():
             rel = f"evidence/{safe}/{crit}_{name}.png"
