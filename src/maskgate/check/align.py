@@ -52,21 +52,35 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray) -> float:
-    """How well the edit matches the original in place over ``region`` (0..1).
+def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray) -> tuple[float, float]:
+    """How well the edit matches the original in place over ``region``: (share of pixels that
+    match, 0..1; median NCC over the textured ones).
 
     Structure (local NCC) rather than raw difference, so that a product whose colours changed, or
     whose half was cut away, still counts as "kept in place" and is judged by the criteria instead.
+    The median NCC tells two good matches apart: a near-symmetric product matches itself mirrored
+    almost everywhere, and only its few asymmetric details say which way round it is.
     """
     if region.sum() < 50:
-        return 0.0
+        return 0.0, 0.0
     from maskgate.check.measure import local_ncc
 
     ncc, sd = local_ncc(orig_g, edit_g, 11)
     textured = region & (sd > 4)
     same = np.abs(orig_g.astype(np.int16) - edit_g.astype(np.int16)) < 12
     ok = np.where(textured, ncc > 0.5, same)
-    return float(ok[region].mean())
+    med = float(np.median(ncc[textured])) if textured.sum() > 30 else 0.0
+    return float(ok[region].mean()), med
+
+
+def _mirror_wins(id_share: float, id_med: float, fl_share: float, fl_med: float) -> bool:
+    """The mirrored original explains the edit clearly better than the original in place."""
+    if fl_share > id_share + 0.1:
+        return True
+    # both match nearly everywhere (a near-symmetric product, whose outline fits either way round):
+    # the mirror must leave at most a third of the mismatched pixels identity leaves, identity
+    # must leave some, and the mirror must fit the structure no worse
+    return (1 - id_share) > 0.004 and (1 - fl_share) < (1 - id_share) / 3 and fl_med >= id_med - 0.01
 
 
 def _orb_fit(orig_g, edit_g, mask_o, mask_e):
@@ -103,16 +117,22 @@ def align(orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e
     og, eg = _gray(orig_rgb), _gray(edit_rgb)
     region = mask_o if mask_e is None else (mask_o & mask_e)
     eroded = cv2.erode(region.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    m_id = identity_match(og, eg, eroded)
+    m_id, med_id = identity_match(og, eg, eroded)
     if m_id >= identity_min:
         # a product mirrored in place overlaps itself: check the mirror about its own centre too
+        # (the bounding box gives the axis to a pixel or two: try the neighbours)
         xs = np.nonzero(mask_o.any(axis=0))[0]
         if len(xs):
-            shift = float(xs.min() + xs.max() - (og.shape[1] - 1))
-            flip = Alignment(np.array([[1.0, 0.0, shift], [0.0, 1.0, 0.0]]), True, "mirror")
-            m_fl = identity_match(flip.warp(og, og.shape), eg, flip.warp(eroded.astype(np.uint8), og.shape, nearest=True).astype(bool) & region)
-            if m_fl > m_id + 0.1:
-                return flip
+            centre = float(xs.min() + xs.max() - (og.shape[1] - 1))
+            best = None
+            for d in (0.0, -1.0, 1.0):
+                flip = Alignment(np.array([[1.0, 0.0, centre + d], [0.0, 1.0, 0.0]]), True, "mirror")
+                sel = flip.warp(eroded.astype(np.uint8), og.shape, nearest=True).astype(bool) & region
+                m_fl, med_fl = identity_match(flip.warp(og, og.shape), eg, sel)
+                if best is None or m_fl > best[1]:
+                    best = (flip, m_fl, med_fl)
+            if best is not None and _mirror_wins(m_id, med_id, best[1], best[2]):
+                return best[0]
         return Alignment(IDENTITY.copy(), False, "identity")
     mo8 = cv2.dilate(mask_o.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
     me8 = None if mask_e is None else cv2.dilate(mask_e.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
+from maskgate.check.criteria.quality import tint_fit
 from maskgate.check.criteria.segmentation import changed_blobs, kept_map
-from maskgate.check.measure import erode, size_px
+from maskgate.check.measure import erode, local_ncc, size_px
 
 
 def features(ctx: PairContext) -> dict:
@@ -18,6 +20,7 @@ def features(ctx: PairContext) -> dict:
     if inner.sum() < 50:
         f.update(ncc_med=1.0, low_ncc_share=0.0, de_med=0.0, de_p90=0.0, changed_blob=0.0, hue_shift=0.0)
         f.update(lp_ncc_med=1.0, lp_low_share=0.0, inner_blob=0.0, tint_resid=0.0)
+        f.update(hue_rot=0.0, flow_med=0.0, warp_gain=0.0, patch_blob=0.0, patch_inner=0.0)
         return f
     ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
     # the low-pass window reaches ~20 px: keep it off the outline, where the backdrop changed
@@ -34,8 +37,6 @@ def features(ctx: PairContext) -> dict:
     f["changed_blob"] = max((a for _, a, _ in blobs), default=0.0)
     # a replaced patch is surrounded by product; a cut (segmentation's business) opens onto the outline
     f["inner_blob"] = max((a for _, a, o in blobs if o < 0.2), default=0.0)
-    from maskgate.check.criteria.quality import tint_fit
-
     f["tint_resid"] = tint_fit(ctx, inner)[1]
     lo, le = ctx.lab("orig_in_e"), ctx.lab("edit")
     ho = np.arctan2(lo[..., 2] - 128, lo[..., 1] - 128)
@@ -47,4 +48,105 @@ def features(ctx: PairContext) -> dict:
         f["hue_shift"] = float(np.abs(np.median(dh)))
     else:
         f["hue_shift"] = 0.0
+    # colours are compared only where the structure is still the original's: a cut shows new
+    # background there, whose colours say nothing about the product's
+    f["hue_rot"] = hue_rotation(lo, le, inner & (ncc > 0.5))
+    f.update(warp_features(ctx, inner, textured))
+    f.update(patch_features(ctx, inner))
     return f
+
+
+def hue_rotation(lab_o: np.ndarray, lab_e: np.ndarray, sel: np.ndarray) -> float:
+    """Angle (radians) of the rotation in the a*b* plane that best maps the original's colours
+    onto the edit's: ab_e = M ab_o + t, least squares.
+
+    A tint or colour cast (quality) scales the colours toward one colour (M = s I, t the cast): no
+    rotation. A hue change (consistency) rotates them. The median per-pixel hue difference mixes
+    the two, since a cast moves every hue toward its own.
+    """
+    ao = lab_o[sel][:, 1:] - 128
+    ae = lab_e[sel][:, 1:] - 128
+    if len(ao) > 20000:
+        step = len(ao) // 20000 + 1
+        ao, ae = ao[::step], ae[::step]
+    ao = ao - ao.mean(0)
+    ae = ae - ae.mean(0)
+    if len(ao) < 50:
+        return 0.0
+    lam, vec = np.linalg.eigh(ao.T @ ao / len(ao))
+    # too little colour spread (a grey product) to tell a rotation from noise
+    if lam[1] < 9.0:
+        return 0.0
+    if lam[0] > 0.1 * lam[1]:
+        m = np.linalg.lstsq(ao, ae, rcond=None)[0].T  # rows: output channel
+        return float(abs(np.arctan2(m[1, 0] - m[0, 1], m[0, 0] + m[1, 1])))
+    # the colours lie along one line (a one-colour product and its shading): a rotation shows as
+    # that line turning, which is all a 2x2 fit could see there without fitting noise
+    _, vec_e = np.linalg.eigh(ae.T @ ae / len(ae))
+    cos = abs(float(vec[:, 1] @ vec_e[:, 1]))
+    return float(np.arccos(min(cos, 1.0)))
+
+
+_dis = None
+
+
+def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    global _dis
+    if _dis is None:
+        _dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    return _dis.calc(a, b, None)
+
+
+def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> dict:
+    """Did the product's shape move under a smooth deformation (a warp)?
+
+    Dense optical flow from the original to the edit, over the product's textured inside: a warp
+    moves most of it by a few pixels, while blur, compression and colour changes move nothing.
+    ``warp_gain`` is how much closer the edit comes to the original once the flow is undone: a
+    real deformation is explained by the flow, noise in the flow of an unchanged product is not.
+    """
+    if textured.sum() < 50:
+        return {"flow_med": 0.0, "warp_gain": 0.0}
+    go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
+    flow = _flow(go, ge)
+    mag = np.hypot(flow[..., 0], flow[..., 1])
+    scale = size_px(inner)
+    h, w = go.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    back = cv2.remap(ge, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    ncc_w, _ = local_ncc(go, back, 11)
+    ncc = ctx.cache["ncc"]
+    gain = float(np.median(ncc_w[textured]) - np.median(ncc[textured]))
+    return {"flow_med": float(100.0 * np.median(mag[textured]) / scale), "warp_gain": max(gain, 0.0)}
+
+
+def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
+    """The biggest compact region of the product that changed while the rest did not.
+
+    Global changes (a colour cast, a hue change, brightness) are taken out first with one affine
+    colour map fitted over the whole product, and blur or compression by comparing low-passed
+    images; what remains above the product's own typical residual is local: a pasted or
+    re-generated patch.
+    """
+    o = cv2.GaussianBlur(ctx.orig_in_e, (0, 0), 2).astype(np.float32)
+    e = cv2.GaussianBlur(ctx.edit, (0, 0), 2).astype(np.float32)
+    po, pe = o[inner], e[inner]
+    step = max(1, len(po) // 20000)
+    x = np.hstack([po[::step], np.ones((len(po[::step]), 1), np.float32)])
+    y = pe[::step]
+    keep = np.ones(len(x), bool)
+    for _ in range(2):  # refit without the worst pixels: a patch or a mask error must not bend the map
+        m = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
+        fit_r = np.linalg.norm(y - x @ m, axis=1)
+        keep = fit_r <= 2.0 * np.median(fit_r) + 1e-3
+    pred = o.reshape(-1, 3) @ m[:3] + m[3]
+    r = np.linalg.norm(e.reshape(-1, 3) - pred, axis=1).reshape(inner.shape)
+    thr = max(4.0 * float(np.median(r[inner])), 12.0)
+    changed = (r > thr) & inner
+    changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    blobs = changed_blobs(changed, inner, int(inner.sum()))
+    return {
+        "patch_blob": max((a for _, a, _ in blobs), default=0.0),
+        "patch_inner": max((a for _, a, o_ in blobs if o_ < 0.2), default=0.0),
+    }
+
