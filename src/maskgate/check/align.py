@@ -52,20 +52,23 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray) -> tuple[float, float]:
+def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray, maps: dict | None = None) -> tuple[float, float]:
     """How well the edit matches the original in place over ``region``: (share of pixels that
     match, 0..1; median NCC over the textured ones).
 
     Structure (local NCC) rather than raw difference, so that a product whose colours changed, or
     whose half was cut away, still counts as "kept in place" and is judged by the criteria instead.
     The median NCC tells two good matches apart: a near-symmetric product matches itself mirrored
-    almost everywhere, and only its few asymmetric details say which way round it is.
+    almost everywhere, and only its few asymmetric details say which way round it is. ``maps``
+    receives the NCC and local-contrast maps, which the criteria reuse when identity wins.
     """
-    if region.sum() < 50:
-        return 0.0, 0.0
     from maskgate.check.measure import local_ncc
 
     ncc, sd = local_ncc(orig_g, edit_g, 11)
+    if maps is not None:
+        maps.update(ncc=ncc, sd=sd)
+    if region.sum() < 50:
+        return 0.0, 0.0
     textured = region & (sd > 4)
     same = np.abs(orig_g.astype(np.int16) - edit_g.astype(np.int16)) < 12
     ok = np.where(textured, ncc > 0.5, same)
@@ -112,12 +115,17 @@ def _moments_fit(mask_o: np.ndarray, mask_e: np.ndarray) -> np.ndarray | None:
     return np.array([[s, 0.0, t[0]], [0.0, s, t[1]]])
 
 
-def align(orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e: np.ndarray | None, identity_min: float = 0.35) -> Alignment:
-    """Estimate how the product moved from original to edit (same-size arrays expected)."""
+def align(
+    orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e: np.ndarray | None,
+    identity_min: float = 0.35, maps: dict | None = None,
+) -> Alignment:
+    """Estimate how the product moved from original to edit (same-size arrays expected).
+
+    ``maps`` receives the in-place NCC maps (see ``identity_match``)."""
     og, eg = _gray(orig_rgb), _gray(edit_rgb)
     region = mask_o if mask_e is None else (mask_o & mask_e)
     eroded = cv2.erode(region.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-    m_id, med_id = identity_match(og, eg, eroded)
+    m_id, med_id = identity_match(og, eg, eroded, maps)
     if m_id >= identity_min:
         # a product mirrored in place overlaps itself: check the mirror about its own centre too
         # (the bounding box gives the axis to a pixel or two: try the neighbours)
@@ -131,6 +139,8 @@ def align(orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e
                 m_fl, med_fl = identity_match(flip.warp(og, og.shape), eg, sel)
                 if best is None or m_fl > best[1]:
                     best = (flip, m_fl, med_fl)
+                if m_fl < m_id - 0.02:  # the mirror is plainly worse: no need to refine its axis
+                    break
             if best is not None and _mirror_wins(m_id, med_id, best[1], best[2]):
                 return best[0]
         return Alignment(IDENTITY.copy(), False, "identity")

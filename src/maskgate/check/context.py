@@ -171,10 +171,11 @@ def build_context(
         if iso is None:  # declared isolated but the backdrop is not flat: treat its saliency-free best guess
             iso = (np.ones(mask_o.shape, bool), np.array([255.0, 255, 255], np.float32))
         fg_e, backdrop = iso
+    maps: dict = {}
     if kind == "text_removed":
         al = Alignment(np.array([[1.0, 0, 0], [0, 1.0, 0]]), False, "identity")
     else:
-        al = align(orig, edit, mask_o, fg_e)
+        al = align(orig, edit, mask_o, fg_e, maps=maps)
     orig_in_e = al.warp(orig, mask_o.shape)
     mask_o_in_e = al.warp(mask_o.astype(np.uint8), mask_o.shape, nearest=True).astype(bool)
     sal_in_e = al.warp(sal_o, mask_o.shape)
@@ -186,6 +187,8 @@ def build_context(
         orig=orig, edit=edit, edit_alpha=edit_alpha, kind=kind, sal_o=sal_o, mask_o=mask_o, text_o=text_o,
         text_e=text_e, alignment=al, orig_in_e=orig_in_e, mask_o_in_e=mask_o_in_e, sal_in_e=sal_in_e, product_e=product_e,
         fg_e=fg_e, backdrop=backdrop, notes=notes,
+        # the in-place NCC of the alignment is the criteria's NCC when the product did not move
+        cache={"identity_ncc": (maps["ncc"], maps["sd"])} if al.is_identity and "ncc" in maps else {},
     )
 
 

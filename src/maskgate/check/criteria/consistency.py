@@ -128,8 +128,11 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
     images; what remains above the product's own typical residual is local: a pasted or
     re-generated patch.
     """
-    o = cv2.GaussianBlur(ctx.orig_in_e, (0, 0), 2).astype(np.float32)
-    e = cv2.GaussianBlur(ctx.edit, (0, 0), 2).astype(np.float32)
+    ys, xs = np.nonzero(inner.any(axis=1))[0], np.nonzero(inner.any(axis=0))[0]
+    box = (slice(max(ys[0] - 8, 0), ys[-1] + 9), slice(max(xs[0] - 8, 0), xs[-1] + 9))
+    inner = inner[box]
+    o = cv2.GaussianBlur(ctx.orig_in_e[box], (0, 0), 2).astype(np.float32)
+    e = cv2.GaussianBlur(ctx.edit[box], (0, 0), 2).astype(np.float32)
     po, pe = o[inner], e[inner]
     step = max(1, len(po) // 20000)
     x = np.hstack([po[::step], np.ones((len(po[::step]), 1), np.float32)])

@@ -19,7 +19,7 @@ def kept_map(ctx: PairContext) -> np.ndarray:
     if "kept" in ctx.cache:
         return ctx.cache["kept"]
     go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
-    ncc, sd = local_ncc(go, ge, 11)
+    ncc, sd = ctx.cache["identity_ncc"] if "identity_ncc" in ctx.cache else local_ncc(go, ge, 11)
     # low-pass NCC forgives blur, pixelation and compression but not a geometric change
     lp_o, lp_e = cv2.GaussianBlur(go, (0, 0), 3), cv2.GaussianBlur(ge, (0, 0), 3)
     ncc_lp, sd_lp = local_ncc(lp_o, lp_e, 21)
