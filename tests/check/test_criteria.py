@@ -92,16 +92,46 @@ def test_consistency_colour_changed(checker, mug):
     assert res.criteria["consistency"].passed is False
 
 
-def test_consistency_mirrored(checker, mug):
+@pytest.fixture(scope="module")
+def printed(mug):
+    """The mug with a printed pattern: structure for the shape-change tests to follow."""
     rgb = mug["rgb"].copy()  # a printed pattern that reads differently in a mirror
     for k in range(-400, 400, 22):
         cv2.line(rgb, (k, 0), (k + 384, 384), (250, 240, 60), 4)
     cv2.putText(rgb, "Roast 7", (150, 150), cv2.FONT_HERSHEY_DUPLEX, 0.8, (20, 20, 20), 2)
     rgb[~mug["mask"]] = 0
-    prod = {"rgb": rgb, "mask": mug["mask"], "original": add_overlays(compose(scene(0), rgb, mug["mask"]))}
-    assert run(checker, prod, iso(rgb, mug["mask"])).criteria["consistency"].passed is True
-    res = run(checker, prod, iso(rgb[:, ::-1].copy(), mug["mask"][:, ::-1].copy()))
+    return {"rgb": rgb, "mask": mug["mask"], "original": add_overlays(compose(scene(0), rgb, mug["mask"]))}
+
+
+def test_consistency_mirrored(checker, printed):
+    rgb, mask = printed["rgb"], printed["mask"]
+    assert run(checker, printed, iso(rgb, mask)).criteria["consistency"].passed is True
+    res = run(checker, printed, iso(rgb[:, ::-1].copy(), mask[:, ::-1].copy()))
     assert res.criteria["consistency"].passed is False
+
+
+def test_consistency_warped(checker, printed):
+    """A smooth deformation (the product bulges sideways) keeps colours and outline roughly but
+    moves every printed line."""
+    h, w = printed["mask"].shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    dx = (7 * np.sin(gy / h * np.pi * 2)).astype(np.float32)
+    rgb = cv2.remap(printed["rgb"], gx + dx, gy, cv2.INTER_LINEAR)
+    mask = cv2.remap(printed["mask"].astype(np.uint8), gx + dx, gy, cv2.INTER_NEAREST).astype(bool)
+    res = run(checker, printed, iso(rgb, mask))
+    assert res.criteria["consistency"].passed is False
+    assert res.criteria["consistency"].evidence["warp_gain"] > 0.05
+
+
+def test_consistency_replaced_patch(checker, printed):
+    """Part of the print replaced by a copy of another part: a local change, colours kept."""
+    rgb = printed["rgb"].copy()
+    ys, xs = np.nonzero(printed["mask"])
+    cy, cx = int(ys.mean()), int(xs.mean())
+    rgb[cy - 30 : cy + 30, cx - 40 : cx + 20] = rgb[cy - 95 : cy - 35, cx - 40 : cx + 20][::-1]
+    res = run(checker, printed, iso(rgb, printed["mask"]))
+    assert res.criteria["consistency"].passed is False
+    assert res.criteria["consistency"].evidence["patch_inner"] > 0.01
 
 
 @pytest.mark.parametrize("defect", ["noise", "smear"])

@@ -16,6 +16,10 @@ from pathlib import Path
 from maskgate.check.result import CRITERIA
 
 
+class CalibrationError(ValueError):
+    """A calibration file that does not fit this version's criteria."""
+
+
 @dataclass
 class Thresholds:
     decide: float = 0.5
@@ -39,7 +43,18 @@ class Calibration:
             text = Path(path).read_text()
         raw = json.loads(text)
         th = {c: Thresholds(**raw["thresholds"].get(c, {})) for c in CRITERIA}
-        return cls(th, raw.get("models", {}), raw.get("target_precision"), raw.get("fitted_on"), raw.get("metrics", {}))
+        models = raw.get("models", {})
+        from maskgate.check.scoring import FEATURES
+
+        for c, m in models.items():
+            # a calibration fitted by an older maskgate weighs another set of measurements: every
+            # pair would fail on it, so stop at once and say how to refit
+            if c in FEATURES and len(m.get("coef", [])) != len(FEATURES[c]):
+                raise CalibrationError(
+                    f"calibration {path or '(default)'} was fitted for {len(m.get('coef', []))} {c} measurements, "
+                    f"this maskgate has {len(FEATURES[c])}: refit it with `maskgate calibrate LABELS --results results.jsonl`"
+                )
+        return cls(th, models, raw.get("target_precision"), raw.get("fitted_on"), raw.get("metrics", {}))
 
     def save(self, path: str | Path) -> None:
         raw = {

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import onnxruntime as ort
 
+_local = threading.local()
+
 
 def default_threads() -> int:
+    """Intra-op threads for sessions created on this thread: ``use_threads`` overrides, then
+    ``$MASKGATE_THREADS``; 0 lets onnxruntime use every core."""
+    override = getattr(_local, "threads", None)
+    if override:
+        return override
     env = os.environ.get("MASKGATE_THREADS")
-    return int(env) if env else 0  # 0 lets onnxruntime use every core
+    return int(env) if env else 0
+
+
+def thread_budget() -> int:
+    """How many cores this process may use for model passes."""
+    return default_threads() or os.cpu_count() or 1
+
+
+@contextmanager
+def use_threads(n: int):
+    """Run the model passes made on this thread with ``n`` intra-op threads (a session per thread
+    count is cached, so two passes can run side by side, each on its share of the cores)."""
+    before = getattr(_local, "threads", None)
+    _local.threads = n
+    try:
+        yield
+    finally:
+        _local.threads = before
 
 
 def new_session(model: str | bytes, threads: int) -> ort.InferenceSession:
