@@ -39,12 +39,11 @@ def features(ctx: PairContext) -> dict:
     f["inner_blob"] = max((a for _, a, o in blobs if o < 0.2), default=0.0)
     f["tint_resid"] = tint_fit(ctx, inner)[1]
     lo, le = ctx.lab("orig_in_e"), ctx.lab("edit")
-    ho = np.arctan2(lo[..., 2] - 128, lo[..., 1] - 128)
-    he = np.arctan2(le[..., 2] - 128, le[..., 1] - 128)
-    chroma = np.hypot(lo[..., 1] - 128, lo[..., 2] - 128)
-    sel = inner & (chroma > 8)
-    if sel.sum() > 50:
-        dh = np.angle(np.exp(1j * (he[sel] - ho[sel])))
+    ab_o, ab_e = lo[inner][:, 1:] - 128, le[inner][:, 1:] - 128  # angles only where they are used
+    chromatic = np.hypot(ab_o[:, 0], ab_o[:, 1]) > 8
+    if chromatic.sum() > 50:
+        ab_o, ab_e = ab_o[chromatic], ab_e[chromatic]
+        dh = np.angle(np.exp(1j * (np.arctan2(ab_e[:, 1], ab_e[:, 0]) - np.arctan2(ab_o[:, 1], ab_o[:, 0]))))
         f["hue_shift"] = float(np.abs(np.median(dh)))
     else:
         f["hue_shift"] = 0.0

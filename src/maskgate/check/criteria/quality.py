@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.measure import blockiness, delta_e, dilate, erode, flat_share, laplacian_energy, size_px
+from maskgate.check.measure import blockiness, dilate, erode, flat_share, laplacian_energy, size_px
 
 
 def features(ctx: PairContext) -> dict:
@@ -32,7 +32,7 @@ def features(ctx: PairContext) -> dict:
         ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
         tex = erode(prod, 20) & (sd_lp > 3)
         f["lp_ncc_med"] = float(np.median(ncc_lp[tex])) if tex.sum() > 30 else 1.0
-        de = delta_e(ctx.lab("edit"), ctx.lab("orig_in_e"))
+        de = ctx.cache["de"]  # kept_map's colour difference (computed just above)
         f["de_inner"] = float(np.median(de[sel]))
         band = prod & ~erode(prod, max(3, r))
         f["de_band"] = float(np.median(de[band])) if band.any() else 0.0
