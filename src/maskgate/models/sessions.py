@@ -45,6 +45,8 @@ def new_session(model: str | bytes, threads: int) -> ort.InferenceSession:
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
+    # idle pool threads must not spin: the check runs two sessions side by side and NumPy work
+    # right after a pass, and a spinning pool would hold the core they need
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         so.intra_op_num_threads = threads

@@ -68,10 +68,10 @@ def hue_rotation(lab_o: np.ndarray, lab_e: np.ndarray, sel: np.ndarray) -> float
     if len(ao) > 20000:
         step = len(ao) // 20000 + 1
         ao, ae = ao[::step], ae[::step]
-    ao = ao - ao.mean(0)
-    ae = ae - ae.mean(0)
     if len(ao) < 50:
         return 0.0
+    ao = ao - ao.mean(0)
+    ae = ae - ae.mean(0)
     lam, vec = np.linalg.eigh(ao.T @ ao / len(ao))
     # too little colour spread (a grey product) to tell a rotation from noise
     if lam[1] < 9.0:
