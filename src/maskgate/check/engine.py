@@ -106,8 +106,7 @@ class Checker:
         """The u2netp pass and the text detections, side by side on two halves of the cores.
 
         They do not depend on each other, and one pass on half the cores wastes less than one pass
-        on all of them (a network's layers do not all split across threads): on two cores the
-        context of 20 dev pairs took 300 ms a pair instead of 356 with the passes back to back."""
+        on all of them (a network's layers do not all split across threads)."""
         total = thread_budget()
         if total < 2:
             return saliency(orig, self.model, self.model_path), self._texts(orig, edit)
