@@ -60,7 +60,12 @@ def judgeable(criterion: str, ctx: PairContext) -> bool:
 # Measurements a criterion borrows from another: a cut (segmentation) and a changed product
 # (consistency) both make the edit differ inside the product; each needs the other's evidence to
 # know which of the two it is looking at.
-SHARED = {"segmentation": ("hue_shift", "lp_ncc_med"), "consistency": ("outline_lost", "mean_shift")}
+SHARED = {
+    "segmentation": ("hue_shift", "lp_ncc_med"),
+    "consistency": ("outline_lost", "mean_shift"),
+    # a hue change or a warp also moves colours and the outline band: they are consistency's
+    "quality": ("hue_rot", "warp_gain"),
+}
 
 
 def measure_all(ctx: PairContext) -> dict[str, dict]:

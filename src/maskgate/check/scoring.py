@@ -49,6 +49,8 @@ FEATURES: dict[str, list[Feature]] = {
         ("halo_signal", "lin", 0.0, -1),
         ("de_outer", "high1p", 8.0, -1),
         ("lp_ncc_med", "low", 0.9, 1),
+        ("hue_rot", "lin", 0.3, 1),
+        ("warp_gain", "lin", 0.05, 1),
     ],
     "comprehensibility": [
         ("area_share", "low", 0.05, -1),
