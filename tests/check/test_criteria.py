@@ -90,6 +90,9 @@ def test_consistency_colour_changed(checker, mug):
     hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180  # red mug turns green/blue
     res = run(checker, mug, iso(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), mug["mask"]))
     assert res.criteria["consistency"].passed is False
+    assert res.criteria["consistency"].evidence["hue_rot"] > 0.3
+    # the colours turned, they were not washed toward the old background: not a quality failure
+    assert res.criteria["quality"].passed is True
 
 
 @pytest.fixture(scope="module")
