@@ -58,9 +58,9 @@ def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray, m
 
     Structure (local NCC) rather than raw difference, so that a product whose colours changed, or
     whose half was cut away, still counts as "kept in place" and is judged by the criteria instead.
-    The median NCC tells two good matches apart: a near-symmetric product matches itself mirrored
-    almost everywhere, and only its few asymmetric details say which way round it is. ``maps``
-    receives the NCC and local-contrast maps, which the criteria reuse when identity wins.
+    The median NCC guards the mirror test of a near-symmetric product (which matches itself
+    mirrored almost everywhere): the mirror must not fit the structure worse. ``maps`` receives
+    the NCC and local-contrast maps, which the criteria reuse when identity wins.
     """
     from maskgate.check.measure import local_ncc
 

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from maskgate.check.result import CRITERIA
+from maskgate.check.scoring import FEATURES
 
 
 class CalibrationError(ValueError):
@@ -44,8 +45,6 @@ class Calibration:
         raw = json.loads(text)
         th = {c: Thresholds(**raw["thresholds"].get(c, {})) for c in CRITERIA}
         models = raw.get("models", {})
-        from maskgate.check.scoring import FEATURES
-
         for c, m in models.items():
             # a calibration fitted by an older maskgate weighs another set of measurements: every
             # pair would fail on it, so stop at once and say how to refit

@@ -136,11 +136,11 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
     step = max(1, len(po) // 20000)
     x = np.hstack([po[::step], np.ones((len(po[::step]), 1), np.float32)])
     y = pe[::step]
-    keep = np.ones(len(x), bool)
-    for _ in range(2):  # refit without the worst pixels: a patch or a mask error must not bend the map
-        m = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
-        fit_r = np.linalg.norm(y - x @ m, axis=1)
-        keep = fit_r <= 2.0 * np.median(fit_r) + 1e-3
+    m = np.linalg.lstsq(x, y, rcond=None)[0]
+    # refit without the worst pixels: a patch or a mask error must not bend the map
+    fit_r = np.linalg.norm(y - x @ m, axis=1)
+    keep = fit_r <= 2.0 * np.median(fit_r) + 1e-3
+    m = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
     pred = o.reshape(-1, 3) @ m[:3] + m[3]
     r = np.linalg.norm(e.reshape(-1, 3) - pred, axis=1).reshape(inner.shape)
     thr = max(4.0 * float(np.median(r[inner])), 12.0)
