@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskgate.check.runner import run_check
+from maskgate.check.runner import build_checker, process_pair, process_pairs, run_check
+from maskgate.io.manifest import read_manifest
 from tests.check.conftest import add_overlays, compose, product, scene
 
 
@@ -71,6 +72,25 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, weights):
         for c in r["criteria"].values():
             for rel in c["evidence"].get("images", {}).values():
                 assert (tmp_path / "out" / rel).is_file()
+
+
+def test_overlapping_pairs_keep_their_own_results(tmp_path, weights, monkeypatch):
+    """The runner starts pair i+1 before it finishes pair i (one pair's criteria beside the next
+    one's model passes); each record must still be exactly the one that pair gets alone."""
+    monkeypatch.setenv("MASKGATE_THREADS", "2")  # the side-by-side path, on any machine
+    m = _write_pairs(tmp_path, 4)  # cut-outs and new backgrounds in turn
+    with m.open("a") as f:
+        f.write(json.dumps({"id": "missing", "original": "o0.png", "edited": "nope.png"}) + "\n")
+        f.write(json.dumps({"id": "last", "original": "o1.png", "edited": "e1.png"}) + "\n")
+    specs = read_manifest(m)
+    specs.insert(2, specs.pop(4))  # a pair that fails to load, between two in flight
+    checker = build_checker()
+    piped = list(process_pairs(checker, specs, tmp_path / "piped"))
+    alone = [process_pair(checker, s, tmp_path / "alone") for s in specs]
+    assert [r["id"] for r in piped] == [s.id for s in specs]
+    assert piped == alone
+    assert piped[2]["verdict"] == "error" and "not found" in piped[2]["error"]
+    assert {r["kind"] for r in piped if r["verdict"] != "error"} == {"isolated", "inpainted"}
 
 
 def test_resume_after_kill(tmp_path, weights):

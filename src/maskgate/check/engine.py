@@ -8,7 +8,8 @@ edit), plus a quarter-size detection on the original for ``source_overlay``.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -90,7 +91,28 @@ class Checker:
         self._pool: ThreadPoolExecutor | None = None
         resolve_model(model, model_path)  # fail now, with the fix, rather than on the first pair
 
+    def start(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> Callable[[], PairResult]:
+        """Begin checking a pair; calling the returned function finishes it.
+
+        The u2netp pass and then the pair's context are built on a helper thread while this thread
+        runs the text detections and returns. A caller that starts pair i+1 before finishing pair
+        i thus runs one pair's criteria beside the next pair's model passes, and neither core
+        waits on the other (``runner.process_pairs`` does this)."""
+        fut = self._begin(original, edited, kind, mask)
+
+        def finish() -> PairResult:
+            ctx = fut.result()
+            return self.judge(ctx, self.features(ctx))
+
+        return finish
+
+    def check(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> PairResult:
+        return self.start(original, edited, kind, mask)()
+
     def context(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> PairContext:
+        return self._begin(original, edited, kind, mask).result()
+
+    def _begin(self, original: LoadedImage, edited: LoadedImage, kind: str | None, mask: np.ndarray | None) -> Future:
         orig = rgba_over(original.rgb, original.alpha)
         h, w = orig.shape[:2]
         edit_rgb, edit_alpha, notes = fit_edit(rgba_over(edited.rgb, edited.alpha), edited.alpha, (h, w))
@@ -98,35 +120,35 @@ class Checker:
         if mask is not None:
             m = mask if mask.ndim == 2 else mask[..., 0]
             given = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) > 127
-            sal = given.astype(np.float32)
-            text_o, text_e = self._texts(orig, edit_rgb)
-        else:
-            sal, (text_o, text_e) = self._models(orig, edit_rgb)
-        return build_context(orig, edit_rgb, edit_alpha, sal, text_o, text_e, kind=kind, given_mask=given, notes=notes)
+
+        def build(sal: np.ndarray, texts) -> PairContext:
+            return build_context(orig, edit_rgb, edit_alpha, sal, *texts, kind=kind, given_mask=given, notes=notes)
+
+        total = thread_budget()
+        if total < 2:  # one core: nothing runs beside anything else
+            done: Future = Future()
+            sal = given.astype(np.float32) if given is not None else saliency(orig, self.model, self.model_path)
+            done.set_result(build(sal, self._texts(orig, edit_rgb)))
+            return done
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="maskgate-helper")
+        # u2netp and PP-OCR do not depend on each other, and one pass on half the cores wastes less
+        # than one pass on all of them (a network's layers do not all split across threads)
+        half = 0 if given is not None else total // 2
+        if given is None:
+
+            def segment() -> np.ndarray:
+                with use_threads(half):
+                    return saliency(orig, self.model, self.model_path)
+
+            sal_fut = self._pool.submit(segment)
+        with use_threads(total - half):
+            texts = self._texts(orig, edit_rgb)
+        # queued behind the u2netp pass on the helper thread, so the caller is free right away
+        return self._pool.submit(lambda: build(given.astype(np.float32) if given is not None else sal_fut.result(), texts))
 
     def _texts(self, orig: np.ndarray, edit: np.ndarray):
         return detect_text(orig, max_side=self.original_text_side), detect_text(edit)
-
-    def _models(self, orig: np.ndarray, edit: np.ndarray):
-        """The u2netp pass and the text detections, side by side on two halves of the cores.
-
-        They do not depend on each other, and one pass on half the cores wastes less than one pass
-        on all of them (a network's layers do not all split across threads)."""
-        total = thread_budget()
-        if total < 2:
-            return saliency(orig, self.model, self.model_path), self._texts(orig, edit)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="maskgate-u2net")
-        half = total // 2
-
-        def segment():
-            with use_threads(half):
-                return saliency(orig, self.model, self.model_path)
-
-        fut = self._pool.submit(segment)
-        with use_threads(total - half):
-            texts = self._texts(orig, edit)
-        return fut.result(), texts
 
     def features(self, ctx: PairContext) -> dict[str, dict]:
         return measure_all(ctx)
@@ -146,10 +168,6 @@ class Checker:
             id="", original="", edited="", kind=ctx.kind, verdict=verdict, score=overall, criteria=criteria,
             source_overlay=source_overlay(ctx), notes=ctx.notes,
         )
-
-    def check(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> PairResult:
-        ctx = self.context(original, edited, kind, mask)
-        return self.judge(ctx, self.features(ctx))
 
 
 def source_overlay(ctx: PairContext) -> bool:

@@ -12,11 +12,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -143,19 +144,40 @@ def mask_plane(m) -> np.ndarray:
     return plane
 
 
-def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
-    """Check one pair and return its results.jsonl record (never raises)."""
+def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], dict]:
+    """Decode a pair and begin its check; the returned call gives its record (neither raises).
+
+    A checker with ``start`` (the engine's) works on the pair in the background until the record
+    is asked for; one with only ``check`` finishes here."""
     if spec.error:
-        return _error_record(spec, spec.error)
+        return partial(_error_record, spec, spec.error)
     try:
         orig = _load("original", spec.original, checker.max_side)
         edit = _load("edited", spec.edited, checker.max_side)
         mask = mask_plane(_load("mask", spec.mask, checker.max_side)) if spec.mask else None
-        res = checker.check(orig, edit, kind=spec.kind, mask=mask)
-    except ImageReadError as e:
+        if hasattr(checker, "start"):
+            finish = checker.start(orig, edit, kind=spec.kind, mask=mask)
+        else:
+            res = checker.check(orig, edit, kind=spec.kind, mask=mask)
+
+            def finish() -> PairResult:
+                return res
+    except Exception as e:  # noqa: BLE001 - see _record
+        return partial(_failed_record, spec, e)
+    return partial(_record, spec, finish, out_dir)
+
+
+def _failed_record(spec: PairSpec, e: Exception) -> dict:
+    if isinstance(e, ImageReadError):
         return _error_record(spec, str(e))
+    return _error_record(spec, f"check failed: {type(e).__name__}: {e}")
+
+
+def _record(spec: PairSpec, finish: Callable[[], PairResult], out_dir: Path) -> dict:
+    try:
+        res = finish()
     except Exception as e:  # noqa: BLE001 - one broken pair must not stop a batch of thousands
-        return _error_record(spec, f"check failed: {type(e).__name__}: {e}")
+        return _failed_record(spec, e)
     res.id, res.original, res.edited = spec.id, spec.original, spec.edited
     res.extra = _labels_extra(spec)
     try:
@@ -163,6 +185,25 @@ def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
     except Exception as e:  # noqa: BLE001 - a full disk or odd evidence array: the verdict still counts
         res.notes = [*res.notes, f"evidence images not saved: {type(e).__name__}: {e}"]
         return res.to_record()
+
+
+def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
+    """Check one pair and return its results.jsonl record (never raises)."""
+    return start_pair(checker, spec, out_dir)()
+
+
+def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path) -> Iterator[dict]:
+    """Records of ``specs`` in order, each pair started before the one before it is finished, so
+    the engine's criteria for one pair overlap the model passes of the next (``Checker.start``).
+    A killed run loses at most the two pairs in flight; resume redoes them."""
+    pending = None
+    for spec in specs:
+        nxt = start_pair(checker, spec, out_dir)
+        if pending is not None:
+            yield pending()
+        pending = nxt
+    if pending is not None:
+        yield pending()
 
 
 # --- worker processes: one Checker (models loaded once) per process
@@ -282,9 +323,8 @@ def _run(pairs: list[PairSpec], out_dir: Path, workers: int, factory, calibratio
             bar.advance()
 
         if todo and workers <= 1:
-            checker = factory(calibration)
-            for spec in todo:
-                emit(process_pair(checker, spec, out_dir))
+            for rec in process_pairs(factory(calibration), todo, out_dir):
+                emit(rec)
         elif todo:
             factory(calibration)  # a missing model or bad calibration fails here, once, with its message
             _run_pool(todo, out_dir, workers, factory, calibration, emit)
