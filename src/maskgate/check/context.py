@@ -13,6 +13,7 @@ import numpy as np
 
 from maskgate.check.align import Alignment, align
 from maskgate.check.kind import isolated_foreground, looks_text_removed
+from maskgate.check.measure import erode
 from maskgate.make.text import TextRegion, regions_mask
 
 
@@ -56,6 +57,24 @@ class PairContext:
             self.cache[key] = cv2.cvtColor(getattr(self, which), cv2.COLOR_RGB2LAB).astype(np.float32)
         return self.cache[key]
 
+    def memo(self, key, make):
+        """``make()`` once per pair: several criteria take the same masks and medians."""
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+    def shared_product(self) -> np.ndarray:
+        """The product as both images show it: the edit's product where the original's lies."""
+        return self.memo("shared_product", lambda: self.product_e & self.mask_o_in_e)
+
+    def shared_core(self, r: int) -> np.ndarray:
+        """``shared_product`` less an ``r``-px rim (where alignment and matting errors live)."""
+        return self.memo(("shared_core", r), lambda: erode(self.shared_product(), r))
+
+    @property
+    def product_share(self) -> float:
+        return self.memo("product_share", lambda: float(np.count_nonzero(self.product_e)) / self.product_e.size)
+
 
 def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[TextRegion]:
     """Drop detector output no overlay line of text looks like: blobs a sixth of the frame tall, and
@@ -73,11 +92,6 @@ def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[Te
     return keep
 
 
-def _components(mask: np.ndarray, min_area: int) -> list[np.ndarray]:
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return [lab == i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
-
-
 def clean_product_mask(sal: np.ndarray, text: list[TextRegion], given: np.ndarray | None = None) -> np.ndarray:
     """Binary product mask of the original: saliency minus overlay blobs (text, badges) and specks."""
     if given is not None:
@@ -86,16 +100,15 @@ def clean_product_mask(sal: np.ndarray, text: list[TextRegion], given: np.ndarra
     h, w = raw.shape
     min_area = int(0.002 * h * w)
     tmask = regions_mask(raw.shape, text, grow=max(3, int(0.012 * max(h, w)))) > 0
-    keep = np.zeros_like(raw)
-    comps = _components(raw, min_area)
-    biggest = max((c.sum() for c in comps), default=0)
-    for c in comps:
-        area = c.sum()
-        text_share = (c & tmask).sum() / area
-        # Overlay text and badges form their own salient blobs; the product is the big one.
-        if text_share > 0.35 and area < 0.6 * biggest:
-            continue
-        keep |= c
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(raw.astype(np.uint8), connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    comps = [i for i in range(1, n) if areas[i] >= min_area]
+    biggest = max((areas[i] for i in comps), default=0)
+    on_text = np.bincount(lab[tmask], minlength=n)
+    # Overlay text and badges form their own salient blobs; the product is the big one.
+    kept = np.zeros(n, bool)
+    kept[[i for i in comps if not (on_text[i] / areas[i] > 0.35 and areas[i] < 0.6 * biggest)]] = True
+    keep = kept[lab]
     if not keep.any():
         keep = raw
     # Holes inside the product (a mug's opening, printed labels) belong to it.

@@ -53,7 +53,7 @@ def applies(criterion: str, kind: str) -> bool:
 def judgeable(criterion: str, ctx: PairContext) -> bool:
     if not applies(criterion, ctx.kind):
         return False
-    if criterion in DETAIL_CRITERIA and ctx.product_e.mean() < MIN_JUDGEABLE_AREA:
+    if criterion in DETAIL_CRITERIA and ctx.product_share < MIN_JUDGEABLE_AREA:
         return False
     return True
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from maskgate.check.measure import channel_max
+
 
 def border_pixels(rgb: np.ndarray, width: int = 4) -> np.ndarray:
     return np.concatenate(
@@ -24,10 +26,16 @@ def flat_background(rgb: np.ndarray, tol: float = 14.0, share: float = 0.8) -> n
     return med if close.mean() >= share else None
 
 
+def backdrop_distance(rgb: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """Largest per-channel distance of each pixel from the backdrop colour (uint8)."""
+    flat = np.empty_like(rgb)
+    flat[:] = bg.astype(np.int16).astype(np.uint8)  # a median backdrop can be x.5: truncated
+    return channel_max(cv2.absdiff(rgb, flat))
+
+
 def foreground_on_flat(rgb: np.ndarray, bg: np.ndarray, tol: float = 10.0) -> np.ndarray:
     """Everything that is not the flat backdrop (product plus any stray residue), as bool."""
-    d = np.abs(cv2.GaussianBlur(rgb, (3, 3), 0).astype(np.int16) - bg.astype(np.int16)).max(axis=2)
-    fg = d > tol
+    fg = backdrop_distance(cv2.GaussianBlur(rgb, (3, 3), 0), bg) > tol
     # JPEG ringing makes single-pixel specks; a 3x3 opening removes them without eating thin parts.
     return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 

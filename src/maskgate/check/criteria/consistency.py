@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
 from maskgate.check.criteria.quality import tint_fit
-from maskgate.check.criteria.segmentation import changed_blobs, kept_map
-from maskgate.check.measure import erode, local_ncc, size_px
+from maskgate.check.criteria.segmentation import changed_blobs, kept_map, lp_ncc_median
+from maskgate.check.measure import channel_norm, local_ncc, size_px
 
 
 def features(ctx: PairContext) -> dict:
     f: dict = {"mirrored": float(ctx.alignment.mirrored)}
-    prod = ctx.product_e & ctx.mask_o_in_e
-    inner = erode(prod, max(3, int(0.03 * size_px(prod))))
+    prod = ctx.shared_product()
+    inner = ctx.shared_core(max(3, int(0.03 * size_px(prod))))
     kept_map(ctx)
     ncc, sd, de = ctx.cache["ncc"], ctx.cache["sd"], ctx.cache["de"]
     if inner.sum() < 50:
@@ -24,8 +26,8 @@ def features(ctx: PairContext) -> dict:
         return f
     ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
     # the low-pass window reaches ~20 px: keep it off the outline, where the backdrop changed
-    tex_lp = erode(prod, 20) & (sd_lp > 3)
-    f["lp_ncc_med"] = float(np.median(ncc_lp[tex_lp])) if tex_lp.sum() > 30 else 1.0
+    tex_lp = ctx.shared_core(20) & (sd_lp > 3)
+    f["lp_ncc_med"] = lp_ncc_median(ctx)
     f["lp_low_share"] = float((ncc_lp[tex_lp] < 0.5).mean()) if tex_lp.sum() > 30 else 0.0
     textured = inner & (sd > 6)
     f["ncc_med"] = float(np.median(ncc[textured])) if textured.sum() > 30 else 1.0
@@ -96,6 +98,13 @@ def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _dis.calc(a, b, None)
 
 
+@lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
 def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> dict:
     """Did the product's shape move under a smooth deformation (a warp)?
 
@@ -110,8 +119,7 @@ def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> 
     flow = _flow(go, ge)
     mag = np.hypot(flow[..., 0], flow[..., 1])
     scale = size_px(inner)
-    h, w = go.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx, gy = _grid(*go.shape)
     back = cv2.remap(ge, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     ncc_w, _ = local_ncc(go, back, 11)
     ncc = ctx.cache["ncc"]
@@ -138,11 +146,11 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
     y = pe[::step]
     m = np.linalg.lstsq(x, y, rcond=None)[0]
     # refit without the worst pixels: a patch or a mask error must not bend the map
-    fit_r = np.linalg.norm(y - x @ m, axis=1)
+    fit_r = channel_norm(y - x @ m)
     keep = fit_r <= 2.0 * np.median(fit_r) + 1e-3
     m = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
     pred = o.reshape(-1, 3) @ m[:3] + m[3]
-    r = np.linalg.norm(e.reshape(-1, 3) - pred, axis=1).reshape(inner.shape)
+    r = channel_norm(e.reshape(-1, 3) - pred).reshape(inner.shape)
     thr = max(4.0 * float(np.median(r[inner])), 12.0)
     changed = (r > thr) & inner
     changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.measure import blockiness, dilate, erode, flat_share, laplacian_energy, size_px
+from maskgate.check.measure import blockiness, dilate, flat_share, laplacian_energy, size_px
 
 
 def features(ctx: PairContext) -> dict:
-    prod = ctx.product_e & ctx.mask_o_in_e
+    prod = ctx.shared_product()
     r = max(2, int(0.02 * size_px(prod)))
-    inner = erode(prod, r)
+    inner = ctx.shared_core(r)
     f: dict = {}
     go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
     lo, le = laplacian_energy(go, inner), laplacian_energy(ge, inner)
@@ -26,15 +26,12 @@ def features(ctx: PairContext) -> dict:
     sel = inner
     if sel.sum() > 50:
         f["tint_slope"], f["tint_resid"], f["mean_shift"] = tint_fit(ctx, sel)
-        from maskgate.check.criteria.segmentation import kept_map
+        from maskgate.check.criteria.segmentation import lp_ncc_median
 
-        kept_map(ctx)
-        ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
-        tex = erode(prod, 20) & (sd_lp > 3)
-        f["lp_ncc_med"] = float(np.median(ncc_lp[tex])) if tex.sum() > 30 else 1.0
+        f["lp_ncc_med"] = lp_ncc_median(ctx)
         de = ctx.cache["de"]  # kept_map's colour difference (computed just above)
         f["de_inner"] = float(np.median(de[sel]))
-        band = prod & ~erode(prod, max(3, r))
+        band = prod & ~ctx.shared_core(max(3, r))
         f["de_band"] = float(np.median(de[band])) if band.any() else 0.0
         outer = dilate(ctx.product_e, max(3, r)) & ~ctx.product_e
         if ctx.fg_e is None and outer.any():

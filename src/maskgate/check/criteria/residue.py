@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
+from maskgate.check.kind import backdrop_distance
 from maskgate.check.measure import dilate, local_ncc, size_px
 from maskgate.make.text import regions_mask
 
@@ -71,9 +72,7 @@ def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:
     """Off-backdrop pixels at a tolerance low enough for a 5%-contrast ghost of erased text."""
     if ctx.edit_alpha is not None and (ctx.edit_alpha < 128).mean() > 0.02:
         return ctx.edit_alpha > 6
-    blur = cv2.GaussianBlur(ctx.edit, (5, 5), 0).astype(np.int16)
-    d = np.abs(blur - ctx.backdrop.astype(np.int16)).max(axis=2)
-    fg = d > tol
+    fg = backdrop_distance(cv2.GaussianBlur(ctx.edit, (5, 5), 0), ctx.backdrop) > tol
     return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
 

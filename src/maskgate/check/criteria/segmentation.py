@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.measure import delta_e, dilate, erode, local_ncc, size_px
+from maskgate.check.measure import channel_norm, delta_e, dilate, erode, local_ncc, size_px
 
 
 def kept_map(ctx: PairContext) -> np.ndarray:
@@ -27,6 +27,18 @@ def kept_map(ctx: PairContext) -> np.ndarray:
     kept = (ncc > 0.5) | (de < 20)
     ctx.cache.update(kept=kept, ncc=ncc, sd=sd, de=de, ncc_lp=ncc_lp, sd_lp=sd_lp)
     return kept
+
+
+def lp_ncc_median(ctx: PairContext) -> float:
+    """Median low-pass NCC deep inside the textured product: a geometric change lowers it, blur or
+    compression does not (quality and consistency both read it)."""
+
+    def make() -> float:
+        kept_map(ctx)
+        tex = ctx.shared_core(20) & (ctx.cache["sd_lp"] > 3)
+        return float(np.median(ctx.cache["ncc_lp"][tex])) if np.count_nonzero(tex) > 30 else 1.0
+
+    return ctx.memo("lp_ncc_med", make)
 
 
 def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share: float = 0.002):
@@ -72,8 +84,8 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
     if outline.sum() < 30:
         return 0.0
     lo, le = ctx.lab("orig_in_e"), ctx.lab("edit")
-    c_o = np.linalg.norm(_side_means(lo, m, k) - _side_means(lo, ~m, k), axis=2)
-    c_e = np.linalg.norm(_side_means(le, m, k) - _side_means(le, ~m, k), axis=2)
+    c_o = channel_norm(_side_means(lo, m, k) - _side_means(lo, ~m, k))
+    c_e = channel_norm(_side_means(le, m, k) - _side_means(le, ~m, k))
     seen = outline & (c_o > 15)
     if seen.sum() < 30:
         return 0.0
