@@ -10,7 +10,7 @@ import numpy as np
 from maskgate.check.context import PairContext
 from maskgate.check.criteria.quality import tint_fit
 from maskgate.check.criteria.segmentation import changed_blobs, kept_map, lp_ncc_median
-from maskgate.check.measure import channel_norm, local_ncc, size_px
+from maskgate.check.measure import channel_norm, local_ncc, masked_pixels, sample_mask, size_px
 
 
 def features(ctx: PairContext) -> dict:
@@ -41,7 +41,7 @@ def features(ctx: PairContext) -> dict:
     f["inner_blob"] = max((a for _, a, o in blobs if o < 0.2), default=0.0)
     f["tint_resid"] = tint_fit(ctx, inner)[1]
     lo, le = ctx.lab("orig_in_e"), ctx.lab("edit")
-    ab_o, ab_e = lo[inner][:, 1:] - 128, le[inner][:, 1:] - 128  # angles only where they are used
+    ab_o, ab_e = masked_pixels(lo, inner, (1, 2)) - 128, masked_pixels(le, inner, (1, 2)) - 128
     chromatic = np.hypot(ab_o[:, 0], ab_o[:, 1]) > 8
     if chromatic.sum() > 50:
         ab_o, ab_e = ab_o[chromatic], ab_e[chromatic]
@@ -65,11 +65,9 @@ def hue_rotation(lab_o: np.ndarray, lab_e: np.ndarray, sel: np.ndarray) -> float
     rotation. A hue change (consistency) rotates them. The median per-pixel hue difference mixes
     the two, since a cast moves every hue toward its own.
     """
-    ao = lab_o[sel][:, 1:] - 128
-    ae = lab_e[sel][:, 1:] - 128
-    if len(ao) > 20000:
-        step = len(ao) // 20000 + 1
-        ao, ae = ao[::step], ae[::step]
+    sample = sample_mask(sel)
+    ao = masked_pixels(lab_o, sample, (1, 2)) - 128
+    ae = masked_pixels(lab_e, sample, (1, 2)) - 128
     if len(ao) < 50:
         return 0.0
     ao = ao - ao.mean(0)
@@ -140,10 +138,9 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
     inner = inner[box]
     o = cv2.GaussianBlur(ctx.orig_in_e[box], (0, 0), 2).astype(np.float32)
     e = cv2.GaussianBlur(ctx.edit[box], (0, 0), 2).astype(np.float32)
-    po, pe = o[inner], e[inner]
-    step = max(1, len(po) // 20000)
-    x = np.hstack([po[::step], np.ones((len(po[::step]), 1), np.float32)])
-    y = pe[::step]
+    sample = sample_mask(inner)
+    x = np.hstack([masked_pixels(o, sample), np.ones((np.count_nonzero(sample), 1), np.float32)])
+    y = masked_pixels(e, sample)
     m = np.linalg.lstsq(x, y, rcond=None)[0]
     # refit without the worst pixels: a patch or a mask error must not bend the map
     fit_r = channel_norm(y - x @ m)
