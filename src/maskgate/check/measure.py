@@ -15,15 +15,26 @@ def box(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def local_ncc(a: np.ndarray, b: np.ndarray, k: int = 15) -> tuple[np.ndarray, np.ndarray]:
-    """Windowed NCC of two grey images and the smaller local std (where NCC is meaningful)."""
+    """Windowed NCC of two grey images and the smaller local std (where NCC is meaningful).
+
+    In-place arithmetic: this runs five to six times per pair on full frames, and the temporaries
+    cost as much as the box filters."""
     a = a.astype(np.float32)
     b = b.astype(np.float32)
     ma, mb = box(a, k), box(b, k)
-    va = np.maximum(box(a * a, k) - ma * ma, 0)
-    vb = np.maximum(box(b * b, k) - mb * mb, 0)
-    cov = box(a * b, k) - ma * mb
-    ncc = cov / np.sqrt(va * vb + 1e-3)
-    return np.clip(ncc, -1, 1), np.sqrt(np.minimum(va, vb))
+    va = box(a * a, k)
+    va -= ma * ma
+    np.maximum(va, 0, out=va)
+    vb = box(b * b, k)
+    vb -= mb * mb
+    np.maximum(vb, 0, out=vb)
+    ncc = box(a * b, k)
+    ncc -= ma * mb
+    den = va * vb
+    den += 1e-3
+    ncc /= np.sqrt(den, out=den)
+    np.clip(ncc, -1, 1, out=ncc)
+    return ncc, np.sqrt(np.minimum(va, vb, out=va), out=va)
 
 
 def channel_norm(x: np.ndarray) -> np.ndarray:

@@ -38,11 +38,15 @@ def features(ctx: PairContext) -> dict:
     ov = [m for m in (regions_mask((h, w), [r]) > 0 for r in ctx.text_o) if _outside_share(m, around_o) > 0.5]
     carried = 0.0
     if ov and ctx.alignment.is_identity:
-        ncc, _ = local_ncc(ctx.gray("orig"), ctx.gray("edit"), 9)
-        strokes = _local_sd(ctx.gray("orig")) > 12  # where the original overlay has strokes
+        # only the overlays' box is compared (padded past the 9-px window: same values as the frame)
+        ys, xs = np.nonzero(np.logical_or.reduce(ov))
+        box = (slice(max(ys.min() - 9, 0), ys.max() + 10), slice(max(xs.min() - 9, 0), xs.max() + 10))
+        go, ge = ctx.gray("orig")[box], ctx.gray("edit")[box]
+        ncc, _ = local_ncc(go, ge, 9)
+        strokes = _local_sd(go) > 12  # where the original overlay has strokes
         for m in ov:
-            sel = m & ~prod_d & strokes
-            if sel.sum() >= 30:
+            sel = m[box] & ~prod_d[box] & strokes
+            if np.count_nonzero(sel) >= 30:
                 carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
