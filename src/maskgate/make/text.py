@@ -27,13 +27,12 @@ class TextRegion:
         return int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1))
 
 
-_lock = threading.Lock()
-
-
 @lru_cache(maxsize=4)
 def _engine(threads: int = 0, max_side: int | None = None):
-    """PP-OCR detection only. With ``max_side`` the detector never upsizes (its default scales the
-    short side up to 736 px, which would undo a deliberate downscale and cost the full price)."""
+    """PP-OCR detection only, with the lock its calls need (an engine keeps per-call state; two
+    engines, e.g. the check's two resolutions, run side by side). With ``max_side`` the detector
+    never upsizes (its default scales the short side up to 736 px, which would undo a deliberate
+    downscale and cost the full price)."""
     from rapidocr import RapidOCR
 
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
@@ -42,7 +41,7 @@ def _engine(threads: int = 0, max_side: int | None = None):
         params.update({"Det.limit_type": "max", "Det.limit_side_len": max_side})
     if threads:
         params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
-    return RapidOCR(params=params)
+    return RapidOCR(params=params), threading.Lock()
 
 
 @lru_cache(maxsize=2)
@@ -50,7 +49,7 @@ def _recognizer():
     from rapidocr import RapidOCR
 
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-    return RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error"})
+    return RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error"}), threading.Lock()
 
 
 def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | None = None) -> list[TextRegion]:
@@ -61,8 +60,8 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
         img = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     from maskgate.models.sessions import default_threads
 
-    eng = _engine(default_threads(), max_side)
-    with _lock:  # the engine keeps per-call state
+    eng, lock = _engine(default_threads(), max_side)
+    with lock:
         res = eng(np.ascontiguousarray(img[..., ::-1]), use_det=True, use_cls=False, use_rec=False, box_thresh=box_thresh)
     boxes = getattr(res, "boxes", None)
     if boxes is None or len(boxes) == 0:
@@ -73,8 +72,9 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
 
 def read_text(rgb: np.ndarray) -> list[tuple[str, float]]:
     """Full OCR (detect + recognise): used to test that erased text is no longer readable."""
-    with _lock:
-        res = _recognizer()(np.ascontiguousarray(rgb[..., ::-1]))
+    eng, lock = _recognizer()
+    with lock:
+        res = eng(np.ascontiguousarray(rgb[..., ::-1]))
     txts = getattr(res, "txts", None) or ()
     scores = getattr(res, "scores", None) or ()
     return [(t, float(s)) for t, s in zip(txts, scores, strict=False)]
