@@ -124,28 +124,32 @@ class Checker:
         def build(sal: np.ndarray, texts) -> PairContext:
             return build_context(orig, edit_rgb, edit_alpha, sal, *texts, kind=kind, given_mask=given, notes=notes)
 
+        def original_saliency() -> np.ndarray:
+            if given is not None:
+                return given.astype(np.float32)
+            return saliency(orig, self.model, self.model_path)
+
         total = thread_budget()
         if total < 2:  # one core: nothing runs beside anything else
             done: Future = Future()
-            sal = given.astype(np.float32) if given is not None else saliency(orig, self.model, self.model_path)
-            done.set_result(build(sal, self._texts(orig, edit_rgb)))
+            done.set_result(build(original_saliency(), self._texts(orig, edit_rgb)))
             return done
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maskgate-helper")
         # u2netp and PP-OCR do not depend on each other, and one pass on half the cores wastes less
-        # than one pass on all of them (a network's layers do not all split across threads)
+        # than one pass on all of them (a network's layers do not all split across threads); with a
+        # given mask there is no u2netp pass and the text passes take every core
         half = 0 if given is not None else total // 2
-        if given is None:
 
-            def segment() -> np.ndarray:
-                with use_threads(half):
-                    return saliency(orig, self.model, self.model_path)
+        def on_helper() -> np.ndarray:
+            with use_threads(half):
+                return original_saliency()
 
-            sal_fut = self._pool.submit(segment)
+        sal_fut = self._pool.submit(on_helper)
         with use_threads(total - half):
             texts = self._texts(orig, edit_rgb)
         # queued behind the u2netp pass on the helper thread, so the caller is free right away
-        return self._pool.submit(lambda: build(given.astype(np.float32) if given is not None else sal_fut.result(), texts))
+        return self._pool.submit(lambda: build(sal_fut.result(), texts))
 
     def _texts(self, orig: np.ndarray, edit: np.ndarray):
         return detect_text(orig, max_side=self.original_text_side), detect_text(edit)

@@ -29,9 +29,9 @@ class TextRegion:
 
 @lru_cache(maxsize=4)
 def _engine(threads: int = 0, max_side: int | None = None):
-    """PP-OCR detection only, with the lock its calls need (an engine keeps per-call state; two
-    engines, e.g. the check's two resolutions, run side by side). With ``max_side`` the detector
-    never upsizes (its default scales the short side up to 736 px, which would undo a deliberate
+    """PP-OCR detection only, with the lock its calls need (an engine keeps per-call state; the
+    lock is per engine, so engines for other resolutions or thread counts never wait on it). With
+    ``max_side`` the detector never upsizes (its default scales the short side up to 736 px, which would undo a deliberate
     downscale and cost the full price)."""
     from rapidocr import RapidOCR
 

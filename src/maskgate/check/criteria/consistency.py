@@ -9,7 +9,7 @@ import numpy as np
 
 from maskgate.check.context import PairContext
 from maskgate.check.criteria.quality import tint_fit
-from maskgate.check.criteria.segmentation import changed_blobs, kept_map, lp_ncc_median
+from maskgate.check.criteria.segmentation import changed_blobs, kept_map, lp_ncc_median, lp_textured
 from maskgate.check.measure import channel_norm, local_ncc, masked_pixels, sample_mask, size_px
 
 
@@ -24,9 +24,8 @@ def features(ctx: PairContext) -> dict:
         f.update(lp_ncc_med=1.0, lp_low_share=0.0, inner_blob=0.0, tint_resid=0.0)
         f.update(hue_rot=0.0, flow_med=0.0, warp_gain=0.0, patch_blob=0.0, patch_inner=0.0)
         return f
-    ncc_lp, sd_lp = ctx.cache["ncc_lp"], ctx.cache["sd_lp"]
-    # the low-pass window reaches ~20 px: keep it off the outline, where the backdrop changed
-    tex_lp = ctx.shared_core(20) & (sd_lp > 3)
+    ncc_lp = ctx.cache["ncc_lp"]
+    tex_lp = lp_textured(ctx)
     f["lp_ncc_med"] = lp_ncc_median(ctx)
     f["lp_low_share"] = float((ncc_lp[tex_lp] < 0.5).mean()) if tex_lp.sum() > 30 else 0.0
     textured = inner & (sd > 6)

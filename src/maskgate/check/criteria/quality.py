@@ -37,7 +37,7 @@ def features(ctx: PairContext) -> dict:
         from maskgate.check.criteria.segmentation import lp_ncc_median
 
         f["lp_ncc_med"] = lp_ncc_median(ctx)
-        de = ctx.cache["de"]  # kept_map's colour difference (computed just above)
+        de = ctx.cache["de"]  # kept_map's colour difference (lp_ncc_median ran kept_map)
         f["de_inner"] = float(np.median(de[sel]))
         band = prod & ~ctx.shared_core(max(3, r))
         f["de_band"] = float(np.median(de[band])) if band.any() else 0.0

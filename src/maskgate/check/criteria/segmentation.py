@@ -29,13 +29,23 @@ def kept_map(ctx: PairContext) -> np.ndarray:
     return kept
 
 
+def lp_textured(ctx: PairContext) -> np.ndarray:
+    """Where the low-pass NCC is meaningful: textured, and ~20 px (the low-pass window's reach) off
+    the outline, where the backdrop changed."""
+
+    def make() -> np.ndarray:
+        kept_map(ctx)
+        return ctx.shared_core(20) & (ctx.cache["sd_lp"] > 3)
+
+    return ctx.memo("lp_textured", make)
+
+
 def lp_ncc_median(ctx: PairContext) -> float:
     """Median low-pass NCC deep inside the textured product: a geometric change lowers it, blur or
     compression does not (quality and consistency both read it)."""
 
     def make() -> float:
-        kept_map(ctx)
-        tex = ctx.shared_core(20) & (ctx.cache["sd_lp"] > 3)
+        tex = lp_textured(ctx)
         return float(np.median(ctx.cache["ncc_lp"][tex])) if np.count_nonzero(tex) > 30 else 1.0
 
     return ctx.memo("lp_ncc_med", make)
