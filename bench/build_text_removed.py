@@ -14,7 +14,9 @@ product itself, which is the product and is never erased):
 - `half`: every line erased only from its start to 40-70% of its width (text partly erased);
 - `ghost`: the text blended back over the clean erasure at 30-50% (a faint ghost).
 The three failures are labelled residue false. From the IOPaint pairs: the provided clean results
-pass; the unedited image offered as its own "erasure" fails. Other criteria true, background null.
+pass; the unedited image offered as its own "erasure" fails. Only residue is labelled: the builder
+knows what it erased, not whether a fill beside the product reads as a halo or a changed part, so
+the other criteria are null (unlabelled) and calibrating on this set teaches residue alone.
 Writes OUT/labels.jsonl in the benchmark's format (kind `text_removed`).
 """
 
@@ -119,8 +121,7 @@ def erase_mask(img: np.ndarray, boxes) -> np.ndarray:
 
 
 def label(pid, orig, edit, residue_ok, how):
-    lab = {c: True for c in CRITERIA}
-    lab["background"] = None
+    lab = {c: None for c in CRITERIA}
     lab["residue"] = residue_ok
     return {"id": pid, "original": orig, "edited": edit, "kind": "text_removed", "defect": how, "labels": lab, "acceptable": residue_ok}
 

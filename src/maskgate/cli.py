@@ -318,27 +318,34 @@ def report(
 
 @app.command()
 def calibrate(
-    labels: Path = typer.Argument(..., help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable)."),
+    labels: list[Path] = typer.Argument(..., help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable); several sets fit together."),
     out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file to write."),
     target_precision: float = typer.Option(0.98, help="Precision that accepted (and rejected) pairs must reach."),
-    results: Path = typer.Option(None, help="results.jsonl of a `maskgate check` run on LABELS (skips re-checking)."),
-    work: Path = typer.Option(None, help="Folder for the check run on LABELS (default: OUT's folder/calibration-run)."),
+    results: list[Path] = typer.Option(None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."),
+    work: Path = typer.Option(None, help="Folder for the check runs on LABELS (default: OUT's folder/calibration-run)."),
     workers: int = typer.Option(1, help="Worker processes for the check run."),
 ) -> None:
     """Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."""
     from maskgate.learn.calibrate import calibrate as fit_calibration
     from maskgate.learn.calibrate import rows_from_results
 
-    if results is None:
-        from maskgate.check.runner import run_check
+    if results and len(results) != len(labels):
+        _fail(f"--results given {len(results)} times for {len(labels)} label files: give one per label file, in order")
+    rows = []
+    for i, lab in enumerate(labels):
+        if results:
+            res = results[i]
+        else:
+            from maskgate.check.runner import run_check
 
-        work = work or out.parent / "calibration-run"
-        run_check(labels, work, workers=workers)
-        results = work / "results.jsonl"
-    rows = rows_from_results(results, labels)
-    if not rows:
-        _fail(f"no labelled pairs in common between {results} and {labels}")
-    cal = fit_calibration(rows, target_precision, source=str(labels))
+            run_dir = (work or out.parent / "calibration-run") / (f"{i}-{lab.parent.name}" if len(labels) > 1 else "")
+            run_check(lab, run_dir, workers=workers)
+            res = run_dir / "results.jsonl"
+        found = rows_from_results(res, lab)
+        if not found:
+            _fail(f"no labelled pairs in common between {res} and {lab}")
+        rows += found
+    cal = fit_calibration(rows, target_precision, source=", ".join(str(lab) for lab in labels))
     cal.save(out)
     typer.echo(json.dumps(cal.metrics, indent=2))
     typer.echo(f"wrote {out}")

@@ -84,7 +84,8 @@ def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[Te
     for r in regions:
         (_, _), (rw, rh), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
         thick, long = min(rw, rh), max(rw, rh)
-        if thick > 0.15 * max(h, w) or (long < 1.5 * thick and long * thick > 0.02 * h * w):
+        # a blob a sixth of the frame tall is an object, unless it is a long line (a poster's headline)
+        if (thick > 0.15 * max(h, w) and long < 2.5 * thick) or (long < 1.5 * thick and long * thick > 0.02 * h * w):
             continue
         if long < 1.4 * thick:  # a blob, not a line of text: PP-OCR fires on square shapes in scenes
             continue

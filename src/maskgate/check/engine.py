@@ -18,13 +18,15 @@ import numpy as np
 from maskgate.check.context import PairContext, build_context, fit_edit
 from maskgate.check.criteria import background, comprehensibility, consistency, quality, residue, segmentation
 from maskgate.check.evidence import evidence_images
+from maskgate.check.kind import isolated_foreground, looks_text_removed
 from maskgate.check.measure import dilate
 from maskgate.check.result import CRITERIA, CriterionResult, PairResult
 from maskgate.check.scoring import probability
 from maskgate.check.verdict import Calibration, decide
 from maskgate.io.images import LoadedImage, rgba_over
+from maskgate.make.product import without_text
 from maskgate.make.segment import saliency
-from maskgate.make.text import detect_text, regions_mask
+from maskgate.make.text import detect_text, detect_text_scales, regions_mask
 from maskgate.models.registry import resolve_model
 from maskgate.models.sessions import thread_budget, use_threads
 
@@ -120,22 +122,42 @@ class Checker:
         if mask is not None:
             m = mask if mask.ndim == 2 else mask[..., 0]
             given = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) > 127
+        # An erasure is judged on the original's overlay text, which must be told from the text
+        # printed on the product: the original's text is found first (at full size: small overlay
+        # lines and logo captions are what a partial erasure leaves) and hidden from u2netp, which
+        # otherwise calls bold promo text and its banners the product.
+        erasure = kind == "text_removed" or (kind is None and looks_text_removed(orig, edit_rgb) and isolated_foreground(edit_rgb, edit_alpha) is None)
+        if erasure:
+            kind = "text_removed"
 
         def build(sal: np.ndarray, texts) -> PairContext:
             return build_context(orig, edit_rgb, edit_alpha, sal, *texts, kind=kind, given_mask=given, notes=notes)
 
-        def original_saliency() -> np.ndarray:
+        def original_saliency(texts=None) -> np.ndarray:
             if given is not None:
                 return given.astype(np.float32)
-            return saliency(orig, self.model, self.model_path)
+            src = orig if texts is None else without_text(orig, texts[0], orig.shape)
+            return saliency(src, self.model, self.model_path)
 
         total = thread_budget()
         if total < 2:  # one core: nothing runs beside anything else
             done: Future = Future()
-            done.set_result(build(original_saliency(), self._texts(orig, edit_rgb)))
+            texts = self._texts(orig, edit_rgb, erasure)
+            done.set_result(build(original_saliency(texts if erasure else None), texts))
             return done
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maskgate-helper")
+        if erasure:  # u2netp needs the text first: the text passes take every core, then u2netp half
+            with use_threads(total):
+                texts = self._texts(orig, edit_rgb, True)
+            half = 0 if given is not None else total // 2
+
+            def on_helper_hidden() -> np.ndarray:
+                with use_threads(half):
+                    return original_saliency(texts)
+
+            sal_fut = self._pool.submit(on_helper_hidden)
+            return self._pool.submit(lambda: build(sal_fut.result(), texts))
         # u2netp and PP-OCR do not depend on each other, and one pass on half the cores wastes less
         # than one pass on all of them (a network's layers do not all split across threads); with a
         # given mask there is no u2netp pass and the text passes take every core
@@ -151,7 +173,10 @@ class Checker:
         # queued behind the u2netp pass on the helper thread, so the caller is free right away
         return self._pool.submit(lambda: build(sal_fut.result(), texts))
 
-    def _texts(self, orig: np.ndarray, edit: np.ndarray):
+    def _texts(self, orig: np.ndarray, edit: np.ndarray, erasure: bool = False):
+        if erasure:  # overlay lines are the evidence, in both images: big headlines and small captions
+            sides = (self.original_text_side, None)
+            return detect_text_scales(orig, sides), detect_text_scales(edit, sides)
         return detect_text(orig, max_side=self.original_text_side), detect_text(edit)
 
     def features(self, ctx: PairContext) -> dict[str, dict]:
@@ -159,8 +184,9 @@ class Checker:
 
     def judge(self, ctx: PairContext, feats: dict[str, dict]) -> PairResult:
         cal = self.calibration
-        scores = {n: (probability(n, feats[n], cal.models.get(n)) if judgeable(n, ctx) else None) for n in CRITERIA}
-        passed, verdict, overall = decide(scores, cal)
+        keys = {n: cal.scorer(n, ctx.kind) for n in CRITERIA}
+        scores = {n: (probability(keys[n], feats[n], cal.models.get(keys[n])) if judgeable(n, ctx) else None) for n in CRITERIA}
+        passed, verdict, overall = decide(scores, cal, keys)
         images = evidence_images(ctx, passed)
         criteria = {}
         for n in CRITERIA:

@@ -32,6 +32,13 @@ FEATURES: dict[str, list[Feature]] = {
         ("collar_share", "high", 0.01, -1),
         ("collar_off_edge", "lin", 0.0, -1),
     ],
+    # An erasure's residue is its own question (did the original's overlay text go?), weighed on
+    # its own measurements and fitted on erasure labels when a calibration has them.
+    "residue@text_removed": [
+        ("overlay_left", "lin", 0.0, -1),
+        ("overlay_carried", "lin", 0.3, -1),
+        ("text_area", "high", 0.0005, -1),
+    ],
     "segmentation": [
         ("missing_share", "high", 0.02, -1),
         ("missing_biggest", "high", 0.01, -1),
@@ -83,6 +90,16 @@ FEATURES: dict[str, list[Feature]] = {
         ("ghost_match", "lin", 0.7, -1),
     ],
 }
+
+
+def scorer(criterion: str, kind: str | None) -> str:
+    """The scorer key of ``criterion`` for an edit of ``kind``: its own one where FEATURES has one."""
+    key = f"{criterion}@{kind}"
+    return key if key in FEATURES else criterion
+
+
+def criterion_of(key: str) -> str:
+    return key.split("@", 1)[0]
 
 
 def derived(criterion: str, feats: dict) -> dict:

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from maskgate.check.result import CRITERIA
-from maskgate.check.scoring import FEATURES
+from maskgate.check.scoring import FEATURES, scorer
 
 
 class CalibrationError(ValueError):
@@ -44,6 +44,7 @@ class Calibration:
             text = Path(path).read_text()
         raw = json.loads(text)
         th = {c: Thresholds(**raw["thresholds"].get(c, {})) for c in CRITERIA}
+        th.update({k: Thresholds(**t) for k, t in raw["thresholds"].items() if k in FEATURES and k not in th})
         models = raw.get("models", {})
         for c, m in models.items():
             # a calibration fitted by an older maskgate weighs another set of measurements: every
@@ -54,6 +55,12 @@ class Calibration:
                     f"this maskgate has {len(FEATURES[c])}: refit it with `maskgate calibrate LABELS --results results.jsonl`"
                 )
         return cls(th, models, raw.get("target_precision"), raw.get("fitted_on"), raw.get("metrics", {}))
+
+    def scorer(self, criterion: str, kind: str | None) -> str:
+        """The key (model and thresholds) that judges ``criterion`` for ``kind``: the kind's own
+        scorer when this calibration was fitted with one, else the criterion's."""
+        key = scorer(criterion, kind)
+        return key if key in self.models and key in self.thresholds else criterion
 
     def save(self, path: str | Path) -> None:
         raw = {
@@ -66,8 +73,9 @@ class Calibration:
         Path(path).write_text(json.dumps(raw, indent=2) + "\n")
 
 
-def decide(scores: dict[str, float | None], cal: Calibration) -> tuple[dict[str, bool | None], str, float]:
-    """(pass per criterion, verdict, overall score) for one pair's criterion scores."""
+def decide(scores: dict[str, float | None], cal: Calibration, keys: dict[str, str] | None = None) -> tuple[dict[str, bool | None], str, float]:
+    """(pass per criterion, verdict, overall score) for one pair's criterion scores; ``keys`` names
+    the thresholds each criterion was scored with (``Calibration.scorer``), by default its own."""
     passed: dict[str, bool | None] = {}
     verdict = "accept"
     margins = []
@@ -75,7 +83,7 @@ def decide(scores: dict[str, float | None], cal: Calibration) -> tuple[dict[str,
         if s is None:
             passed[name] = None
             continue
-        t = cal.thresholds[name]
+        t = cal.thresholds[(keys or {}).get(name, name)]
         passed[name] = s >= t.decide
         margins.append(s)
         if s < t.reject:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from maskgate.check.result import CRITERIA
-from maskgate.check.scoring import signs, vector
+from maskgate.check.scoring import criterion_of, scorer, signs, vector
 from maskgate.check.verdict import Calibration, Thresholds
 from maskgate.learn.logistic import fit, predict
 
@@ -38,39 +38,60 @@ def _folds(groups: list[str], k: int) -> list[np.ndarray]:
     return [np.array([uniq.index(g) % k == f for g in groups]) for f in range(k)]
 
 
+def _usable(rows: list[LabelledFeatures], idx: list[int], criterion: str) -> bool:
+    return len(idx) >= 10 and len({rows[i].labels[criterion] for i in idx}) == 2
+
+
+def assign_scorers(rows: list[LabelledFeatures]) -> dict[str, list[int]]:
+    """Rows per scorer key: a kind's own scorer takes that kind's rows when they are enough to fit
+    it (ten, both outcomes); otherwise they stay with the criterion's scorer."""
+    out: dict[str, list[int]] = {}
+    for c in CRITERIA:
+        labelled = [i for i, r in enumerate(rows) if r.labels.get(c) is not None and r.features.get(c)]
+        own: dict[str, list[int]] = {}
+        for i in labelled:
+            own.setdefault(scorer(c, rows[i].kind), []).append(i)
+        out[c] = own.pop(c, [])
+        for key, idx in own.items():
+            if _usable(rows, idx, c):
+                out[key] = idx
+            else:
+                out[c] = sorted(out[c] + idx)
+    return out
+
+
 def oof_scores(rows: list[LabelledFeatures], l2: float = 1.0, k: int = 5) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-    """Out-of-fold P(pass) per criterion (NaN where not applicable) and models fitted on all rows."""
+    """Out-of-fold P(pass) per scorer key (NaN where not applicable) and models fitted on all rows."""
     n = len(rows)
     groups = [r.group for r in rows]
     scores = {}
     models = {}
-    for c in CRITERIA:
-        idx = [i for i, r in enumerate(rows) if r.labels.get(c) is not None and r.features.get(c)]
+    for key, idx in assign_scorers(rows).items():
+        c = criterion_of(key)
         s = np.full(n, np.nan)
-        if len(idx) < 10 or len({rows[i].labels[c] for i in idx}) < 2:
-            scores[c] = s
+        if not _usable(rows, idx, c):
+            scores[key] = s
             continue
-        x = np.array([vector(c, rows[i].features[c]) for i in idx])
+        x = np.array([vector(key, rows[i].features[c]) for i in idx])
         y = np.array([1.0 if rows[i].labels[c] else 0.0 for i in idx])
         g = [groups[i] for i in idx]
         for test in _folds(g, min(k, len(set(g)))):
             train = ~test
             if test.any() and len(set(y[train])) == 2:
-                s[np.array(idx)[test]] = predict(fit(x[train], y[train], signs(c), l2), x[test])
-        models[c] = fit(x, y, signs(c), l2)
-        scores[c] = s
+                s[np.array(idx)[test]] = predict(fit(x[train], y[train], signs(key), l2), x[test])
+        models[key] = fit(x, y, signs(key), l2)
+        scores[key] = s
     return scores, models
 
 
 def in_sample_scores(rows: list[LabelledFeatures], models: dict[str, dict]) -> dict[str, np.ndarray]:
     out = {}
-    for c in CRITERIA:
+    for key, idx in assign_scorers(rows).items():
         s = np.full(len(rows), np.nan)
-        if c in models:
-            for i, r in enumerate(rows):
-                if r.labels.get(c) is not None and r.features.get(c):
-                    s[i] = predict(models[c], vector(c, r.features[c])[None])[0]
-        out[c] = s
+        if key in models:
+            for i in idx:
+                s[i] = predict(models[key], vector(key, rows[i].features[criterion_of(key)])[None])[0]
+        out[key] = s
     return out
 
 
@@ -109,7 +130,7 @@ def _precision(v: np.ndarray, acceptable: np.ndarray, which: str) -> float:
 def fit_verdict_thresholds(scores, acceptable: np.ndarray, decide: dict[str, float], target: float) -> dict[str, Thresholds]:
     """Greedy: start at the F1 thresholds, then tighten whichever criterion buys the most precision
     per decided pair lost, until accepted and rejected pairs both meet ``target``."""
-    th = {c: Thresholds(decide[c], decide[c], decide[c]) for c in CRITERIA}
+    th = {c: Thresholds(decide[c], decide[c], decide[c]) for c in scores}
     for which in ("accept", "reject"):
         for _ in range(500):
             v = verdicts(scores, th)
@@ -117,8 +138,7 @@ def fit_verdict_thresholds(scores, acceptable: np.ndarray, decide: dict[str, flo
                 break
             wrong = (v == which) & (~acceptable if which == "accept" else acceptable)
             best = None
-            for c in CRITERIA:
-                s = scores[c]
+            for c, s in scores.items():
                 cur = th[c].accept if which == "accept" else th[c].reject
                 # the smallest moves of this criterion's threshold that take one wrong pair out
                 if which == "accept":
@@ -145,20 +165,19 @@ def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: 
     scores, models = oof_scores(rows, l2)
     acceptable = np.array([r.acceptable for r in rows])
     decide_t, f1s = {}, {}
-    for c in CRITERIA:
-        s = scores[c]
+    for c, s in scores.items():
         ok = ~np.isnan(s)
         if ok.sum() == 0:
             decide_t[c] = 0.5
             continue
-        passed = np.array([bool(rows[i].labels[c]) for i in np.nonzero(ok)[0]])
+        passed = np.array([bool(rows[i].labels[criterion_of(c)]) for i in np.nonzero(ok)[0]])
         decide_t[c], f1s[c] = best_f1_threshold(s[ok], passed)
     # Thresholds must hold both for new products (out-of-fold scores) and for these very pairs
     # scored by the final model, whose in-sample scores are more confident: keep the stricter.
     th = fit_verdict_thresholds(scores, acceptable, decide_t, target_precision)
     fitted = in_sample_scores(rows, models)
     th_in = fit_verdict_thresholds(fitted, acceptable, decide_t, target_precision)
-    for c in CRITERIA:
+    for c in th:
         th[c].accept = max(th[c].accept, th_in[c].accept)
         th[c].reject = min(th[c].reject, th_in[c].reject)
     v = verdicts(scores, th)

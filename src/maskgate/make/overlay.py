@@ -54,11 +54,13 @@ def text_grow(regions: list[TextRegion]) -> int:
     return int(max(2, round(0.18 * float(np.median(heights)))))
 
 
-def _on_product(region: TextRegion, prod: np.ndarray) -> bool:
+def on_product(region: TextRegion, prod: np.ndarray, ring_share: float = RING_SHARE) -> bool:
     """Printed on the product: inside the mask AND surrounded by product a text-height around.
 
     Saliency models mark bold overlay text as salient too, so lying inside the mask is not enough;
     a label has product all around it, a floating headline has background a little way off.
+    ``ring_share`` 0 drops the ring test, for a mask found with the text hidden from the network
+    (print at the product's edge, a shoe's tongue label, fails the ring).
     """
     h, w = prod.shape
     x0, y0, x1, y1 = region.bbox
@@ -71,11 +73,13 @@ def _on_product(region: TextRegion, prod: np.ndarray) -> bool:
     inside = one > 0
     if not inside.any() or (sub & inside).sum() < PRODUCT_TEXT_SHARE * inside.sum():
         return False
+    if ring_share <= 0:
+        return True
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * th + 1, 2 * th + 1))
     ring = (cv2.dilate(one, k) > 0) & ~inside
     # A ring cut off by the image border counts as background there.
     ring_full = int(ring.sum()) + max(0, (m * 2 + x1 - x0) * (m * 2 + y1 - y0) - sub.size) // 2
-    return bool((sub & ring).sum() >= RING_SHARE * max(1, ring_full))
+    return bool((sub & ring).sum() >= ring_share * max(1, ring_full))
 
 
 def _plate(rgb: np.ndarray, region: TextRegion, grow: int, max_share: float) -> np.ndarray | None:
@@ -155,10 +159,10 @@ def text_mask(
         regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
     regions = plausible_text(regions, rgb.shape)
     kept: list[TextRegion] = []
-    on_product: list[TextRegion] = []
+    printed: list[TextRegion] = []
     for r in regions:
-        if prod is not None and _on_product(r, prod):
-            on_product.append(r)
+        if prod is not None and on_product(r, prod):
+            printed.append(r)
             continue
         kept.append(r)
     grow = text_grow(kept)
@@ -174,4 +178,4 @@ def text_mask(
         # half-erased letters left on the product are residue.
         gfx = np.where(prod, 0, gfx).astype(np.uint8)
     both = text | gfx
-    return OverlayMask(both, text, gfx, kept, on_product)
+    return OverlayMask(both, text, gfx, kept, printed)

@@ -49,7 +49,9 @@ def _to_size(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
 
 
-def _without_text(work: np.ndarray, regions, full_shape) -> np.ndarray:
+def without_text(work: np.ndarray, regions, full_shape) -> np.ndarray:
+    """``work`` with its text filled in (Telea), so that a saliency network stops calling bold
+    promo text the product. ``regions``: detections on an image of ``full_shape`` (None: detect)."""
     from maskgate.make.inpaint import inpaint
     from maskgate.make.overlay import plausible_text, text_grow
     from maskgate.make.text import TextRegion, detect_text, regions_mask
@@ -90,7 +92,7 @@ def product_mask(
         alpha = _to_size(alpha, (w, h))
         work = rgba_over(work, alpha)
     if ignore_text is not False:
-        work = _without_text(work, None if ignore_text is True else ignore_text, rgb.shape)
+        work = without_text(work, None if ignore_text is True else ignore_text, rgb.shape)
     prob = saliency_views(work, model, model_path, passes, out_size=(w, h))
     t = {"network": time.perf_counter() - t0}
     r = refine(work, prob, steps)

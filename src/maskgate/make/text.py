@@ -70,6 +70,25 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
     return [TextRegion(np.asarray(b, np.float32) / f, float(s)) for b, s in zip(boxes, scores, strict=False)]
 
 
+def detect_text_scales(rgb: np.ndarray, sides: tuple[int | None, ...]) -> list[TextRegion]:
+    """Text found at several working sizes, first size first: PP-OCR's detector sees a limited
+    window, so a headline a fifth of the poster tall is found on a small view and a logo's caption
+    only on a large one. A later size adds only the regions the earlier ones did not cover."""
+    kept: list[TextRegion] = []
+    for side in sides:
+        found = detect_text(rgb, max_side=side)
+        if not kept:
+            kept = found
+            continue
+        have = regions_mask(rgb.shape, kept) > 0
+        for r in found:
+            one = regions_mask(rgb.shape, [r]) > 0
+            n = np.count_nonzero(one)
+            if n and np.count_nonzero(one & have) < 0.5 * n:
+                kept.append(r)
+    return kept
+
+
 def read_text(rgb: np.ndarray) -> list[tuple[str, float]]:
     """Full OCR (detect + recognise): used to test that erased text is no longer readable."""
     eng, lock = _recognizer()

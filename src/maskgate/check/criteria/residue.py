@@ -12,7 +12,8 @@ import numpy as np
 
 from maskgate.check.context import PairContext
 from maskgate.check.kind import backdrop_distance
-from maskgate.check.measure import dilate, local_ncc, size_px
+from maskgate.check.measure import channel_max, dilate, local_ncc, size_px
+from maskgate.make.overlay import on_product
 from maskgate.make.text import regions_mask
 
 
@@ -49,6 +50,8 @@ def features(ctx: PairContext) -> dict:
             if np.count_nonzero(sel) >= 30:
                 carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
+    if ctx.kind == "text_removed":
+        f["overlay_left"] = erasure_left(ctx)
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     if ctx.fg_e is not None:
         faint = faint_foreground(ctx)
@@ -70,6 +73,38 @@ def features(ctx: PairContext) -> dict:
         f["collar_share"] = 0.0
         f["outline_on_edge"] = 2.0
     return f
+
+
+def erasure_left(ctx: PairContext, touched_at: float = 0.1) -> float:
+    """How much of the original's overlay text an erasure still shows: the largest share of one of
+    its text lines that the edit's OCR still reads, 1 for a line the edit left untouched.
+
+    Every text line of the original is overlay to erase, except print on the product that the edit
+    left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
+    erases unless print is certain, so it also wants product all round; a check flags residue
+    only when the line is clearly not print). A line the edit touched is overlay whatever the mask
+    says: the editor took it for one. Reading the edit's OCR rather than pixel structure is what tells a
+    half-erased line (glyphs left) from an erasure whose fill keeps the plate's edges."""
+    if not ctx.text_o:
+        return 0.0
+    blur_o = ctx.memo("blur3_orig", lambda: cv2.GaussianBlur(ctx.orig, (3, 3), 0))
+    changed = channel_max(cv2.absdiff(blur_o, cv2.GaussianBlur(ctx.edit, (3, 3), 0))) > 24
+    read = regions_mask(ctx.shape, ctx.text_e) > 0 if ctx.text_e else np.zeros(ctx.shape, bool)
+    left = 0.0
+    for r in ctx.text_o:
+        m = regions_mask(ctx.shape, [r])
+        n = np.count_nonzero(m)
+        if n == 0:
+            continue
+        # touched: changed in the line's core, a quarter of its height in from the outline (the
+        # margin of a neighbour's erasure grazes a line's edge without erasing it)
+        k = max(1, int(min(cv2.minAreaRect(r.polygon.astype(np.float32))[1]) / 4))
+        core = cv2.erode(m, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
+        touched = np.count_nonzero(changed & core) >= touched_at * max(np.count_nonzero(core), 1)
+        if not touched and on_product(r, ctx.mask_o, ring_share=0.0):
+            continue
+        left = max(left, np.count_nonzero(read & (m > 0)) / n if touched else 1.0)
+    return float(left)
 
 
 def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:

@@ -1,0 +1,71 @@
+"""`text_removed`: an erasure that leaves overlay text fails residue, a clean one passes, and text
+printed on the product is the product whatever the erasure did around it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.check.conftest import add_overlays, compose, loaded, scene
+
+
+def _studio() -> np.ndarray:
+    y = np.linspace(120, 200, 384, dtype=np.float32)[:, None, None]
+    return np.broadcast_to(y * np.array([1.0, 0.95, 0.85], np.float32), (384, 384, 3)).astype(np.uint8)
+
+
+@pytest.fixture(scope="module", params=["given mask", "u2netp"])
+def poster(request, mug):
+    """A creative: the mug with its own print (a "CAFE" label), promo text and a badge around it."""
+    clean = compose(_studio() if request.param == "u2netp" else scene(0), mug["rgb"], mug["mask"])
+    original = add_overlays(clean)
+    overlay = cv2.dilate((np.abs(original.astype(int) - clean).max(2) > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    mask = (mug["mask"] * 255).astype(np.uint8) if request.param == "given mask" else None
+    return {"original": original, "clean": clean, "overlay": overlay, "mask": mask}
+
+
+def check(checker, poster, edit):
+    return checker.check(loaded(poster["original"]), loaded(edit), kind="text_removed", mask=poster["mask"])
+
+
+def test_clean_erasure_passes_and_keeps_the_products_print(checker, poster):
+    res = check(checker, poster, poster["clean"])
+    assert res.kind == "text_removed"
+    assert res.criteria["residue"].passed is True
+    assert res.criteria["residue"].evidence["overlay_left"] == 0.0  # "CAFE" is the mug's, not residue
+    assert res.source_overlay is True
+
+
+def _top_text(poster) -> np.ndarray:
+    """The promo line's area (the badge sits in the bottom quarter)."""
+    sel = poster["overlay"].copy()
+    sel[int(0.5 * sel.shape[0]) :] = False
+    return sel
+
+
+def test_text_left_untouched_fails(checker, poster):
+    edit = poster["clean"].copy()
+    keep = _top_text(poster)
+    edit[keep] = poster["original"][keep]  # the badge erased, the promo line left as it was
+    res = check(checker, poster, edit)
+    assert res.criteria["residue"].passed is False
+    assert res.criteria["residue"].evidence["overlay_left"] == 1.0
+
+
+def test_text_half_erased_fails(checker, poster):
+    edit = poster["clean"].copy()
+    keep = _top_text(poster)
+    xs = np.nonzero(keep.any(0))[0]
+    keep[:, : (xs.min() + xs.max()) // 2] = False  # only the line's first half erased
+    edit[keep] = poster["original"][keep]
+    res = check(checker, poster, edit)
+    assert res.criteria["residue"].passed is False
+
+
+def test_ghost_of_erased_text_fails(checker, poster):
+    sel = poster["overlay"]
+    edit = poster["clean"].copy()
+    edit[sel] = (0.55 * poster["clean"][sel] + 0.45 * poster["original"][sel]).astype(np.uint8)
+    res = check(checker, poster, edit)
+    assert res.criteria["residue"].passed is False

@@ -1,0 +1,47 @@
+"""Calibration fits one scorer per criterion, and an erasure's residue its own when labels allow."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskgate.check.scoring import probability
+from maskgate.check.verdict import Calibration
+from maskgate.learn.calibrate import LabelledFeatures, calibrate
+
+
+def _rows(n_cutouts: int, n_erasures: int, seed: int = 0) -> list[LabelledFeatures]:
+    """Cut-outs whose residue shows as stray text area; erasures whose residue shows only as
+    overlay text left (their text area is noise, unrelated to the label)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_cutouts):
+        ok = i % 2 == 0
+        f = {"text_area": float(rng.uniform(0, 0.0004) if ok else rng.uniform(0.01, 0.05))}
+        rows.append(LabelledFeatures(f"cup{i % 7}__{i}", f"cup{i % 7}", "isolated", {"residue": f}, {"residue": ok}, ok))
+    for i in range(n_erasures):
+        ok = i % 3 == 0
+        f = {"overlay_left": 0.0 if ok else float(rng.uniform(0.4, 1.0)), "text_area": float(rng.uniform(0, 0.003))}
+        rows.append(LabelledFeatures(f"poster{i % 6}__{i}", f"poster{i % 6}", "text_removed", {"residue": f}, {"residue": ok}, ok))
+    return rows
+
+
+def test_erasures_get_their_own_residue_scorer(tmp_path):
+    cal = calibrate(_rows(60, 30))
+    assert "residue@text_removed" in cal.models and "residue" in cal.models
+    path = tmp_path / "cal.json"
+    cal.save(path)
+    back = Calibration.load(path)
+    assert back.scorer("residue", "text_removed") == "residue@text_removed"
+    assert back.scorer("residue", "isolated") == "residue"
+    key = back.scorer("residue", "text_removed")
+    t = back.thresholds[key].decide
+    left = probability(key, {"overlay_left": 1.0, "text_area": 0.0}, back.models[key])
+    clean = probability(key, {"overlay_left": 0.0, "text_area": 0.002}, back.models[key])
+    assert left < t <= clean
+    assert cal.metrics["f1"]["residue@text_removed"] > 0.9
+
+
+def test_too_few_erasures_stay_with_the_criterions_scorer():
+    cal = calibrate(_rows(60, 6))
+    assert "residue@text_removed" not in cal.models
+    assert cal.scorer("residue", "text_removed") == "residue"
