@@ -43,7 +43,10 @@ def main() -> None:
     print(f"{'criterion':18s} {'precision':>9s} {'recall':>7s} {'F1':>6s}")
     for c in CRITERIA:
         m = crit.get(c, {})
-        print(f"{c:18s} {m.get('precision', float('nan')):9.3f} {m.get('recall', float('nan')):7.3f} {m.get('f1', float('nan')):6.3f}")
+        if not m.get("n"):
+            print(f"{c:18s} {'(no labels)':>24s}")
+            continue
+        print(f"{c:18s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   ({m['tp']} caught, {m['fn']} missed, {m['fp']} false alarms)")
     print(json.dumps(verd, indent=1))
     if args.oof:
         from maskgate.learn.calibrate import calibrate, rows_from_results

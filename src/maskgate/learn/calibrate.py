@@ -60,8 +60,15 @@ def assign_scorers(rows: list[LabelledFeatures]) -> dict[str, list[int]]:
     return out
 
 
-def oof_scores(rows: list[LabelledFeatures], l2: float = 1.0, k: int = 5) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-    """Out-of-fold P(pass) per scorer key (NaN where not applicable) and models fitted on all rows."""
+# Regularisation strengths tried per scorer, strongest first (a tie keeps the simpler model).
+L2_GRID = (3.0, 1.0, 0.3, 0.1)
+
+
+def oof_scores(rows: list[LabelledFeatures], l2: float | None = None, k: int = 5) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Out-of-fold P(pass) per scorer key (NaN where not applicable) and models fitted on all rows.
+
+    ``l2`` None picks each scorer's regularisation from ``L2_GRID`` by its out-of-fold F1 (the
+    figures reported are then those of the chosen strength on the same folds)."""
     n = len(rows)
     groups = [r.group for r in rows]
     scores = {}
@@ -75,11 +82,21 @@ def oof_scores(rows: list[LabelledFeatures], l2: float = 1.0, k: int = 5) -> tup
         x = np.array([vector(key, rows[i].features[c]) for i in idx])
         y = np.array([1.0 if rows[i].labels[c] else 0.0 for i in idx])
         g = [groups[i] for i in idx]
-        for test in _folds(g, min(k, len(set(g)))):
-            train = ~test
-            if test.any() and len(set(y[train])) == 2:
-                s[np.array(idx)[test]] = predict(fit(x[train], y[train], signs(key), l2), x[test])
-        models[key] = fit(x, y, signs(key), l2)
+        folds = _folds(g, min(k, len(set(g))))
+        best = None
+        for strength in (l2,) if l2 is not None else L2_GRID:
+            oof = np.full(len(idx), np.nan)
+            for test in folds:
+                train = ~test
+                if test.any() and len(set(y[train])) == 2:
+                    oof[test] = predict(fit(x[train], y[train], signs(key), strength), x[test])
+            ok = ~np.isnan(oof)
+            f1 = best_f1_threshold(oof[ok], y[ok] == 1)[1] if ok.any() else -1.0
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, strength, oof)
+        _, strength, oof = best
+        s[np.array(idx)] = oof
+        models[key] = {**fit(x, y, signs(key), strength), "l2": strength}
         scores[key] = s
     return scores, models
 
@@ -161,7 +178,7 @@ def fit_verdict_thresholds(scores, acceptable: np.ndarray, decide: dict[str, flo
     return th
 
 
-def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: float = 1.0, source: str = "") -> Calibration:
+def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: float | None = None, source: str = "") -> Calibration:
     scores, models = oof_scores(rows, l2)
     acceptable = np.array([r.acceptable for r in rows])
     decide_t, f1s = {}, {}
