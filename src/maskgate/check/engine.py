@@ -3,7 +3,9 @@
 A ``Checker`` holds the loaded models and calibration for one worker; build one per process and
 call ``check`` per pair. Per pair it runs exactly one u2netp pass (on the original; the edit's
 product comes from its alpha/backdrop or from alignment) and one full-size PP-OCR detection (on the
-edit), plus a quarter-size detection on the original for ``source_overlay``.
+edit), plus a 384-px detection on the original for ``source_overlay``. An erasure (``text_removed``)
+is judged on the text lines themselves: both images' text is found at 384 px and full size, and
+the u2netp pass waits for it, as it runs on the original with that text filled in.
 """
 
 from __future__ import annotations
