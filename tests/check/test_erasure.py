@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from maskgate.check.criteria.residue import erasure_left
 from tests.check.conftest import add_overlays, compose, loaded, scene
 
 
@@ -51,6 +52,14 @@ def test_text_left_untouched_fails(checker, poster):
     res = check(checker, poster, edit)
     assert res.criteria["residue"].passed is False
     assert res.criteria["residue"].evidence["overlay_left"] == 1.0
+    # the heatmap marks the line that was left, and not the badge that went
+    heat = np.abs(res.criteria["residue"].images["heatmap"].astype(int) - edit).max(2) > 30
+    badge = poster["overlay"] & ~keep
+    assert heat[keep].mean() > 0.5 > 0.05 > heat[badge].mean()
+    # so does the erasure measure itself (the heatmap also marks any text outside the product)
+    ctx = checker.context(loaded(poster["original"]), loaded(edit), kind="text_removed", mask=poster["mask"])
+    left, where = erasure_left(ctx)
+    assert left == 1.0 and where[keep].mean() > 0.5 and where[badge].mean() < 0.05
 
 
 def test_text_half_erased_fails(checker, poster):

@@ -26,10 +26,15 @@ def _outline(rgb: np.ndarray, mask: np.ndarray, color=(40, 200, 60)) -> np.ndarr
 
 
 def residue_heatmap(ctx: PairContext) -> np.ndarray:
-    """Where something that is not the product remains: text boxes plus off-backdrop pixels."""
+    """Where something that is not the product remains: text boxes plus off-backdrop pixels, and
+    for an erasure the original's overlay text it still shows."""
     heat = np.zeros(ctx.shape, np.float32)
     outside = ~dilate(ctx.product_e, 4)
     heat += (regions_mask(ctx.shape, ctx.text_e) > 0) & outside
+    if ctx.kind == "text_removed":
+        from maskgate.check.criteria.residue import erasure_left
+
+        heat = np.maximum(heat, erasure_left(ctx)[1])
     if ctx.fg_e is not None:
         from maskgate.check.criteria.residue import faint_foreground
 

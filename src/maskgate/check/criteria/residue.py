@@ -51,7 +51,7 @@ def features(ctx: PairContext) -> dict:
                 carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
     if ctx.kind == "text_removed":
-        f["overlay_left"] = erasure_left(ctx)
+        f["overlay_left"] = erasure_left(ctx)[0]
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     if ctx.fg_e is not None:
         faint = faint_foreground(ctx)
@@ -75,18 +75,24 @@ def features(ctx: PairContext) -> dict:
     return f
 
 
-def erasure_left(ctx: PairContext, touched_at: float = 0.1) -> float:
-    """How much of the original's overlay text an erasure still shows: the largest share of one of
-    its text lines that the edit's OCR still reads, 1 for a line the edit left untouched.
+def erasure_left(ctx: PairContext) -> tuple[float, np.ndarray]:
+    """How much of the original's overlay text an erasure still shows, and where: the largest
+    share of one of its text lines that the edit's OCR still reads (1 for a line the edit left
+    untouched), and the mask of that text (``memo``-ised: the heatmap shows it).
 
     Every text line of the original is overlay to erase, except print on the product that the edit
     left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
     erases unless print is certain, so it also wants product all round; a check flags residue
     only when the line is clearly not print). A line the edit touched is overlay whatever the mask
-    says: the editor took it for one. Reading the edit's OCR rather than pixel structure is what tells a
-    half-erased line (glyphs left) from an erasure whose fill keeps the plate's edges."""
+    says: the editor took it for one. Reading the edit's OCR rather than pixel structure is what
+    tells a half-erased line (glyphs left) from an erasure whose fill keeps the plate's edges."""
+    return ctx.memo("erasure_left", lambda: _erasure_left(ctx))
+
+
+def _erasure_left(ctx: PairContext, touched_at: float = 0.1) -> tuple[float, np.ndarray]:
+    where = np.zeros(ctx.shape, bool)
     if not ctx.text_o:
-        return 0.0
+        return 0.0, where
     blur_o = ctx.memo("blur3_orig", lambda: cv2.GaussianBlur(ctx.orig, (3, 3), 0))
     changed = channel_max(cv2.absdiff(blur_o, cv2.GaussianBlur(ctx.edit, (3, 3), 0))) > 24
     read = regions_mask(ctx.shape, ctx.text_e) > 0 if ctx.text_e else np.zeros(ctx.shape, bool)
@@ -103,8 +109,10 @@ def erasure_left(ctx: PairContext, touched_at: float = 0.1) -> float:
         touched = np.count_nonzero(changed & core) >= touched_at * max(np.count_nonzero(core), 1)
         if not touched and on_product(r, ctx.mask_o, ring_share=0.0):
             continue
-        left = max(left, np.count_nonzero(read & (m > 0)) / n if touched else 1.0)
-    return float(left)
+        shown = read & (m > 0) if touched else m > 0
+        where |= shown
+        left = max(left, np.count_nonzero(shown) / n)
+    return float(left), where
 
 
 def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:
