@@ -78,3 +78,22 @@ def test_ghost_of_erased_text_fails(checker, poster):
     edit[sel] = (0.55 * poster["clean"][sel] + 0.45 * poster["original"][sel]).astype(np.uint8)
     res = check(checker, poster, edit)
     assert res.criteria["residue"].passed is False
+
+
+def test_line_left_of_an_erased_block_across_the_product_fails(checker, mug):
+    """Promo lines can run across the product (a banner over it). A line lying on the product
+    reads as its print, unless the edit erased the line right below it, as tall: then the block
+    is overlay and the line left behind is residue."""
+    clean = compose(scene(0), mug["rgb"], mug["mask"])
+    original = add_overlays(clean)
+    cv2.putText(original, "HOT DEAL", (150, 250), cv2.FONT_HERSHEY_DUPLEX, 0.55, (255, 255, 255), 1)
+    cv2.putText(original, "ONLY 9", (150, 270), cv2.FONT_HERSHEY_DUPLEX, 0.55, (255, 255, 255), 1)
+    upper = np.zeros(mug["mask"].shape, bool)
+    upper[234:256, 145:245] = True
+    mask = (mug["mask"] * 255).astype(np.uint8)
+    edit = clean.copy()
+    edit[upper] = original[upper]
+    left = checker.check(loaded(original), loaded(edit), kind="text_removed", mask=mask)
+    assert left.criteria["residue"].passed is False
+    gone = checker.check(loaded(original), loaded(clean), kind="text_removed", mask=mask)
+    assert gone.criteria["residue"].passed is True

@@ -83,8 +83,8 @@ def erasure_left(ctx: PairContext) -> tuple[float, np.ndarray]:
     Every text line of the original is overlay to erase, except print on the product that the edit
     left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
     erases unless print is certain, so it also wants product all round; a check flags residue
-    only when the line is clearly not print). A line the edit touched is overlay whatever the mask
-    says: the editor took it for one. Reading the edit's OCR rather than pixel structure is what
+    only when the line is clearly not print), and not in a block whose other lines the edit
+    erased. A line the edit touched is overlay whatever the mask says: the editor took it for one. Reading the edit's OCR rather than pixel structure is what
     tells a half-erased line (glyphs left) from an erasure whose fill keeps the plate's edges."""
     return ctx.memo("erasure_left", lambda: _erasure_left(ctx))
 
@@ -96,23 +96,41 @@ def _erasure_left(ctx: PairContext, touched_at: float = 0.1) -> tuple[float, np.
     blur_o = ctx.memo("blur3_orig", lambda: cv2.GaussianBlur(ctx.orig, (3, 3), 0))
     changed = channel_max(cv2.absdiff(blur_o, cv2.GaussianBlur(ctx.edit, (3, 3), 0))) > 24
     read = regions_mask(ctx.shape, ctx.text_e) > 0 if ctx.text_e else np.zeros(ctx.shape, bool)
-    left = 0.0
+    lines = []
     for r in ctx.text_o:
         m = regions_mask(ctx.shape, [r])
-        n = np.count_nonzero(m)
-        if n == 0:
+        if not m.any():
             continue
         # touched: changed in the line's core, a quarter of its height in from the outline (the
         # margin of a neighbour's erasure grazes a line's edge without erasing it)
-        k = max(1, int(min(cv2.minAreaRect(r.polygon.astype(np.float32))[1]) / 4))
+        height = min(cv2.minAreaRect(r.polygon.astype(np.float32))[1])
+        k = max(1, int(height / 4))
         core = cv2.erode(m, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
         touched = np.count_nonzero(changed & core) >= touched_at * max(np.count_nonzero(core), 1)
-        if not touched and on_product(r, ctx.mask_o, ring_share=0.0):
+        lines.append((r, m > 0, height, touched))
+    left = 0.0
+    for r, m, height, touched in lines:
+        if not touched and on_product(r, ctx.mask_o, ring_share=0.0) and not _block_erased(r, height, lines):
             continue
-        shown = read & (m > 0) if touched else m > 0
+        shown = read & m if touched else m
         where |= shown
-        left = max(left, np.count_nonzero(shown) / n)
+        left = max(left, np.count_nonzero(shown) / np.count_nonzero(m))
     return float(left), where
+
+
+def _block_erased(line, height: float, lines) -> bool:
+    """Did the edit erase a line of the same text block (a line as tall, right above or below it,
+    overlapping it sideways)? Then the block is overlay, even where it crosses the product, and
+    the line left of it is not the product's print."""
+    x0, y0, x1, y1 = line.bbox
+    for r, _, h, touched in lines:
+        if not touched or r is line or not 0.67 <= h / max(height, 1e-3) <= 1.5:
+            continue
+        a0, b0, a1, b1 = r.bbox
+        gap = max(b0 - y1, y0 - b1)
+        if gap <= 0.5 * height and min(x1, a1) - max(x0, a0) > 0.3 * min(x1 - x0, a1 - a0):
+            return True
+    return False
 
 
 def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:
