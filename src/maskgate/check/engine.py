@@ -20,7 +20,7 @@ import numpy as np
 from maskgate.check.context import PairContext, build_context, fit_edit
 from maskgate.check.criteria import background, comprehensibility, consistency, quality, residue, segmentation
 from maskgate.check.evidence import evidence_images
-from maskgate.check.kind import isolated_foreground, looks_text_removed
+from maskgate.check.kind import is_cutout, looks_text_removed
 from maskgate.check.measure import dilate
 from maskgate.check.result import CRITERIA, CriterionResult, PairResult
 from maskgate.check.scoring import probability
@@ -128,7 +128,7 @@ class Checker:
         # printed on the product: the original's text is found first (at full size: small overlay
         # lines and logo captions are what a partial erasure leaves) and hidden from u2netp, which
         # otherwise calls bold promo text and its banners the product.
-        erasure = kind == "text_removed" or (kind is None and looks_text_removed(orig, edit_rgb) and isolated_foreground(edit_rgb, edit_alpha) is None)
+        erasure = kind == "text_removed" or (kind is None and not is_cutout(edit_rgb, edit_alpha) and looks_text_removed(orig, edit_rgb))
         if erasure:
             kind = "text_removed"
 

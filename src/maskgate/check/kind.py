@@ -40,9 +40,19 @@ def foreground_on_flat(rgb: np.ndarray, bg: np.ndarray, tol: float = 10.0) -> np
     return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
 
+def transparent(alpha: np.ndarray | None) -> bool:
+    """An alpha channel that cuts something out (not an opaque PNG's constant alpha)."""
+    return alpha is not None and (alpha < 128).mean() > 0.02
+
+
+def is_cutout(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
+    """``isolated_foreground(rgb, alpha) is not None``, from the alpha and the border alone."""
+    return transparent(alpha) or flat_background(rgb) is not None
+
+
 def isolated_foreground(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
     """(foreground mask, backdrop colour) of a cut-out, or None when the edit is not a cut-out."""
-    if alpha is not None and (alpha < 128).mean() > 0.02:
+    if transparent(alpha):
         fg = alpha >= 128
         return fg, np.array([255.0, 255.0, 255.0], np.float32)
     bg = flat_background(rgb)
