@@ -34,6 +34,13 @@ def test_thresholds_per_criterion():
     assert priority(r, {"quality": 0.85}) == pytest.approx(0.95)
 
 
+def test_an_edit_kinds_own_threshold_wins():
+    erasure = {**rec(residue=0.7, quality=0.9), "kind": "text_removed"}
+    th = {"residue": 0.5, "residue@text_removed": 0.7}
+    assert priority(erasure, th) == pytest.approx(1.0)
+    assert priority({**erasure, "kind": "inpainted"}, th) == pytest.approx(0.8)  # residue against 0.5
+
+
 def test_fallbacks():
     assert priority({"score": 0.45, "criteria": {}}) == pytest.approx(0.95)  # overall score vs 0.5
     assert priority({"score": None}) == NO_SCORE_PRIORITY

@@ -125,9 +125,9 @@ class Checker:
             m = mask if mask.ndim == 2 else mask[..., 0]
             given = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) > 127
         # An erasure is judged on the original's overlay text, which must be told from the text
-        # printed on the product: the original's text is found first (at full size: small overlay
-        # lines and logo captions are what a partial erasure leaves) and hidden from u2netp, which
-        # otherwise calls bold promo text and its banners the product.
+        # printed on the product: the original's text is found first (at 384 px and full size: a
+        # big headline shows on the small view, a logo's caption on the large one) and hidden from
+        # u2netp, which otherwise calls bold promo text and its banners the product.
         erasure = kind == "text_removed" or (kind is None and not is_cutout(edit_rgb, edit_alpha) and looks_text_removed(orig, edit_rgb))
         if erasure:
             kind = "text_removed"
@@ -149,29 +149,23 @@ class Checker:
             return done
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maskgate-helper")
-        if erasure:  # u2netp needs the text first: the text passes take every core, then u2netp half
-            with use_threads(total):
-                texts = self._texts(orig, edit_rgb, True)
-            half = 0 if given is not None else total // 2
-
-            def on_helper_hidden() -> np.ndarray:
-                with use_threads(half):
-                    return original_saliency(texts)
-
-            sal_fut = self._pool.submit(on_helper_hidden)
-            return self._pool.submit(lambda: build(sal_fut.result(), texts))
         # u2netp and PP-OCR do not depend on each other, and one pass on half the cores wastes less
         # than one pass on all of them (a network's layers do not all split across threads); with a
         # given mask there is no u2netp pass and the text passes take every core
         half = 0 if given is not None else total // 2
 
-        def on_helper() -> np.ndarray:
+        def on_helper(texts=None) -> np.ndarray:
             with use_threads(half):
-                return original_saliency()
+                return original_saliency(texts)
 
-        sal_fut = self._pool.submit(on_helper)
-        with use_threads(total - half):
-            texts = self._texts(orig, edit_rgb)
+        if erasure:  # u2netp waits for the text: the text passes take every core first
+            with use_threads(total):
+                texts = self._texts(orig, edit_rgb, True)
+            sal_fut = self._pool.submit(on_helper, texts)
+        else:
+            sal_fut = self._pool.submit(on_helper)
+            with use_threads(total - half):
+                texts = self._texts(orig, edit_rgb)
         # queued behind the u2netp pass on the helper thread, so the caller is free right away
         return self._pool.submit(lambda: build(sal_fut.result(), texts))
 

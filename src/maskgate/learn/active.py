@@ -42,7 +42,9 @@ def uncertainty_margin(record: Mapping, thresholds: Mapping[str, float] | None =
             continue  # does not apply to this kind of edit (check then writes a placeholder score)
         s = _score(crit.get("score"))
         if s is not None:
-            margins.append(abs(s - float(thresholds.get(name, DEFAULT_THRESHOLD))))
+            # an edit kind judged by its own scorer has its own threshold ("residue@text_removed")
+            t = thresholds.get(f"{name}@{record.get('kind')}", thresholds.get(name, DEFAULT_THRESHOLD))
+            margins.append(abs(s - float(t)))
     if margins:
         return min(margins)
     s = _score(record.get("score"))

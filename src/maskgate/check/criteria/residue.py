@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.kind import backdrop_distance
+from maskgate.check.kind import backdrop_distance, transparent
 from maskgate.check.measure import channel_max, dilate, local_ncc, size_px
 from maskgate.make.overlay import on_product
 from maskgate.make.text import regions_mask
@@ -84,8 +84,9 @@ def erasure_left(ctx: PairContext) -> tuple[float, np.ndarray]:
     left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
     erases unless print is certain, so it also wants product all round; a check flags residue
     only when the line is clearly not print), and not in a block whose other lines the edit
-    erased. A line the edit touched is overlay whatever the mask says: the editor took it for one. Reading the edit's OCR rather than pixel structure is what
-    tells a half-erased line (glyphs left) from an erasure whose fill keeps the plate's edges."""
+    erased. A line the edit touched is overlay whatever the mask says: the editor took it for one.
+    Reading the edit's OCR rather than pixel structure is what tells a half-erased line (glyphs
+    left) from an erasure whose fill keeps the plate's edges."""
     return ctx.memo("erasure_left", lambda: _erasure_left(ctx))
 
 
@@ -135,7 +136,7 @@ def _block_erased(line, height: float, lines) -> bool:
 
 def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:
     """Off-backdrop pixels at a tolerance low enough for a 5%-contrast ghost of erased text."""
-    if ctx.edit_alpha is not None and (ctx.edit_alpha < 128).mean() > 0.02:
+    if transparent(ctx.edit_alpha):
         return ctx.edit_alpha > 6
     fg = backdrop_distance(cv2.GaussianBlur(ctx.edit, (5, 5), 0), ctx.backdrop) > tol
     return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
