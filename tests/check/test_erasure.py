@@ -97,3 +97,18 @@ def test_line_left_of_an_erased_block_across_the_product_fails(checker, mug):
     assert left.criteria["residue"].passed is False
     gone = checker.check(loaded(original), loaded(clean), kind="text_removed", mask=mask)
     assert gone.criteria["residue"].passed is True
+
+
+def test_a_retoned_erasure_is_judged_on_its_text_not_on_its_colours(checker, poster):
+    """An edit exported brighter moves every pixel: the product's print it kept is still print,
+    and a promo line it kept is still residue."""
+    def brighter(img: np.ndarray) -> np.ndarray:
+        return np.clip(img.astype(np.int16) + 30, 0, 255).astype(np.uint8)
+
+    res = check(checker, poster, brighter(poster["clean"]))
+    assert res.criteria["residue"].passed is True
+    assert res.criteria["residue"].evidence["overlay_left"] == 0.0
+    edit = poster["clean"].copy()
+    keep = _top_text(poster)
+    edit[keep] = poster["original"][keep]
+    assert check(checker, poster, brighter(edit)).criteria["residue"].passed is False

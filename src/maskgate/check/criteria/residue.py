@@ -12,7 +12,7 @@ import numpy as np
 
 from maskgate.check.context import PairContext
 from maskgate.check.kind import backdrop_distance, transparent
-from maskgate.check.measure import channel_max, dilate, local_ncc, size_px
+from maskgate.check.measure import dilate, local_ncc, size_px
 from maskgate.make.overlay import on_product
 from maskgate.make.text import regions_mask
 
@@ -94,20 +94,26 @@ def _erasure_left(ctx: PairContext, touched_at: float = 0.1) -> tuple[float, np.
     where = np.zeros(ctx.shape, bool)
     if not ctx.text_o:
         return 0.0, where
-    blur_o = ctx.memo("blur3_orig", lambda: cv2.GaussianBlur(ctx.orig, (3, 3), 0))
-    changed = channel_max(cv2.absdiff(blur_o, cv2.GaussianBlur(ctx.edit, (3, 3), 0))) > 24
+    # a line's strokes are touched where their structure is gone (low local NCC) or their contrast
+    # dropped (a ghost): not where colours merely moved, as a re-encoded or re-toned edit moves
+    # every pixel and erases nothing
+    go, ge = ctx.gray("orig"), ctx.gray("edit")
+    ncc, _ = local_ncc(go, ge, 9)
+    sd_o = _local_sd(go)
+    strokes = sd_o > 12
+    gone = strokes & ((ncc < 0.5) | (_local_sd(ge) < 0.7 * sd_o))
     read = regions_mask(ctx.shape, ctx.text_e) > 0 if ctx.text_e else np.zeros(ctx.shape, bool)
     lines = []
     for r in ctx.text_o:
         m = regions_mask(ctx.shape, [r])
         if not m.any():
             continue
-        # touched: changed in the line's core, a quarter of its height in from the outline (the
-        # margin of a neighbour's erasure grazes a line's edge without erasing it)
+        # the line's core, a quarter of its height in from the outline: the margin of a
+        # neighbour's erasure grazes a line's edge without erasing it
         height = min(cv2.minAreaRect(r.polygon.astype(np.float32))[1])
         k = max(1, int(height / 4))
         core = cv2.erode(m, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
-        touched = np.count_nonzero(changed & core) >= touched_at * max(np.count_nonzero(core), 1)
+        touched = np.count_nonzero(gone & core) >= touched_at * max(np.count_nonzero(strokes & core), 1)
         lines.append((r, m > 0, height, touched))
     left = 0.0
     for r, m, height, touched in lines:
