@@ -112,3 +112,25 @@ def test_a_retoned_erasure_is_judged_on_its_text_not_on_its_colours(checker, pos
     keep = _top_text(poster)
     edit[keep] = poster["original"][keep]
     assert check(checker, poster, brighter(edit)).criteria["residue"].passed is False
+
+
+def test_an_erasure_delivered_smaller_than_the_original(checker, mug):
+    """A generator that returns a smaller image: scaled back up, the edit is softer everywhere, and
+    the product's print must not read as 'touched' (then read again, as residue) for that alone."""
+    def big(img: np.ndarray, nearest: bool = False) -> np.ndarray:
+        return cv2.resize(img, (768, 768), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_CUBIC)
+
+    clean = big(compose(scene(0), mug["rgb"], mug["mask"]))
+    original = big(add_overlays(compose(scene(0), mug["rgb"], mug["mask"])))
+    mask = big((mug["mask"] * 255).astype(np.uint8), nearest=True)
+
+    def delivered(img: np.ndarray) -> np.ndarray:
+        return cv2.resize(img, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+
+    res = checker.check(loaded(original), loaded(delivered(clean)), kind="text_removed", mask=mask)
+    assert res.criteria["residue"].evidence["overlay_left"] == 0.0
+    assert res.criteria["residue"].passed is True
+    partial = clean.copy()
+    partial[:200] = original[:200]  # the promo line at the top left as it was
+    res = checker.check(loaded(original), loaded(delivered(partial)), kind="text_removed", mask=mask)
+    assert res.criteria["residue"].passed is False

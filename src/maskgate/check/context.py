@@ -36,6 +36,9 @@ class PairContext:
     backdrop: np.ndarray | None  # isolated: backdrop colour
     notes: list[str] = field(default_factory=list)
     cache: dict = field(default_factory=dict)
+    # the edit's own resolution over this frame's (longest sides, at most 1): an edit made smaller
+    # than the frame was scaled up to it and is softer for that alone
+    edit_detail: float = 1.0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -167,11 +170,15 @@ def build_context(
     given_mask: np.ndarray | None = None,
     notes: list[str] | None = None,
     analysis_side: int | None = ANALYSIS_SIDE,
+    edit_side: int | None = None,
 ) -> PairContext:
+    """``edit_side``: the edit's longest side before it was fitted to the original (default: as is)."""
     notes = list(notes or [])
     text_o = plausible_text(text_o, orig.shape[:2])
     text_e = plausible_text(text_e, orig.shape[:2])
+    edit_detail = min(1.0, (edit_side or max(edit.shape[:2])) / max(orig.shape[:2]))
     if analysis_side and max(orig.shape[:2]) > analysis_side:
+        edit_detail = min(1.0, edit_detail * max(orig.shape[:2]) / analysis_side)
         orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e = _shrink(
             analysis_side, orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e
         )
@@ -200,7 +207,7 @@ def build_context(
     return PairContext(
         orig=orig, edit=edit, edit_alpha=edit_alpha, kind=kind, sal_o=sal_o, mask_o=mask_o, text_o=text_o,
         text_e=text_e, alignment=al, orig_in_e=orig_in_e, mask_o_in_e=mask_o_in_e, sal_in_e=sal_in_e, product_e=product_e,
-        fg_e=fg_e, backdrop=backdrop, notes=notes,
+        fg_e=fg_e, backdrop=backdrop, notes=notes, edit_detail=edit_detail,
         # the in-place NCC of the alignment is the criteria's NCC when the product did not move
         cache={"identity_ncc": (maps["ncc"], maps["sd"])} if al.is_identity and "ncc" in maps else {},
     )

@@ -133,7 +133,9 @@ class Checker:
             kind = "text_removed"
 
         def build(sal: np.ndarray, texts) -> PairContext:
-            return build_context(orig, edit_rgb, edit_alpha, sal, *texts, kind=kind, given_mask=given, notes=notes)
+            return build_context(
+                orig, edit_rgb, edit_alpha, sal, *texts, kind=kind, given_mask=given, notes=notes, edit_side=max(edited.rgb.shape[:2])
+            )
 
         def original_saliency(texts=None) -> np.ndarray:
             if given is not None:

@@ -98,6 +98,10 @@ def _erasure_left(ctx: PairContext, touched_at: float = 0.1) -> tuple[float, np.
     # dropped (a ghost): not where colours merely moved, as a re-encoded or re-toned edit moves
     # every pixel and erases nothing
     go, ge = ctx.gray("orig"), ctx.gray("edit")
+    if ctx.edit_detail < 0.95:  # compare with the original as soft as the edit's resolution makes it
+        h, w = go.shape
+        small = (max(1, round(w * ctx.edit_detail)), max(1, round(h * ctx.edit_detail)))
+        go = cv2.resize(cv2.resize(go, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR)
     ncc, _ = local_ncc(go, ge, 9)
     sd_o = _local_sd(go)
     strokes = sd_o > 12
