@@ -6,10 +6,10 @@
 From each poster (text boxes in boxes.txt, `x1,x2,y1,y2;` in field `mask`, corrected by hand in
 ``CORRECTIONS``: boxes.txt misses some brand logos and slogans, and lists some text printed on the
 product itself, which is the product and is never erased):
-- `clean`: OpenCV Telea over the boxes grown by a third of their height, at most 20 px (the boxes are tight and
-  glyph edges and glow reach past them; a 7-px margin left visible fragments) plus the plain badge
-  or button a box sits in (flood-filled from the box's rim), so no text and no empty badge remain:
-  residue passes;
+- `clean`: OpenCV Telea over the boxes grown by a third of their height, at most 20 px (the boxes
+  are tight and glyph edges and glow reach past them; a 7-px margin left visible fragments) plus
+  the plain badge or button a box sits in (flood-filled from the box's rim), so no text and no
+  empty badge remain: residue passes;
 - `partial`: the largest box left untouched (some text left);
 - `half`: every line erased only from its start to 40-70% of its width (text partly erased);
 - `ghost`: the text blended back over the clean erasure at 30-50% (a faint ghost).
@@ -35,7 +35,7 @@ CRITERIA = ("residue", "segmentation", "quality", "comprehensibility", "consiste
 # Hand corrections to boxes.txt, from looking at every poster (x1, x2, y1, y2 in poster pixels).
 # "unlisted": overlay text and logos that boxes.txt misses; a "clean" erasure that kept them would
 # leave readable text, so it would not be clean. "on_product": listed boxes that lie on the product
-# (a phone's screen labels, a shoe's or a mat's print): the product, not residue.
+# (a music player's screen labels, a shoe's or a mat's print): the product, not residue.
 CORRECTIONS: dict[str, dict[str, list[tuple[int, int, int, int]]]] = {
     "0.png": {"unlisted": [(430, 486, 90, 112), (78, 218, 438, 550)]},  # Tmall V logo, "N.E.W FASHION"
     "2.png": {"unlisted": [(28, 100, 20, 78)], "on_product": [(244, 274, 454, 465)]},  # Dell ring; laptop badge
