@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+from typer.testing import CliRunner
 
 from maskgate.check.scoring import probability
 from maskgate.check.verdict import Calibration
+from maskgate.cli import app
 from maskgate.learn.calibrate import LabelledFeatures, calibrate
 
 
@@ -45,3 +49,30 @@ def test_too_few_erasures_stay_with_the_criterions_scorer():
     cal = calibrate(_rows(60, 6))
     assert "residue@text_removed" not in cal.models
     assert cal.scorer("residue", "text_removed") == "residue"
+
+
+def _write_set(folder, rows: list[LabelledFeatures]):
+    """A labels.jsonl and the results.jsonl a check run on it would leave (measurements in evidence)."""
+    folder.mkdir()
+    labels, results = folder / "labels.jsonl", folder / "results.jsonl"
+    labels.write_text("".join(json.dumps({"id": r.id, "original": "o.png", "edited": "e.png", "kind": r.kind,
+                                          "labels": r.labels, "acceptable": r.acceptable}) + "\n" for r in rows))
+    results.write_text("".join(json.dumps({"id": r.id, "kind": r.kind, "verdict": "review",
+                                           "criteria": {"residue": {"pass": None, "score": 0.5, "evidence": r.features["residue"]}}}) + "\n"
+                               for r in rows))
+    return labels, results
+
+
+def test_cli_fits_several_label_sets_together(tmp_path):
+    rows = _rows(60, 30)
+    cut_labels, cut_results = _write_set(tmp_path / "cutouts", [r for r in rows if r.kind == "isolated"])
+    era_labels, era_results = _write_set(tmp_path / "erasures", [r for r in rows if r.kind == "text_removed"])
+    out = tmp_path / "cal.json"
+    args = ["calibrate", str(cut_labels), str(era_labels), "--results", str(cut_results), "--results", str(era_results), "-o", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    cal = Calibration.load(out)
+    assert {"residue", "residue@text_removed"} <= set(cal.models)
+    assert cal.metrics["pairs"] == 90
+    res = CliRunner().invoke(app, args[:3] + ["--results", str(cut_results), "-o", str(out)])
+    assert res.exit_code != 0 and "one per label file" in res.output
