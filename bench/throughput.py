@@ -65,8 +65,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     keep = ("id", "original", "edited", "mask", "kind")
     (tmp / "m.jsonl").write_text("".join(json.dumps({k: getattr(p, k) for k in keep if getattr(p, k)}) + "\n" for p in pairs))
-    if args.workers <= 1:  # warm this process's model caches, for both measurements alike
-        Checker()
+    if args.workers <= 1:  # warm this process's model caches, for both measurements alike: each
+        # on one pair its own way (the check's per-thread-count sessions and engines included)
+        (tmp / "warm.jsonl").write_text(json.dumps({k: getattr(pairs[0], k) for k in keep if getattr(pairs[0], k)}) + "\n")
+        run_check(tmp / "warm.jsonl", tmp / "warm", workers=1, progress=False, report=False)
         floor(pairs[:1], Checker.max_side, 1)
     t_floor = floor(pairs, Checker.max_side, args.workers)
     t0 = time.perf_counter()
