@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from maskgate.check.scoring import scorer
+
 DEFAULT_THRESHOLD = 0.5
 NO_SCORE_PRIORITY = 0.0
 
@@ -43,7 +45,7 @@ def uncertainty_margin(record: Mapping, thresholds: Mapping[str, float] | None =
         s = _score(crit.get("score"))
         if s is not None:
             # an edit kind judged by its own scorer has its own threshold ("residue@text_removed")
-            t = thresholds.get(f"{name}@{record.get('kind')}", thresholds.get(name, DEFAULT_THRESHOLD))
+            t = thresholds.get(scorer(name, record.get("kind")), thresholds.get(name, DEFAULT_THRESHOLD))
             margins.append(abs(s - float(t)))
     if margins:
         return min(margins)
