@@ -13,6 +13,12 @@ SIZE = 384
 from maskgate.synth.draw import add_overlays, compose, product, scene  # noqa: E402,F401
 
 
+def studio() -> np.ndarray:
+    """A plain studio gradient: a backdrop u2netp finds the product on, for its own tests."""
+    y = np.linspace(120, 200, SIZE, dtype=np.float32)[:, None, None]
+    return np.broadcast_to(y * np.array([1.0, 0.95, 0.85], np.float32), (SIZE, SIZE, 3)).astype(np.uint8)
+
+
 def loaded(rgb: np.ndarray, alpha: np.ndarray | None = None) -> LoadedImage:
     return LoadedImage(rgb, alpha, (rgb.shape[1], rgb.shape[0]))
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.check.conftest import add_overlays, compose, loaded, scene
+from tests.check.conftest import add_overlays, compose, loaded, scene, studio
 
 WHITE = np.full((384, 384, 3), 255, np.uint8)
 
@@ -158,9 +158,7 @@ def test_transparent_cutout_is_isolated(checker, mug):
 
 def test_product_found_without_a_given_mask(checker, mug):
     """The u2netp path: the product mask of the original is found by the network."""
-    y = np.linspace(120, 200, 384, dtype=np.float32)[:, None, None]
-    studio = np.broadcast_to(y * np.array([1.0, 0.95, 0.85], np.float32), (384, 384, 3)).astype(np.uint8)
-    mug = {**mug, "original": add_overlays(compose(studio, mug["rgb"], mug["mask"]))}
+    mug = {**mug, "original": add_overlays(compose(studio(), mug["rgb"], mug["mask"]))}
     res = run(checker, mug, iso(mug["rgb"], mug["mask"]), given_mask=False)
     pm = res.criteria["segmentation"].images["product_mask"] > 127
     iou = (pm & mug["mask"]).sum() / (pm | mug["mask"]).sum()

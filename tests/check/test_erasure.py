@@ -8,18 +8,13 @@ import numpy as np
 import pytest
 
 from maskgate.check.criteria.residue import erasure_left
-from tests.check.conftest import add_overlays, compose, loaded, scene
-
-
-def _studio() -> np.ndarray:
-    y = np.linspace(120, 200, 384, dtype=np.float32)[:, None, None]
-    return np.broadcast_to(y * np.array([1.0, 0.95, 0.85], np.float32), (384, 384, 3)).astype(np.uint8)
+from tests.check.conftest import add_overlays, compose, loaded, scene, studio
 
 
 @pytest.fixture(scope="module", params=["given mask", "u2netp"])
 def poster(request, mug):
     """A creative: the mug with its own print (a "CAFE" label), promo text and a badge around it."""
-    clean = compose(_studio() if request.param == "u2netp" else scene(0), mug["rgb"], mug["mask"])
+    clean = compose(studio() if request.param == "u2netp" else scene(0), mug["rgb"], mug["mask"])
     original = add_overlays(clean)
     overlay = cv2.dilate((np.abs(original.astype(int) - clean).max(2) > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     mask = (mug["mask"] * 255).astype(np.uint8) if request.param == "given mask" else None
