@@ -34,7 +34,9 @@ def main() -> None:
     ap.add_argument("--calibration", type=Path, default=None)
     ap.add_argument("--oof", action="store_true", help="also print out-of-fold (cross-validated) figures")
     args = ap.parse_args()
-    run_check(args.labels, args.out, workers=args.workers, calibration=args.calibration, progress=True, report=False)
+    run_check(
+        args.labels, args.out, workers=args.workers, calibration=args.calibration, progress=True, report=False
+    )
     labels = {json.loads(x)["id"]: json.loads(x) for x in args.labels.read_text().splitlines() if x.strip()}
     records = [json.loads(x) for x in (args.out / "results.jsonl").read_text().splitlines() if x.strip()]
     crit, verd = _metrics(records, labels)
@@ -46,7 +48,9 @@ def main() -> None:
         if not m.get("n"):
             print(f"{c:18s} {'(no labels)':>24s}")
             continue
-        print(f"{c:18s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   ({m['tp']} caught, {m['fn']} missed, {m['fp']} false alarms)")
+        print(
+            f"{c:18s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   ({m['tp']} caught, {m['fn']} missed, {m['fp']} false alarms)"
+        )
     print(json.dumps(verd, indent=1))
     if args.oof:
         from maskgate.learn.calibrate import calibrate, rows_from_results

@@ -38,18 +38,33 @@ CRITERIA = ("residue", "segmentation", "quality", "comprehensibility", "consiste
 # (a music player's screen labels, a shoe's or a mat's print): the product, not residue.
 CORRECTIONS: dict[str, dict[str, list[tuple[int, int, int, int]]]] = {
     "0.png": {"unlisted": [(430, 486, 90, 112), (78, 218, 438, 550)]},  # Tmall V logo, "N.E.W FASHION"
-    "2.png": {"unlisted": [(28, 100, 20, 78)], "on_product": [(244, 274, 454, 465)]},  # Dell ring; laptop badge
+    "2.png": {
+        "unlisted": [(28, 100, 20, 78)],
+        "on_product": [(244, 274, 454, 465)],
+    },  # Dell ring; laptop badge
     "3.png": {"unlisted": [(268, 432, 22, 66)]},  # MACHENIKE logo
     "5.png": {"unlisted": [(22, 152, 12, 44)]},  # HIKVISION logo
-    "6.png": {"on_product": [  # the player's screen labels
-        (149, 186, 277, 292), (175, 203, 325, 343), (160, 221, 364, 380), (230, 297, 362, 381),
-        (162, 223, 456, 472), (250, 284, 456, 472), (175, 207, 549, 564), (246, 291, 550, 565),
-        (168, 213, 641, 657), (254, 284, 642, 657),
-    ]},
+    "6.png": {
+        "on_product": [  # the player's screen labels
+            (149, 186, 277, 292),
+            (175, 203, 325, 343),
+            (160, 221, 364, 380),
+            (230, 297, 362, 381),
+            (162, 223, 456, 472),
+            (250, 284, 456, 472),
+            (175, 207, 549, 564),
+            (246, 291, 550, 565),
+            (168, 213, 641, 657),
+            (254, 284, 642, 657),
+        ]
+    },
     "7.png": {"on_product": [(253, 324, 424, 496)]},  # the shoe's BOBDOG tag
     "10.png": {"unlisted": [(0, 118, 0, 128)]},  # Phoenix logo badge
     "11.png": {"unlisted": [(22, 138, 8, 142)]},  # Phoenix logo
-    "13.png": {"unlisted": [(172, 338, 270, 325)], "on_product": [(12, 337, 442, 661)]},  # "Buy now"; the mat's "welcome"
+    "13.png": {
+        "unlisted": [(172, 338, 270, 325)],
+        "on_product": [(12, 337, 442, 661)],
+    },  # "Buy now"; the mat's "welcome"
     "18.png": {"on_product": [(285, 313, 550, 560)]},  # a mark on the cushions
 }
 
@@ -94,7 +109,12 @@ def badge_around(img: np.ndarray, box, tol: int = 14) -> np.ndarray | None:
     h = y2 - y1
     wx1, wx2, wy1, wy2 = grow((x1, x2, y1, y2), img.shape, 2.0)
     win = np.ascontiguousarray(img[wy1:wy2, wx1:wx2])
-    rim = [(x1 - wx1, (y1 + y2) // 2 - wy1), (x2 - 1 - wx1, (y1 + y2) // 2 - wy1), ((x1 + x2) // 2 - wx1, y1 - wy1), ((x1 + x2) // 2 - wx1, y2 - 1 - wy1)]
+    rim = [
+        (x1 - wx1, (y1 + y2) // 2 - wy1),
+        (x2 - 1 - wx1, (y1 + y2) // 2 - wy1),
+        ((x1 + x2) // 2 - wx1, y1 - wy1),
+        ((x1 + x2) // 2 - wx1, y2 - 1 - wy1),
+    ]
     region = np.zeros((win.shape[0] + 2, win.shape[1] + 2), np.uint8)
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
     for x, y in rim:
@@ -123,7 +143,15 @@ def erase_mask(img: np.ndarray, boxes) -> np.ndarray:
 def label(pid, orig, edit, residue_ok, how):
     lab = {c: None for c in CRITERIA}
     lab["residue"] = residue_ok
-    return {"id": pid, "original": orig, "edited": edit, "kind": "text_removed", "defect": how, "labels": lab, "acceptable": residue_ok}
+    return {
+        "id": pid,
+        "original": orig,
+        "edited": edit,
+        "kind": "text_removed",
+        "defect": how,
+        "labels": lab,
+        "acceptable": residue_ok,
+    }
 
 
 def main() -> None:
@@ -159,11 +187,19 @@ def main() -> None:
         sel = m > 0
         ghost[sel] = ((1 - a) * clean[sel] + a * img[sel]).astype(np.uint8)
         stem = Path(name).stem
-        for how, edit, ok in (("clean", clean, True), ("partial", partial, False), ("half", half, False), ("ghost", ghost, False)):
+        for how, edit, ok in (
+            ("clean", clean, True),
+            ("partial", partial, False),
+            ("half", half, False),
+            ("ghost", ghost, False),
+        ):
             rel = f"edited/poster{stem}__{how}.png"
             cv2.imwrite(str(out / rel), edit)
             rows.append(label(f"poster{stem}__{how}", str(src.resolve()), rel, ok, how))
-    for orig, clean in (("unwant_text.jpg", "unwant_text_clean.jpg"), ("watermark.jpg", "watermark_cleanup.jpg")):
+    for orig, clean in (
+        ("unwant_text.jpg", "unwant_text_clean.jpg"),
+        ("watermark.jpg", "watermark_cleanup.jpg"),
+    ):
         o, c = args.pairs / orig, args.pairs / clean
         if o.is_file() and c.is_file():
             stem = Path(orig).stem

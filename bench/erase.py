@@ -36,7 +36,9 @@ def parse_boxes(path: Path) -> dict[str, list[tuple[tuple[int, int, int, int], s
         boxes = [tuple(int(v) for v in b.split(",")) for b in meta["mask"].split(";") if b.strip()]
         texts = [t.rsplit(",", 2)[0] for t in meta.get("place", {}).get("obj", "").split(";") if t.strip()]
         texts += [""] * (len(boxes) - len(texts))
-        out[Path(parts[1]).name] = [((x1, y1, x2, y2), t) for (x1, x2, y1, y2), t in zip(boxes, texts, strict=False)]
+        out[Path(parts[1]).name] = [
+            ((x1, y1, x2, y2), t) for (x1, x2, y1, y2), t in zip(boxes, texts, strict=False)
+        ]
     return out
 
 
@@ -88,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         before, after, total = before + b, after + a, total + len(gt[n])
         if args.per_image:
             print(f"{n:8s} boxes={len(gt[n])} readable before={b} after={a} {times[-1]:.2f}s")
-    print(f"posters={len(names)} text boxes={total} inpainter={args.inpainter} product_text={args.product_text}")
+    print(
+        f"posters={len(names)} text boxes={total} inpainter={args.inpainter} product_text={args.product_text}"
+    )
     print(f"readable before erase: {before}/{total} ({before / total:.1%})")
     print(f"readable after erase:  {after}/{total} ({after / total:.1%})")
     print(f"erase time per image:  {np.mean(times):.2f} s (median {np.median(times):.2f} s)")

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", nargs="?", default="../shared/images/grabcut")
     ap.add_argument("--model", default="u2netp")
-    ap.add_argument("--passes", default=None, help="comma-separated views (default: the library default); 'fast' = sq")
+    ap.add_argument(
+        "--passes", default=None, help="comma-separated views (default: the library default); 'fast' = sq"
+    )
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime threads (1 = the one-core figure)")
     ap.add_argument("--per-image", action="store_true")
     args = ap.parse_args(argv)
@@ -71,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if not imgs:
         print(f"no images in {data / 'imgs'}", file=sys.stderr)
         return 2
-    passes = FAST_PASSES if args.passes == "fast" else (tuple(args.passes.split(",")) if args.passes else None)
+    passes = (
+        FAST_PASSES if args.passes == "fast" else (tuple(args.passes.split(",")) if args.passes else None)
+    )
     # Warm-up: model loading and JIT compilation are per process, not per image.
     warm = load_image(imgs[0]).rgb
     refine(warm, saliency_views(warm, args.model, passes=passes), LADDER[-1][1])
@@ -95,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             line.append(f"{rows[name]['iou'][-1]:.3f}")
         if args.per_image:
             print(" ".join(line))
-    print(f"model={args.model} passes={','.join(passes) if passes else 'default'} images={len(imgs)} "
-          f"threads={os.environ.get('MASKGATE_THREADS', 'all')}")
+    print(
+        f"model={args.model} passes={','.join(passes) if passes else 'default'} images={len(imgs)} "
+        f"threads={os.environ.get('MASKGATE_THREADS', 'all')}"
+    )
     print(f"{'step':10s} {'mean IoU':>9s} {'bound. F':>9s} {'s/image':>8s}")
     for name, _ in LADDER:
         r = rows[name]

@@ -64,10 +64,14 @@ def main() -> None:
         raise SystemExit(f"no usable pairs in {args.manifest}")
     tmp = Path(tempfile.mkdtemp())
     keep = ("id", "original", "edited", "mask", "kind")
-    (tmp / "m.jsonl").write_text("".join(json.dumps({k: getattr(p, k) for k in keep if getattr(p, k)}) + "\n" for p in pairs))
+    (tmp / "m.jsonl").write_text(
+        "".join(json.dumps({k: getattr(p, k) for k in keep if getattr(p, k)}) + "\n" for p in pairs)
+    )
     if args.workers <= 1:  # warm this process's model caches, for both measurements alike: each
         # on one pair its own way (the check's per-thread-count sessions and engines included)
-        (tmp / "warm.jsonl").write_text(json.dumps({k: getattr(pairs[0], k) for k in keep if getattr(pairs[0], k)}) + "\n")
+        (tmp / "warm.jsonl").write_text(
+            json.dumps({k: getattr(pairs[0], k) for k in keep if getattr(pairs[0], k)}) + "\n"
+        )
         run_check(tmp / "warm.jsonl", tmp / "warm", workers=1, progress=False, report=False)
         floor(pairs[:1], Checker.max_side, 1)
     t_floor = floor(pairs, Checker.max_side, args.workers)
@@ -76,8 +80,12 @@ def main() -> None:
     t_check = time.perf_counter() - t0
     shutil.rmtree(tmp, ignore_errors=True)
     n = len(pairs)
-    threads = os.environ.get("MASKGATE_THREADS") or (f"{max(1, (os.cpu_count() or 1) // args.workers)} per worker" if args.workers > 1 else "all")
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    threads = os.environ.get("MASKGATE_THREADS") or (
+        f"{max(1, (os.cpu_count() or 1) // args.workers)} per worker" if args.workers > 1 else "all"
+    )
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    )
     print(f"pairs: {n} ({s.counts.get('error', 0)} errors), workers: {args.workers}, threads: {threads}")
     print(f"{'':42s} {'pairs/s':>8s} {'ms/pair':>8s}")
     print(f"{'floor (decode x2 + PP-OCR det + u2netp)':42s} {n / t_floor:8.2f} {t_floor / n * 1000:8.0f}")

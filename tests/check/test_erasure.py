@@ -16,7 +16,12 @@ def poster(request, mug):
     """A creative: the mug with its own print (a "CAFE" label), promo text and a badge around it."""
     clean = compose(studio() if request.param == "u2netp" else scene(0), mug["rgb"], mug["mask"])
     original = add_overlays(clean)
-    overlay = cv2.dilate((np.abs(original.astype(int) - clean).max(2) > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    overlay = (
+        cv2.dilate(
+            (np.abs(original.astype(int) - clean).max(2) > 0).astype(np.uint8), np.ones((5, 5), np.uint8)
+        )
+        > 0
+    )
     mask = (mug["mask"] * 255).astype(np.uint8) if request.param == "given mask" else None
     return {"original": original, "clean": clean, "overlay": overlay, "mask": mask}
 
@@ -97,6 +102,7 @@ def test_line_left_of_an_erased_block_across_the_product_fails(checker, mug):
 def test_a_retoned_erasure_is_judged_on_its_text_not_on_its_colours(checker, poster):
     """An edit exported brighter moves every pixel: the product's print it kept is still print,
     and a promo line it kept is still residue."""
+
     def brighter(img: np.ndarray) -> np.ndarray:
         return np.clip(img.astype(np.int16) + 30, 0, 255).astype(np.uint8)
 
@@ -112,6 +118,7 @@ def test_a_retoned_erasure_is_judged_on_its_text_not_on_its_colours(checker, pos
 def test_an_erasure_delivered_smaller_than_the_original(checker, mug):
     """A generator that returns a smaller image: scaled back up, the edit is softer everywhere, and
     the product's print must not read as 'touched' (then read again, as residue) for that alone."""
+
     def big(img: np.ndarray, nearest: bool = False) -> np.ndarray:
         return cv2.resize(img, (768, 768), interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_CUBIC)
 

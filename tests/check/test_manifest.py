@@ -13,7 +13,15 @@ def _touch(p):
 
 def test_jsonl_relative_paths_ids_and_labels(tmp_path):
     (tmp_path / "m.jsonl").write_text(
-        json.dumps({"original": "o/a.jpg", "edited": "e/a_1.png", "kind": "isolated", "labels": {"residue": False}, "acceptable": False})
+        json.dumps(
+            {
+                "original": "o/a.jpg",
+                "edited": "e/a_1.png",
+                "kind": "isolated",
+                "labels": {"residue": False},
+                "acceptable": False,
+            }
+        )
         + "\n\n"
         + json.dumps({"id": "b", "original": "/abs/o.jpg", "edited": "e/b.jpg", "mask": "m/b.png"})
         + "\n"
@@ -25,7 +33,9 @@ def test_jsonl_relative_paths_ids_and_labels(tmp_path):
 
 
 def test_hfpc_lines(tmp_path):
-    (tmp_path / "h.jsonl").write_text(json.dumps({"origin": "x/o.png", "generation": "x/g.png", "label": 1}) + "\n")
+    (tmp_path / "h.jsonl").write_text(
+        json.dumps({"origin": "x/o.png", "generation": "x/g.png", "label": 1}) + "\n"
+    )
     (p,) = read_manifest(tmp_path / "h.jsonl")
     assert p.original.endswith("x/o.png") and p.edited.endswith("x/g.png") and p.acceptable is True
 
@@ -51,7 +61,9 @@ def test_folder_matches_by_stem_prefix(tmp_path):
 
 
 def test_bad_lines_become_error_items_and_ids_stay_unique(tmp_path):
-    (tmp_path / "m.jsonl").write_text('{"original": "a.jpg", "edited": "b.jpg"}\nnot json\n{"original": "a.jpg"}\n{"original": "c.jpg", "edited": "b.jpg"}\n')
+    (tmp_path / "m.jsonl").write_text(
+        '{"original": "a.jpg", "edited": "b.jpg"}\nnot json\n{"original": "a.jpg"}\n{"original": "c.jpg", "edited": "b.jpg"}\n'
+    )
     pairs = read_manifest(tmp_path / "m.jsonl")
     assert [p.error is None for p in pairs] == [True, False, False, True]
     assert "line 2" in pairs[1].error and "line 3" in pairs[2].error
@@ -108,17 +120,30 @@ def test_duplicate_ids_get_suffixes_that_collide_with_nothing(tmp_path):
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     ids = [p.id for p in read_manifest(tmp_path / "m.jsonl")]
     assert ids[0] == "x" and ids[2] == "x~1" and len(set(ids)) == 4
-    assert ids == [p.id for p in read_manifest(tmp_path / "m.jsonl")]  # stable across runs: resume relies on it
+    assert ids == [
+        p.id for p in read_manifest(tmp_path / "m.jsonl")
+    ]  # stable across runs: resume relies on it
 
 
 def test_folder_exact_stem_single_underscore_masks_and_same_stem_edits(tmp_path):
     for name in ("originals/shoe.png", "originals/shoe_red.png", "originals/mug.jpg", "masks/mug.png"):
         _touch(tmp_path / name)
-    for name in ("edited/shoe_red.png", "edited/shoe_v2.jpg", "edited/mug__bg.jpg", "edited/mug__bg.png", "edited/notes.txt"):
+    for name in (
+        "edited/shoe_red.png",
+        "edited/shoe_v2.jpg",
+        "edited/mug__bg.jpg",
+        "edited/mug__bg.png",
+        "edited/notes.txt",
+    ):
         _touch(tmp_path / name)
     pairs = read_manifest(tmp_path)
     by_edit = {p.edited.rsplit("/", 1)[1]: p for p in pairs}
-    assert set(by_edit) == {"shoe_red.png", "shoe_v2.jpg", "mug__bg.jpg", "mug__bg.png"}  # both mug__bg checked
+    assert set(by_edit) == {
+        "shoe_red.png",
+        "shoe_v2.jpg",
+        "mug__bg.jpg",
+        "mug__bg.png",
+    }  # both mug__bg checked
     assert by_edit["shoe_red.png"].original.endswith("shoe_red.png")  # exact stem wins
     assert by_edit["shoe_v2.jpg"].original.endswith("shoe.png")
     assert by_edit["mug__bg.png"].mask.endswith("masks/mug.png") and by_edit["shoe_v2.jpg"].mask is None

@@ -20,7 +20,9 @@ def _img(path, value, size=(64, 48)):
 
 
 def _manifest(folder, rows):
-    (folder / "m.jsonl").write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    (folder / "m.jsonl").write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+    )
     return folder / "m.jsonl"
 
 
@@ -36,7 +38,14 @@ def test_every_pair_gets_one_record_and_failures_say_why(tmp_path):
     (tmp_path / "mask_corrupt.png").write_bytes(b"GIF89a nonsense")
     _img(tmp_path / "raise.png", 100)
     rows = [
-        {"id": "ok", "original": o, "edited": ok, "labels": {"residue": True}, "acceptable": True, "defect": "none"},
+        {
+            "id": "ok",
+            "original": o,
+            "edited": ok,
+            "labels": {"residue": True},
+            "acceptable": True,
+            "defect": "none",
+        },
         {"id": "bad", "original": o, "edited": bad, "acceptable": False},
         {"id": "missing", "original": "nope.png", "edited": ok},
         {"id": "corrupt", "original": o, "edited": "corrupt.png"},
@@ -72,7 +81,9 @@ def test_sizes_are_passed_as_they_are_and_masks_come_as_0_255(tmp_path):
     small = _img(tmp_path / "small.png", 100, (100, 50))
     tall = _img(tmp_path / "tall.png", 100, (90, 160))
     huge = _img(tmp_path / "huge.png", 100, (1000, 500))
-    cv2.imwrite(str(tmp_path / "m01.png"), np.pad(np.ones((50, 100), np.uint8), ((25, 25), (50, 50))))  # a 0/1 mask
+    cv2.imwrite(
+        str(tmp_path / "m01.png"), np.pad(np.ones((50, 100), np.uint8), ((25, 25), (50, 50)))
+    )  # a 0/1 mask
     rgba = np.zeros((100, 200, 4), np.uint8)
     rgba[20:80, 50:150] = (0, 0, 255, 255)
     cv2.imwrite(str(tmp_path / "cut.png"), rgba)  # an RGBA cut-out: its alpha is the mask
@@ -81,7 +92,9 @@ def test_sizes_are_passed_as_they_are_and_masks_come_as_0_255(tmp_path):
         {"id": "tall", "original": o, "edited": tall, "mask": "cut.png"},
         {"id": "huge", "original": o, "edited": huge},
     ]
-    run_check(_manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in)
+    run_check(
+        _manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in
+    )
     ev = {r["id"]: r["criteria"]["residue"]["evidence"] for r in _records(tmp_path / "out")}
     assert ev["small"]["original_size"] == [200, 100] and ev["small"]["edited_size"] == [100, 50]
     assert ev["tall"]["edited_size"] == [90, 160]
@@ -93,7 +106,9 @@ def test_sizes_are_passed_as_they_are_and_masks_come_as_0_255(tmp_path):
 
 def test_worker_processes_give_the_same_records(tmp_path):
     o = _img(tmp_path / "o.png", 100)
-    rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"e{i}.png", 60 + 15 * i)} for i in range(10)]
+    rows = [
+        {"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"e{i}.png", 60 + 15 * i)} for i in range(10)
+    ]
     m = _manifest(tmp_path, rows)
     run_check(m, tmp_path / "one", progress=False, report=False, checker_factory=stand_in)
     run_check(m, tmp_path / "two", workers=2, progress=False, report=False, checker_factory=stand_in)
@@ -112,7 +127,14 @@ def test_a_pair_that_kills_its_worker_is_an_error_and_the_rest_go_on(tmp_path):
     o = _img(tmp_path / "o.png", 100)
     rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"e{i}.png", 90 + i)} for i in range(8)]
     rows.insert(3, {"id": "killer", "original": o, "edited": _img(tmp_path / "die.png", 100)})
-    s = run_check(_manifest(tmp_path, rows), tmp_path / "out", workers=2, progress=False, report=False, checker_factory=stand_in)
+    s = run_check(
+        _manifest(tmp_path, rows),
+        tmp_path / "out",
+        workers=2,
+        progress=False,
+        report=False,
+        checker_factory=stand_in,
+    )
     recs = _records(tmp_path / "out")
     assert sorted(r["id"] for r in recs) == sorted(r["id"] for r in rows)  # each exactly once
     by_id = {r["id"]: r for r in recs}
@@ -174,7 +196,9 @@ def test_killed_pool_run_resumes_and_leaves_no_workers_behind(tmp_path):
     from pathlib import Path
 
     o = _img(tmp_path / "o.png", 100)
-    rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"slow{i}.png", 100 + i)} for i in range(24)]
+    rows = [
+        {"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"slow{i}.png", 100 + i)} for i in range(24)
+    ]
     m = _manifest(tmp_path, rows)
     out = tmp_path / "out"
     root = Path(__file__).resolve().parents[2]
@@ -210,7 +234,9 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_p
     from maskgate.check.runner import RunBusyError
 
     o = _img(tmp_path / "o.png", 100)
-    rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"slow{i}.png", 100 + i)} for i in range(40)]
+    rows = [
+        {"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"slow{i}.png", 100 + i)} for i in range(40)
+    ]
     m = _manifest(tmp_path, rows)
     out = tmp_path / "out"
     root = Path(__file__).resolve().parents[2]
@@ -224,7 +250,9 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_p
     finally:
         proc.kill()
         proc.wait()
-    s = run_check(m, out, progress=False, report=False, checker_factory=stand_in)  # free again once it is gone
+    s = run_check(
+        m, out, progress=False, report=False, checker_factory=stand_in
+    )  # free again once it is gone
     assert s.done + s.skipped == 40
 
 
@@ -235,8 +263,12 @@ def test_ids_that_differ_only_in_unsafe_characters_keep_their_own_evidence(tmp_p
         {"id": "cat:1", "original": o, "edited": _img(tmp_path / "e2.png", 200)},
         {"id": "../../escape", "original": o, "edited": _img(tmp_path / "e3.png", 120)},
     ]
-    run_check(_manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in)
-    heat = {r["id"]: r["criteria"]["residue"]["evidence"]["images"]["heat"] for r in _records(tmp_path / "out")}
+    run_check(
+        _manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in
+    )
+    heat = {
+        r["id"]: r["criteria"]["residue"]["evidence"]["images"]["heat"] for r in _records(tmp_path / "out")
+    }
     assert len(set(heat.values())) == 3
     for p in heat.values():
         f = (tmp_path / "out" / p).resolve()

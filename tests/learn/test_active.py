@@ -6,8 +6,10 @@ from maskgate.learn.active import NO_SCORE_PRIORITY, priority, uncertainty_margi
 
 
 def rec(**scores):
-    return {"score": min(scores.values()) if scores else None,
-            "criteria": {k: {"pass": v >= 0.5, "score": v} for k, v in scores.items()}}
+    return {
+        "score": min(scores.values()) if scores else None,
+        "criteria": {k: {"pass": v >= 0.5, "score": v} for k, v in scores.items()},
+    }
 
 
 def test_closest_call_over_criteria_decides():

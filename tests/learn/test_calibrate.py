@@ -21,11 +21,22 @@ def _rows(n_cutouts: int, n_erasures: int, seed: int = 0) -> list[LabelledFeatur
     for i in range(n_cutouts):
         ok = i % 2 == 0
         f = {"text_area": float(rng.uniform(0, 0.0004) if ok else rng.uniform(0.01, 0.05))}
-        rows.append(LabelledFeatures(f"cup{i % 7}__{i}", f"cup{i % 7}", "isolated", {"residue": f}, {"residue": ok}, ok))
+        rows.append(
+            LabelledFeatures(
+                f"cup{i % 7}__{i}", f"cup{i % 7}", "isolated", {"residue": f}, {"residue": ok}, ok
+            )
+        )
     for i in range(n_erasures):
         ok = i % 3 == 0
-        f = {"overlay_left": 0.0 if ok else float(rng.uniform(0.4, 1.0)), "text_area": float(rng.uniform(0, 0.003))}
-        rows.append(LabelledFeatures(f"poster{i % 6}__{i}", f"poster{i % 6}", "text_removed", {"residue": f}, {"residue": ok}, ok))
+        f = {
+            "overlay_left": 0.0 if ok else float(rng.uniform(0.4, 1.0)),
+            "text_area": float(rng.uniform(0, 0.003)),
+        }
+        rows.append(
+            LabelledFeatures(
+                f"poster{i % 6}__{i}", f"poster{i % 6}", "text_removed", {"residue": f}, {"residue": ok}, ok
+            )
+        )
     return rows
 
 
@@ -55,11 +66,36 @@ def _write_set(folder, rows: list[LabelledFeatures]):
     """A labels.jsonl and the results.jsonl a check run on it would leave (measurements in evidence)."""
     folder.mkdir()
     labels, results = folder / "labels.jsonl", folder / "results.jsonl"
-    labels.write_text("".join(json.dumps({"id": r.id, "original": "o.png", "edited": "e.png", "kind": r.kind,
-                                          "labels": r.labels, "acceptable": r.acceptable}) + "\n" for r in rows))
-    results.write_text("".join(json.dumps({"id": r.id, "kind": r.kind, "verdict": "review",
-                                           "criteria": {"residue": {"pass": None, "score": 0.5, "evidence": r.features["residue"]}}}) + "\n"
-                               for r in rows))
+    labels.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": r.id,
+                    "original": "o.png",
+                    "edited": "e.png",
+                    "kind": r.kind,
+                    "labels": r.labels,
+                    "acceptable": r.acceptable,
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    results.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "verdict": "review",
+                    "criteria": {"residue": {"pass": None, "score": 0.5, "evidence": r.features["residue"]}},
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
     return labels, results
 
 
@@ -68,7 +104,17 @@ def test_cli_fits_several_label_sets_together(tmp_path):
     cut_labels, cut_results = _write_set(tmp_path / "cutouts", [r for r in rows if r.kind == "isolated"])
     era_labels, era_results = _write_set(tmp_path / "erasures", [r for r in rows if r.kind == "text_removed"])
     out = tmp_path / "cal.json"
-    args = ["calibrate", str(cut_labels), str(era_labels), "--results", str(cut_results), "--results", str(era_results), "-o", str(out)]
+    args = [
+        "calibrate",
+        str(cut_labels),
+        str(era_labels),
+        "--results",
+        str(cut_results),
+        "--results",
+        str(era_results),
+        "-o",
+        str(out),
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     cal = Calibration.load(out)

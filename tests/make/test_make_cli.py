@@ -43,7 +43,12 @@ def test_mask_folder_with_corrupt_file_reports_it_and_does_the_rest(u2netp, tmp_
 
 def test_mask_soft_rgba_and_gray(u2netp, tmp_path, scene):
     img, gt = scene
-    rgba = np.dstack([img, np.where(np.arange(img.shape[1])[None, :] < 40, 0, 255).repeat(img.shape[0], 0).astype(np.uint8)])
+    rgba = np.dstack(
+        [
+            img,
+            np.where(np.arange(img.shape[1])[None, :] < 40, 0, 255).repeat(img.shape[0], 0).astype(np.uint8),
+        ]
+    )
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
     Image.fromarray(img).convert("L").save(tmp_path / "gray.png")
     r = _run("mask", tmp_path / "rgba.png", "--out", tmp_path / "o", "--soft", "--fast")

@@ -61,7 +61,9 @@ def test_any_compatible_onnx_segmenter_by_path(tmp_path):
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 320, 320])
     y = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 1, 320, 320])
     w = helper.make_tensor("w", TensorProto.FLOAT, [1, 3, 1, 1], [1.0, -1.0, 0.0])
-    g = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["out"])], "redness", [x], [y], initializer=[w])
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["input", "w"], ["out"])], "redness", [x], [y], initializer=[w]
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
     onnx.save(m, str(tmp_path / "redness.onnx"))

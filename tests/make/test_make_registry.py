@@ -6,8 +6,13 @@ from maskgate.models.registry import REGISTRY, MissingModelError, ModelSpec, get
 
 
 def test_new_models_are_declared_with_sizes_and_hashes():
-    for name, size in [("u2net", (320, 320)), ("isnet-general-use", (1024, 1024)),
-                       ("birefnet-general", (1024, 1024)), ("birefnet-general-lite", (1024, 1024)), ("lama", (512, 512))]:
+    for name, size in [
+        ("u2net", (320, 320)),
+        ("isnet-general-use", (1024, 1024)),
+        ("birefnet-general", (1024, 1024)),
+        ("birefnet-general-lite", (1024, 1024)),
+        ("lama", (512, 512)),
+    ]:
         spec = REGISTRY[name]
         assert spec.input_size == size and spec.url and spec.hash_algo[0] in ("md5", "sha256")
     assert get_spec("birefnet-general").activation == "sigmoid"

@@ -11,10 +11,23 @@ from maskgate.report.metrics import criterion_metrics, verdict_metrics
 
 
 def rec(i, verdict, fails=(), images=None):
-    crit = {c: {"pass": c not in fails, "score": 0.1 if c in fails else 0.9, "evidence": {}} for c in ("residue", "quality")}
+    crit = {
+        c: {"pass": c not in fails, "score": 0.1 if c in fails else 0.9, "evidence": {}}
+        for c in ("residue", "quality")
+    }
     if images:
         crit["residue"]["evidence"]["images"] = images
-    return {"id": i, "original": "o.png", "edited": "e.png", "kind": "isolated", "verdict": verdict, "score": 0.5, "criteria": crit, "notes": [], "error": None}
+    return {
+        "id": i,
+        "original": "o.png",
+        "edited": "e.png",
+        "kind": "isolated",
+        "verdict": verdict,
+        "score": 0.5,
+        "criteria": crit,
+        "notes": [],
+        "error": None,
+    }
 
 
 LABELS = {
@@ -23,7 +36,12 @@ LABELS = {
     "c": {"labels": {"residue": True, "quality": False}, "acceptable": False},
     "d": {"labels": {"residue": False, "quality": None}, "acceptable": False},
 }
-RECORDS = [rec("a", "accept"), rec("b", "reject", ["residue"]), rec("c", "accept", ["residue"]), rec("d", "review")]
+RECORDS = [
+    rec("a", "accept"),
+    rec("b", "reject", ["residue"]),
+    rec("c", "accept", ["residue"]),
+    rec("d", "review"),
+]
 
 
 def test_criterion_metrics_from_the_definitions():

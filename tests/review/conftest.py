@@ -50,7 +50,7 @@ def pg_unavailable(base: str | None) -> str | None:
     """Why the PostgreSQL tests cannot run (None when they can); one bounded connection attempt
     per process, so a missing or dead server gives skips, never a hang."""
     if not base:
-        return f"{PG_ENV} not set: start a server with `eval \"$(scripts/pg_temp.sh start)\"`"
+        return f'{PG_ENV} not set: start a server with `eval "$(scripts/pg_temp.sh start)"`'
     if base not in _pg_state:
         try:
             e = create_engine(base, connect_args={"connect_timeout": 5})
@@ -59,7 +59,9 @@ def pg_unavailable(base: str | None) -> str | None:
             e.dispose()
             _pg_state[base] = None
         except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
-            _pg_state[base] = f"PostgreSQL at {PG_ENV} unreachable: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+            _pg_state[base] = (
+                f"PostgreSQL at {PG_ENV} unreachable: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+            )
     return _pg_state[base]
 
 
@@ -89,8 +91,17 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]))
 
 
-def make_pair(folder: Path, pid: str, *, w: int = 160, h: int = 120, seed: int = 0, with_mask: bool = True,
-              verdict: str = "review", background: bool = False) -> dict:
+def make_pair(
+    folder: Path,
+    pid: str,
+    *,
+    w: int = 160,
+    h: int = 120,
+    seed: int = 0,
+    with_mask: bool = True,
+    verdict: str = "review",
+    background: bool = False,
+) -> dict:
     """A product (a filled circle) on a light background, an edit with a leftover logo, evidence
     images and the model's product mask: the shape of one ``maskgate check`` record."""
     rng = np.random.default_rng(seed)
@@ -99,7 +110,7 @@ def make_pair(folder: Path, pid: str, *, w: int = 160, h: int = 120, seed: int =
     cv2.circle(orig, (w // 2, h // 2), min(w, h) // 4, (200, 40, 40), -1)
     cv2.putText(orig, "LOGO", (4, h - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (10, 10, 10), 1)
     edit = orig.copy()
-    edit[h - 24:, : w // 3] = 240
+    edit[h - 24 :, : w // 3] = 240
     mask = np.zeros((h, w), np.uint8)
     cv2.circle(mask, (w // 2, h // 2), min(w, h) // 4, 255, -1)
     heat = cv2.applyColorMap(((1 - mask / 255) * 200).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
@@ -110,13 +121,24 @@ def make_pair(folder: Path, pid: str, *, w: int = 160, h: int = 120, seed: int =
     if with_mask:
         cv2.imwrite(str(folder / "evidence" / pid / "product_mask.png"), mask)
         images["product_mask"] = f"evidence/{pid}/product_mask.png"
-    crit = {name: {"pass": True, "score": 0.9, "evidence": {}} for name in
-            ("residue", "segmentation", "quality", "comprehensibility", "consistency")}
+    crit = {
+        name: {"pass": True, "score": 0.9, "evidence": {}}
+        for name in ("residue", "segmentation", "quality", "comprehensibility", "consistency")
+    }
     crit["residue"] = {"pass": None, "score": 0.5, "evidence": {"images": images}}
     crit["background"] = {"pass": True, "score": 0.8, "evidence": {}} if background else None
-    return {"id": pid, "original": f"images/{pid}_orig.png", "edited": f"images/{pid}_edit.png",
-            "kind": "text_removed", "verdict": verdict, "score": 0.5, "criteria": crit,
-            "source_overlay": True, "notes": [], "error": None}
+    return {
+        "id": pid,
+        "original": f"images/{pid}_orig.png",
+        "edited": f"images/{pid}_edit.png",
+        "kind": "text_removed",
+        "verdict": verdict,
+        "score": 0.5,
+        "criteria": crit,
+        "source_overlay": True,
+        "notes": [],
+        "error": None,
+    }
 
 
 @pytest.fixture

@@ -13,14 +13,26 @@ from maskgate.review.stats import overview
 
 from .conftest import all_answers, login
 
-QUESTIONS = ("q1", "q2", "quality", "segmentation", "comprehensibility", "consistency", "background", "acceptable")
+QUESTIONS = (
+    "q1",
+    "q2",
+    "quality",
+    "segmentation",
+    "comprehensibility",
+    "consistency",
+    "background",
+    "acceptable",
+)
 
 
 def _answer_all(base: str, who: str, value: bool) -> None:
     c, tok = login(base, who)
     while (task := c.get("/api/next").json()["task"]) is not None:
-        r = c.post(f"/api/tasks/{task['assignment_id']}/submit", headers={"X-CSRF-Token": tok},
-                   json={"answers": all_answers(task, value)})
+        r = c.post(
+            f"/api/tasks/{task['assignment_id']}/submit",
+            headers={"X-CSRF-Token": tok},
+            json={"answers": all_answers(task, value)},
+        )
         assert r.status_code == 200, r.text
 
 
@@ -33,8 +45,12 @@ def test_admin_records_final_answer_and_export_carries_it(engine, live, db_url, 
     page = a.get(url).text
     assert "Not adjudicated yet" in page
     tok = re.search(r'id="final-form">\s*<input type="hidden" name="csrf" value="([^"]+)"', page).group(1)
-    form = {k: "no" for k in QUESTIONS} | {"acceptable": "yes", "background": "", "csrf": tok,
-                                            "note": "sticker fully removed"}
+    form = {k: "no" for k in QUESTIONS} | {
+        "acceptable": "yes",
+        "background": "",
+        "csrf": tok,
+        "note": "sticker fully removed",
+    }
     # Reviewers may not adjudicate, and the CSRF token is required.
     rc, _ = login(live.url, "alice")
     assert rc.post(url + "/final", data=form).status_code == 403
@@ -48,7 +64,11 @@ def test_admin_records_final_answer_and_export_carries_it(engine, live, db_url, 
 
     # Stored, and saving again replaces it.
     fin = final_records(engine)[item_id]
-    assert fin["acceptable"] is True and fin["labels"]["quality"] is False and fin["labels"]["background"] is None
+    assert (
+        fin["acceptable"] is True
+        and fin["labels"]["quality"] is False
+        and fin["labels"]["background"] is None
+    )
     assert fin["q1_original_has_overlay"] is False and fin["adjudicator"] == "root"
     assert a.post(url + "/final", data=form | {"quality": "yes"}).status_code == 303
     assert final_records(engine)[item_id]["labels"]["quality"] is True

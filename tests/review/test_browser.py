@@ -19,8 +19,14 @@ from maskgate.review.masks import decode_rle, png_to_mask
 from .conftest import LiveServer
 
 CHROMIUM = os.environ.get("MASKGATE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PW = "correct-horse-1"
 
 pytestmark = pytest.mark.browser
@@ -57,16 +63,26 @@ def test_review_in_browser_then_export(engine, results_dir, browser, tmp_path):
         task = page.evaluate("window.maskgate.task")
         keys = [q["key"] for q in task["questions"]]
         # Answer with the keyboard only: 1 = yes/pass/accept, 2 = no/fail/reject.
-        presses = {"q1": "1", "q2": "2", "quality": "1", "segmentation": "2", "comprehensibility": "1",
-                   "consistency": "1", "background": "2", "acceptable": "2"}
+        presses = {
+            "q1": "1",
+            "q2": "2",
+            "quality": "1",
+            "segmentation": "2",
+            "comprehensibility": "1",
+            "consistency": "1",
+            "background": "2",
+            "acceptable": "2",
+        }
         for k in keys:
             page.keyboard.press(presses[k])
         assert page.evaluate("window.maskgate.answers") == {k: presses[k] == "1" for k in keys}
 
         # Paint with the brush outside the product, then erase inside it, on the left pane.
         box = page.locator("#pane-left canvas").bounding_box()
-        to_client = "([x, y]) => { const v = window.maskgate.viewer; const c = v.toClient(v.panes[0], x, y);" \
-                    " return [c.x, c.y]; }"
+        to_client = (
+            "([x, y]) => { const v = window.maskgate.viewer; const c = v.toClient(v.panes[0], x, y);"
+            " return [c.x, c.y]; }"
+        )
         w, h = task["item"]["width"], task["item"]["height"]
         page.keyboard.press("b")
         x0, y0 = page.evaluate(to_client, [8, 8])
@@ -91,8 +107,9 @@ def test_review_in_browser_then_export(engine, results_dir, browser, tmp_path):
         with page.expect_response(lambda r: r.url.endswith("/submit")) as resp:
             page.keyboard.press("Enter")
         assert resp.value.status == 200
-        page.wait_for_function("(id) => window.maskgate && window.maskgate.task.item.id !== id",
-                               arg=task["item"]["id"])
+        page.wait_for_function(
+            "(id) => window.maskgate && window.maskgate.task.item.id !== id", arg=task["item"]["id"]
+        )
         assert not errors, errors
 
     rep = export_labels(engine, tmp_path / "labels.jsonl")
@@ -102,8 +119,14 @@ def test_review_in_browser_then_export(engine, results_dir, browser, tmp_path):
     assert rec["id"] == task["item"]["id"] and rec["reviewer"] == "alice"
     assert rec["q1_original_has_overlay"] is True and rec["q2_edit_has_leftover"] is False
     assert rec["acceptable"] is False
-    expected = {"residue": True, "quality": True, "segmentation": False, "comprehensibility": True,
-                "consistency": True, "background": (False if "background" in keys else None)}
+    expected = {
+        "residue": True,
+        "quality": True,
+        "segmentation": False,
+        "comprehensibility": True,
+        "consistency": True,
+        "background": (False if "background" in keys else None),
+    }
     assert rec["labels"] == expected
     assert np.array_equal(decode_rle(rec["mask"]), client_mask)
 
@@ -120,4 +143,6 @@ def test_skip_and_flip_keys(engine, results_dir, browser):
         page.keyboard.press("h")
         page.wait_for_function("() => document.querySelector('#evidence-toggles input').checked")
         page.keyboard.press("s")
-        page.wait_for_function("(first) => window.maskgate && window.maskgate.task.item.id !== first", arg=first)
+        page.wait_for_function(
+            "(first) => window.maskgate && window.maskgate.task.item.id !== first", arg=first
+        )

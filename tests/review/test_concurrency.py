@@ -16,8 +16,12 @@ N_ITEMS, OVERLAP, N_REVIEWERS = 2000, 2, 20
 
 @pytest.mark.slow
 def test_twenty_reviewers_two_thousand_tasks(engine, tmp_path):
-    bulk_add(engine, tmp_path, [{"ext_id": f"i{i}", "original": "o.png", "edited": "e.png"} for i in range(N_ITEMS)],
-             overlap=OVERLAP)
+    bulk_add(
+        engine,
+        tmp_path,
+        [{"ext_id": f"i{i}", "original": "o.png", "edited": "e.png"} for i in range(N_ITEMS)],
+        overlap=OVERLAP,
+    )
     reviewers = [add_user(engine, f"rev{i}", "password-123").id for i in range(N_REVIEWERS)]
     served: dict[int, list[int]] = {r: [] for r in reviewers}
     errors: list[BaseException] = []
@@ -28,8 +32,12 @@ def test_twenty_reviewers_two_thousand_tasks(engine, tmp_path):
             start.wait()
             while (t := next_task(engine, r, gold_every=0)) is not None:
                 served[r].append(t.item_id)
-                submit(engine, r, t.assignment_id,
-                       AnswerIn(q1=False, q2=False, labels={"residue": True}, acceptable=True))
+                submit(
+                    engine,
+                    r,
+                    t.assignment_id,
+                    AnswerIn(q1=False, q2=False, labels={"residue": True}, acceptable=True),
+                )
         except BaseException as e:  # surfaced below
             errors.append(e)
 
@@ -50,4 +58,7 @@ def test_twenty_reviewers_two_thousand_tasks(engine, tmp_path):
         pairs = c.execute(select(Answer.item_id, Answer.reviewer_id)).all()
         assert len(set(pairs)) == len(pairs), "an answer was stored twice"
         assert c.scalar(select(func.count()).select_from(Slot).where(Slot.state != "done")) == 0
-        assert c.scalar(select(func.count()).select_from(Assignment).where(Assignment.status != "submitted")) == 0
+        assert (
+            c.scalar(select(func.count()).select_from(Assignment).where(Assignment.status != "submitted"))
+            == 0
+        )

@@ -27,8 +27,11 @@ def test_review_flow_and_export(engine, live, tmp_path):
     assert pre.status_code == 200
     m = np.zeros((item["height"], item["width"]), bool)
     m[10:50, 20:90] = True
-    body = {"answers": all_answers(task, True) | {"q2": False, "quality": False}, "note": "halo at left",
-            "mask": "data:image/png;base64," + base64.b64encode(mask_to_png(m)).decode()}
+    body = {
+        "answers": all_answers(task, True) | {"q2": False, "quality": False},
+        "note": "halo at left",
+        "mask": "data:image/png;base64," + base64.b64encode(mask_to_png(m)).decode(),
+    }
     r = c.post(f"/api/tasks/{task['assignment_id']}/submit", json=body, headers={"X-CSRF-Token": tok})
     assert r.status_code == 200, r.text
     again = c.post(f"/api/tasks/{task['assignment_id']}/submit", json=body, headers={"X-CSRF-Token": tok})
@@ -45,8 +48,11 @@ def test_review_flow_and_export(engine, live, tmp_path):
 def test_unanswered_questions_are_refused(live):
     c, tok = login(live.url, "alice")
     task = c.get("/api/next").json()["task"]
-    r = c.post(f"/api/tasks/{task['assignment_id']}/submit", json={"answers": {"q1": True}},
-               headers={"X-CSRF-Token": tok})
+    r = c.post(
+        f"/api/tasks/{task['assignment_id']}/submit",
+        json={"answers": {"q1": True}},
+        headers={"X-CSRF-Token": tok},
+    )
     assert r.status_code == 422 and "unanswered" in r.text
 
 
@@ -81,9 +87,16 @@ def test_path_traversal_rejected(live, results_dir):
     (results_dir.parent / "secret.png").write_bytes(b"\x89PNG secret")
     c, _ = login(live.url, "alice")
     cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
-    for path in ("/files/1/../secret.png", "/files/1/%2e%2e/secret.png", "/files/1/images/%2e%2e/%2e%2e/secret.png",
-                 "/files/1/images/../../secret.png", "/files/1/%2Fetc%2Fpasswd", "/files/1/..%2fsecret.png",
-                 "/files/99/images/p0_orig.png", "/files/1/results.jsonl"):
+    for path in (
+        "/files/1/../secret.png",
+        "/files/1/%2e%2e/secret.png",
+        "/files/1/images/%2e%2e/%2e%2e/secret.png",
+        "/files/1/images/../../secret.png",
+        "/files/1/%2Fetc%2Fpasswd",
+        "/files/1/..%2fsecret.png",
+        "/files/99/images/p0_orig.png",
+        "/files/1/results.jsonl",
+    ):
         conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
         conn.request("GET", path, headers={"Cookie": cookie})
         r = conn.getresponse()
@@ -108,8 +121,11 @@ def test_upload_size_limit(engine, results_dir):
     with LiveServer(create_app(engine, Settings(gold_every=0, max_body=10_000))) as srv:
         c, tok = login(srv.url, "alice")
         task = c.get("/api/next").json()["task"]
-        r = c.post(f"/api/tasks/{task['assignment_id']}/submit", headers={"X-CSRF-Token": tok},
-                   json={"answers": {}, "mask": "data:image/png;base64," + "A" * 20_000})
+        r = c.post(
+            f"/api/tasks/{task['assignment_id']}/submit",
+            headers={"X-CSRF-Token": tok},
+            json={"answers": {}, "mask": "data:image/png;base64," + "A" * 20_000},
+        )
         assert r.status_code == 413
 
 
@@ -120,8 +136,11 @@ def test_wrong_password_and_admin_pages_show_agreement(engine, live):
     for who, val in (("alice", True), ("bob", False)):
         rc, rtok = login(live.url, who)
         while (task := rc.get("/api/next").json()["task"]) is not None:
-            r = rc.post(f"/api/tasks/{task['assignment_id']}/submit", headers={"X-CSRF-Token": rtok},
-                        json={"answers": all_answers(task, val)})
+            r = rc.post(
+                f"/api/tasks/{task['assignment_id']}/submit",
+                headers={"X-CSRF-Token": rtok},
+                json={"answers": all_answers(task, val)},
+            )
             assert r.status_code == 200, r.text
     a, _ = login(live.url, "root")
     page = a.get("/admin").text

@@ -44,9 +44,21 @@ def test_premask_from_evidence_and_background_flag(engine, results_dir):
 
 def test_gold_items(engine, results_dir, tmp_path):
     gold = tmp_path / "labels.jsonl"
-    gold.write_text(json.dumps({"id": "ok0", "original": "x", "edited": "y", "kind": "text_removed",
-                                "labels": {"residue": True, "quality": False}, "acceptable": False}) + "\n"
-                    + json.dumps({"id": "nowhere", "labels": {}, "acceptable": True}) + "\n")
+    gold.write_text(
+        json.dumps(
+            {
+                "id": "ok0",
+                "original": "x",
+                "edited": "y",
+                "kind": "text_removed",
+                "labels": {"residue": True, "quality": False},
+                "acceptable": False,
+            }
+        )
+        + "\n"
+        + json.dumps({"id": "nowhere", "labels": {}, "acceptable": True})
+        + "\n"
+    )
     rep = import_results(engine, results_dir / "results.jsonl", gold=gold, segment=None)
     assert rep.gold == 1 and any("nowhere" in p for p in rep.problems)
     with engine.connect() as c:
@@ -78,8 +90,19 @@ def test_cli_user_import_export(db_url, results_dir, tmp_path):
     assert r.exit_code == 0, r.output
     r = run(cli, ["user", "add", "carol", "--password", "pw-long-enough", "--db", db_url])
     assert r.exit_code != 0 and "exists" in r.output
-    r = run(cli, ["review", "import", str(results_dir / "results.jsonl"), "--overlap", "2", "--no-prelabel",
-                  "--db", db_url])
+    r = run(
+        cli,
+        [
+            "review",
+            "import",
+            str(results_dir / "results.jsonl"),
+            "--overlap",
+            "2",
+            "--no-prelabel",
+            "--db",
+            db_url,
+        ],
+    )
     assert r.exit_code == 0 and "imported 4 items" in r.output, r.output
     r = run(cli, ["review", "import", str(tmp_path / "missing.jsonl"), "--db", db_url])
     assert r.exit_code == 2 and "no such file" in r.output

@@ -18,8 +18,12 @@ def _users(engine, n):
 
 
 def test_overlap_serves_k_different_reviewers_then_stops(engine, tmp_path):
-    bulk_add(engine, tmp_path, [{"ext_id": f"i{i}", "original": "o.png", "edited": "e.png"} for i in range(3)],
-             overlap=2)
+    bulk_add(
+        engine,
+        tmp_path,
+        [{"ext_id": f"i{i}", "original": "o.png", "edited": "e.png"} for i in range(3)],
+        overlap=2,
+    )
     r1, r2, r3 = _users(engine, 3)
     got = {r: [] for r in (r1, r2, r3)}
     for r in (r1, r2, r3):
@@ -57,8 +61,11 @@ def test_expired_lease_returns_to_queue_and_late_submit_is_refused(engine, tmp_p
 
 
 def test_skip_gives_item_to_others_not_back(engine, tmp_path):
-    bulk_add(engine, tmp_path, [{"ext_id": "a", "original": "o", "edited": "e"},
-                                {"ext_id": "b", "original": "o", "edited": "e"}])
+    bulk_add(
+        engine,
+        tmp_path,
+        [{"ext_id": "a", "original": "o", "edited": "e"}, {"ext_id": "b", "original": "o", "edited": "e"}],
+    )
     r1, r2 = _users(engine, 2)
     t = next_task(engine, r1, gold_every=0)
     skip(engine, r1, t.assignment_id)
@@ -69,8 +76,17 @@ def test_skip_gives_item_to_others_not_back(engine, tmp_path):
 
 def test_gold_mixed_in_at_rate(engine, tmp_path):
     rows = [{"ext_id": f"i{i}", "original": "o", "edited": "e"} for i in range(20)]
-    rows += [{"ext_id": f"g{i}", "original": "o", "edited": "e", "is_gold": True,
-              "gold_labels": {"residue": True}, "gold_acceptable": True} for i in range(2)]
+    rows += [
+        {
+            "ext_id": f"g{i}",
+            "original": "o",
+            "edited": "e",
+            "is_gold": True,
+            "gold_labels": {"residue": True},
+            "gold_acceptable": True,
+        }
+        for i in range(2)
+    ]
     bulk_add(engine, tmp_path, rows)
     (r,) = _users(engine, 1)
     kinds = []
@@ -96,7 +112,14 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
     from .conftest import make_pair
 
     folder = tmp_path / "check"
-    scores = {"sure_pass": 0.97, "close": 0.52, "sure_fail": 0.05, "medium": 0.7, "closest": 0.499, "near": 0.42}
+    scores = {
+        "sure_pass": 0.97,
+        "close": 0.52,
+        "sure_fail": 0.05,
+        "medium": 0.7,
+        "closest": 0.499,
+        "near": 0.42,
+    }
     recs = []
     for i, (pid, sc) in enumerate(scores.items()):
         r = make_pair(folder, pid, seed=i)
@@ -108,9 +131,12 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
     gold = make_pair(folder, "gold0", seed=10)
     recs.append(gold)
     (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
-    (folder / "gold.jsonl").write_text(json.dumps({"id": "gold0", "labels": {"residue": True},
-                                                   "acceptable": True}) + "\n")
-    rep = import_results(engine, folder / "results.jsonl", segment=None, overlap=2, gold=folder / "gold.jsonl")
+    (folder / "gold.jsonl").write_text(
+        json.dumps({"id": "gold0", "labels": {"residue": True}, "acceptable": True}) + "\n"
+    )
+    rep = import_results(
+        engine, folder / "results.jsonl", segment=None, overlap=2, gold=folder / "gold.jsonl"
+    )
     assert rep.imported == 8 and rep.gold == 1, rep.summary()
     with engine.connect() as c:
         stored = dict(c.execute(select(Item.ext_id, Item.priority)).all())
@@ -130,8 +156,14 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
 
 
 def test_priority_survives_skip_and_expiry(engine, tmp_path):
-    bulk_add(engine, tmp_path, [{"ext_id": "low", "original": "o", "edited": "e", "priority": 0.55},
-                                {"ext_id": "high", "original": "o", "edited": "e", "priority": 0.99}])
+    bulk_add(
+        engine,
+        tmp_path,
+        [
+            {"ext_id": "low", "original": "o", "edited": "e", "priority": 0.55},
+            {"ext_id": "high", "original": "o", "edited": "e", "priority": 0.99},
+        ],
+    )
     r1, r2 = _users(engine, 2)
     with engine.connect() as c:
         ids = dict(c.execute(select(Item.ext_id, Item.id)).all())
@@ -145,7 +177,9 @@ def test_next_task_is_one_ordered_index_scan(engine):
     """The pick uses ix_slots_queue for both the range and the order: no sort step."""
     from maskgate.review.queue import next_slot_query
 
-    sql = str(next_slot_query(1, 1e12).compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    sql = str(
+        next_slot_query(1, 1e12).compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    )
     with engine.connect() as c:
         if engine.dialect.name == "sqlite":
             plan = " | ".join(str(r[-1]) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
@@ -173,9 +207,13 @@ def test_migration_from_0001_keeps_queue(db_url):
         command.upgrade(cfg, "0001")
     with eng.begin() as c:
         c.execute(text("INSERT INTO roots (id, path) VALUES (1, '/tmp')"))
-        c.execute(text("INSERT INTO items (id, ext_id, root_id, original, edited, has_background, evidence, "
-                       "check_record, overlap, is_gold, created_at) VALUES (1, 'old', 1, 'o', 'e', false, '{}', "
-                       "'{}', 1, false, 0)"))
+        c.execute(
+            text(
+                "INSERT INTO items (id, ext_id, root_id, original, edited, has_background, evidence, "
+                "check_record, overlap, is_gold, created_at) VALUES (1, 'old', 1, 'o', 'e', false, '{}', "
+                "'{}', 1, false, 0)"
+            )
+        )
         c.execute(text("INSERT INTO slots (item_id, due, state) VALUES (1, 0, 'open')"))
     migrate(eng)
     insp = inspect(eng)

@@ -18,7 +18,10 @@ def test_each_defect_changes_what_it_should():
     assert (cut[mask] == 255).all(axis=1).sum() > 0.2 * mask.sum()  # product pixels gone to the backdrop
     assert (cut[~mask] == clean[~mask]).all()
     blur = defects.quality_blur(rgb, mask, None, rng)
-    assert np.abs(np.diff(blur[mask].astype(int), axis=0)).mean() < np.abs(np.diff(clean[mask].astype(int), axis=0)).mean()
+    assert (
+        np.abs(np.diff(blur[mask].astype(int), axis=0)).mean()
+        < np.abs(np.diff(clean[mask].astype(int), axis=0)).mean()
+    )
     hue = defects.altered_hue(rgb, mask, None, rng)
     assert np.abs(hue[mask].astype(int) - clean[mask]).mean() > 20 and (hue[~mask] == clean[~mask]).all()
     tiny = defects.tiny(rgb, mask, None, rng)

@@ -34,7 +34,9 @@ class Alignment:
         if self.is_identity and src.shape[:2] == shape[:2]:
             return np.ascontiguousarray(src)
         flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        return cv2.warpAffine(np.ascontiguousarray(src), self.matrix, (shape[1], shape[0]), flags=flags, borderValue=0)
+        return cv2.warpAffine(
+            np.ascontiguousarray(src), self.matrix, (shape[1], shape[0]), flags=flags, borderValue=0
+        )
 
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -52,7 +54,9 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def identity_match(orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray, maps: dict | None = None) -> tuple[float, float]:
+def identity_match(
+    orig_g: np.ndarray, edit_g: np.ndarray, region: np.ndarray, maps: dict | None = None
+) -> tuple[float, float]:
     """How well the edit matches the original in place over ``region``: (share of pixels that
     match, 0..1; median NCC over the textured ones).
 
@@ -98,7 +102,9 @@ def _orb_fit(orig_g, edit_g, mask_o, mask_e):
         return None, 0
     p1 = np.float32([k1[m.queryIdx].pt for m in good])
     p2 = np.float32([k2[m.trainIdx].pt for m in good])
-    mat, inl = cv2.estimateAffinePartial2D(p1, p2, method=cv2.RANSAC, ransacReprojThreshold=4.0, maxIters=2000)
+    mat, inl = cv2.estimateAffinePartial2D(
+        p1, p2, method=cv2.RANSAC, ransacReprojThreshold=4.0, maxIters=2000
+    )
     if mat is None:
         return None, 0
     return mat, int(inl.sum())
@@ -116,8 +122,12 @@ def _moments_fit(mask_o: np.ndarray, mask_e: np.ndarray) -> np.ndarray | None:
 
 
 def align(
-    orig_rgb: np.ndarray, edit_rgb: np.ndarray, mask_o: np.ndarray, mask_e: np.ndarray | None,
-    identity_min: float = 0.35, maps: dict | None = None,
+    orig_rgb: np.ndarray,
+    edit_rgb: np.ndarray,
+    mask_o: np.ndarray,
+    mask_e: np.ndarray | None,
+    identity_min: float = 0.35,
+    maps: dict | None = None,
 ) -> Alignment:
     """Estimate how the product moved from original to edit (same-size arrays expected).
 

@@ -76,7 +76,9 @@ class PairContext:
 
     @property
     def product_share(self) -> float:
-        return self.memo("product_share", lambda: float(np.count_nonzero(self.product_e)) / self.product_e.size)
+        return self.memo(
+            "product_share", lambda: float(np.count_nonzero(self.product_e)) / self.product_e.size
+        )
 
 
 def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[TextRegion]:
@@ -88,7 +90,9 @@ def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[Te
         (_, _), (rw, rh), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
         thick, long = min(rw, rh), max(rw, rh)
         # a blob a sixth of the frame tall is an object, unless it is a long line (a poster's headline)
-        if (thick > 0.15 * max(h, w) and long < 2.5 * thick) or (long < 1.5 * thick and long * thick > 0.02 * h * w):
+        if (thick > 0.15 * max(h, w) and long < 2.5 * thick) or (
+            long < 1.5 * thick and long * thick > 0.02 * h * w
+        ):
             continue
         if long < 1.4 * thick:  # a blob, not a line of text: PP-OCR fires on square shapes in scenes
             continue
@@ -96,7 +100,9 @@ def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[Te
     return keep
 
 
-def clean_product_mask(sal: np.ndarray, text: list[TextRegion], given: np.ndarray | None = None) -> np.ndarray:
+def clean_product_mask(
+    sal: np.ndarray, text: list[TextRegion], given: np.ndarray | None = None
+) -> np.ndarray:
     """Binary product mask of the original: saliency minus overlay blobs (text, badges) and specks."""
     if given is not None:
         return given
@@ -186,7 +192,11 @@ def build_context(
     mask_o = clean_product_mask(sal_o, text_o, given_mask)
     iso = isolated_foreground(edit, edit_alpha) if kind in (None, "isolated") else None
     if kind is None:
-        kind = "isolated" if iso is not None else ("text_removed" if looks_text_removed(orig, edit) else "inpainted")
+        kind = (
+            "isolated"
+            if iso is not None
+            else ("text_removed" if looks_text_removed(orig, edit) else "inpainted")
+        )
     fg_e = backdrop = None
     if kind == "isolated":
         if iso is None:  # declared isolated but the backdrop is not flat: treat its saliency-free best guess
@@ -205,9 +215,23 @@ def build_context(
     else:
         product_e = mask_o_in_e
     return PairContext(
-        orig=orig, edit=edit, edit_alpha=edit_alpha, kind=kind, sal_o=sal_o, mask_o=mask_o, text_o=text_o,
-        text_e=text_e, alignment=al, orig_in_e=orig_in_e, mask_o_in_e=mask_o_in_e, sal_in_e=sal_in_e, product_e=product_e,
-        fg_e=fg_e, backdrop=backdrop, notes=notes, edit_detail=edit_detail,
+        orig=orig,
+        edit=edit,
+        edit_alpha=edit_alpha,
+        kind=kind,
+        sal_o=sal_o,
+        mask_o=mask_o,
+        text_o=text_o,
+        text_e=text_e,
+        alignment=al,
+        orig_in_e=orig_in_e,
+        mask_o_in_e=mask_o_in_e,
+        sal_in_e=sal_in_e,
+        product_e=product_e,
+        fg_e=fg_e,
+        backdrop=backdrop,
+        notes=notes,
+        edit_detail=edit_detail,
         # the in-place NCC of the alignment is the criteria's NCC when the product did not move
         cache={"identity_ncc": (maps["ncc"], maps["sd"])} if al.is_identity and "ncc" in maps else {},
     )
@@ -219,7 +243,9 @@ def _product_part(fg: np.ndarray, prior: np.ndarray) -> np.ndarray:
     if n <= 1:
         return fg.copy()
     hits = np.bincount(lab[prior], minlength=n)
-    keep = [i for i in range(1, n) if hits[i] > 0.3 * stats[i, cv2.CC_STAT_AREA] or hits[i] > 0.05 * prior.sum()]
+    keep = [
+        i for i in range(1, n) if hits[i] > 0.3 * stats[i, cv2.CC_STAT_AREA] or hits[i] > 0.05 * prior.sum()
+    ]
     if not keep:
         keep = [1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
     return np.isin(lab, keep)

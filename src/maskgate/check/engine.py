@@ -88,14 +88,27 @@ class Checker:
     max_side = 1024  # working resolution: big enough for faint text, small enough for speed
     original_text_side = 384  # source_overlay and overlay regions only need overlay-sized text
 
-    def __init__(self, calibration: str | Path | Calibration | None = None, model: str = "u2netp", model_path: str | None = None):
-        self.calibration = calibration if isinstance(calibration, Calibration) else Calibration.load(calibration)
+    def __init__(
+        self,
+        calibration: str | Path | Calibration | None = None,
+        model: str = "u2netp",
+        model_path: str | None = None,
+    ):
+        self.calibration = (
+            calibration if isinstance(calibration, Calibration) else Calibration.load(calibration)
+        )
         self.model = model
         self.model_path = model_path
         self._pool: ThreadPoolExecutor | None = None
         resolve_model(model, model_path)  # fail now, with the fix, rather than on the first pair
 
-    def start(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> Callable[[], PairResult]:
+    def start(
+        self,
+        original: LoadedImage,
+        edited: LoadedImage,
+        kind: str | None = None,
+        mask: np.ndarray | None = None,
+    ) -> Callable[[], PairResult]:
         """Begin checking a pair; calling the returned function finishes it.
 
         The u2netp pass and then the pair's context are built on a helper thread while this thread
@@ -110,13 +123,27 @@ class Checker:
 
         return finish
 
-    def check(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> PairResult:
+    def check(
+        self,
+        original: LoadedImage,
+        edited: LoadedImage,
+        kind: str | None = None,
+        mask: np.ndarray | None = None,
+    ) -> PairResult:
         return self.start(original, edited, kind, mask)()
 
-    def context(self, original: LoadedImage, edited: LoadedImage, kind: str | None = None, mask: np.ndarray | None = None) -> PairContext:
+    def context(
+        self,
+        original: LoadedImage,
+        edited: LoadedImage,
+        kind: str | None = None,
+        mask: np.ndarray | None = None,
+    ) -> PairContext:
         return self._begin(original, edited, kind, mask).result()
 
-    def _begin(self, original: LoadedImage, edited: LoadedImage, kind: str | None, mask: np.ndarray | None) -> Future:
+    def _begin(
+        self, original: LoadedImage, edited: LoadedImage, kind: str | None, mask: np.ndarray | None
+    ) -> Future:
         orig = rgba_over(original.rgb, original.alpha)
         h, w = orig.shape[:2]
         edit_rgb, edit_alpha, notes = fit_edit(rgba_over(edited.rgb, edited.alpha), edited.alpha, (h, w))
@@ -128,13 +155,23 @@ class Checker:
         # printed on the product: the original's text is found first (at 384 px and full size: a
         # big headline shows on the small view, a logo's caption on the large one) and hidden from
         # u2netp, which otherwise calls bold promo text and its banners the product.
-        erasure = kind == "text_removed" or (kind is None and not is_cutout(edit_rgb, edit_alpha) and looks_text_removed(orig, edit_rgb))
+        erasure = kind == "text_removed" or (
+            kind is None and not is_cutout(edit_rgb, edit_alpha) and looks_text_removed(orig, edit_rgb)
+        )
         if erasure:
             kind = "text_removed"
 
         def build(sal: np.ndarray, texts) -> PairContext:
             return build_context(
-                orig, edit_rgb, edit_alpha, sal, *texts, kind=kind, given_mask=given, notes=notes, edit_side=max(edited.rgb.shape[:2])
+                orig,
+                edit_rgb,
+                edit_alpha,
+                sal,
+                *texts,
+                kind=kind,
+                given_mask=given,
+                notes=notes,
+                edit_side=max(edited.rgb.shape[:2]),
             )
 
         def original_saliency(texts=None) -> np.ndarray:
@@ -183,7 +220,10 @@ class Checker:
     def judge(self, ctx: PairContext, feats: dict[str, dict]) -> PairResult:
         cal = self.calibration
         keys = {n: cal.scorer(n, ctx.kind) for n in CRITERIA}
-        scores = {n: (probability(keys[n], feats[n], cal.models.get(keys[n])) if judgeable(n, ctx) else None) for n in CRITERIA}
+        scores = {
+            n: (probability(keys[n], feats[n], cal.models.get(keys[n])) if judgeable(n, ctx) else None)
+            for n in CRITERIA
+        }
         passed, verdict, overall = decide(scores, cal, keys)
         images = evidence_images(ctx, passed)
         criteria = {}
@@ -191,10 +231,19 @@ class Checker:
             ev = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in feats[n].items()}
             if scores[n] is None and applies(n, ctx.kind):
                 ev["not_judged"] = "product too small in the edit to compare its detail with the original"
-            criteria[n] = CriterionResult(passed[n], 1.0 if scores[n] is None else scores[n], ev, images.get(n, {}))
+            criteria[n] = CriterionResult(
+                passed[n], 1.0 if scores[n] is None else scores[n], ev, images.get(n, {})
+            )
         return PairResult(
-            id="", original="", edited="", kind=ctx.kind, verdict=verdict, score=overall, criteria=criteria,
-            source_overlay=source_overlay(ctx), notes=ctx.notes,
+            id="",
+            original="",
+            edited="",
+            kind=ctx.kind,
+            verdict=verdict,
+            score=overall,
+            criteria=criteria,
+            source_overlay=source_overlay(ctx),
+            notes=ctx.notes,
         )
 
 

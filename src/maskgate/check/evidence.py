@@ -46,11 +46,15 @@ def residue_heatmap(ctx: PairContext) -> np.ndarray:
 
 
 def evidence_images(ctx: PairContext, passed: dict) -> dict[str, dict[str, np.ndarray]]:
-    ev: dict[str, dict[str, np.ndarray]] = {"segmentation": {"product_mask": (ctx.mask_o * 255).astype(np.uint8)}}
+    ev: dict[str, dict[str, np.ndarray]] = {
+        "segmentation": {"product_mask": (ctx.mask_o * 255).astype(np.uint8)}
+    }
     if passed.get("residue") is False:
         ev["residue"] = {"heatmap": residue_heatmap(ctx)}
     if passed.get("segmentation") is False:
-        missing = ctx.mask_o_in_e & ~(ctx.fg_e if ctx.fg_e is not None else ctx.cache.get("kept", ctx.mask_o_in_e))
+        missing = ctx.mask_o_in_e & ~(
+            ctx.fg_e if ctx.fg_e is not None else ctx.cache.get("kept", ctx.mask_o_in_e)
+        )
         ev["segmentation"]["missing"] = _outline(_tint(ctx.edit, missing), ctx.mask_o_in_e)
     if passed.get("consistency") is False and "de" in ctx.cache:
         diff = np.clip(ctx.cache["de"] / 60.0, 0, 1) * ctx.mask_o_in_e

@@ -14,7 +14,12 @@ from maskgate.check.measure import channel_max
 
 def border_pixels(rgb: np.ndarray, width: int = 4) -> np.ndarray:
     return np.concatenate(
-        [rgb[:width].reshape(-1, 3), rgb[-width:].reshape(-1, 3), rgb[:, :width].reshape(-1, 3), rgb[:, -width:].reshape(-1, 3)]
+        [
+            rgb[:width].reshape(-1, 3),
+            rgb[-width:].reshape(-1, 3),
+            rgb[:, :width].reshape(-1, 3),
+            rgb[:, -width:].reshape(-1, 3),
+        ]
     )
 
 

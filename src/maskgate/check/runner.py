@@ -47,7 +47,9 @@ def _exclusive(out_dir: Path):
         try:
             fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
-            raise RunBusyError(f"another `maskgate check` is writing to {out_dir}; wait for it or use another --out") from e
+            raise RunBusyError(
+                f"another `maskgate check` is writing to {out_dir}; wait for it or use another --out"
+            ) from e
         yield
 
 
@@ -106,7 +108,19 @@ def _labels_extra(spec: PairSpec) -> dict:
 
 
 def _error_record(spec: PairSpec, reason: str) -> dict:
-    return PairResult(spec.id, spec.original, spec.edited, spec.kind, "error", None, {}, None, [], reason, _labels_extra(spec)).to_record()
+    return PairResult(
+        spec.id,
+        spec.original,
+        spec.edited,
+        spec.kind,
+        "error",
+        None,
+        {},
+        None,
+        [],
+        reason,
+        _labels_extra(spec),
+    ).to_record()
 
 
 def evidence_dirname(pid: str) -> str:
@@ -244,7 +258,10 @@ def _work(spec: PairSpec, out_dir: str) -> dict:
 
 
 def _crash_record(spec: PairSpec, exc: BaseException) -> dict:
-    return _error_record(spec, f"the worker process died while checking this pair (out of memory, or a crash in a decoder or model?): {type(exc).__name__}: {exc}")
+    return _error_record(
+        spec,
+        f"the worker process died while checking this pair (out of memory, or a crash in a decoder or model?): {type(exc).__name__}: {exc}",
+    )
 
 
 def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibration, emit) -> None:
@@ -259,7 +276,9 @@ def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibr
     queue = list(reversed(todo))
     while queue:
         suspects: list[PairSpec] = []
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())) as pool:
+        with ProcessPoolExecutor(
+            workers, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())
+        ) as pool:
             pending: dict = {}
             try:
                 while queue or pending:
@@ -274,7 +293,9 @@ def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibr
             except BrokenProcessPool:
                 suspects = list(pending.values())
         for spec in suspects:
-            with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())) as alone:
+            with ProcessPoolExecutor(
+                1, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())
+            ) as alone:
                 try:
                     emit(alone.submit(_work, spec, str(out_dir)).result())
                 except BrokenProcessPool as e:
@@ -308,7 +329,9 @@ def run_check(
     return summary
 
 
-def _run(pairs: list[PairSpec], out_dir: Path, workers: int, factory, calibration, progress: bool) -> RunSummary:
+def _run(
+    pairs: list[PairSpec], out_dir: Path, workers: int, factory, calibration, progress: bool
+) -> RunSummary:
     results = out_dir / RESULTS
     done = completed_ids(results)
     todo = [p for p in pairs if p.id not in done]
@@ -365,7 +388,11 @@ class _progress:
             from rich.console import Console
 
             self.p = Progress(
-                TextColumn("checking"), BarColumn(), MofNCompleteColumn(), Speed(), TimeRemainingColumn(),
+                TextColumn("checking"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                Speed(),
+                TimeRemainingColumn(),
                 console=Console(stderr=True),
             )
             self.p.start()

@@ -106,13 +106,19 @@ def derived(criterion: str, feats: dict) -> dict:
     """Measurements that only mean something together (a tint is a colour shift that a blend explains)."""
     f = dict(feats)
     if criterion == "residue":
-        f["collar_off_edge"] = f.get("collar_share", 0.0) * max(0.0, math.log(1.6 / max(f.get("outline_on_edge", 2.0), 1e-3)))
+        f["collar_off_edge"] = f.get("collar_share", 0.0) * max(
+            0.0, math.log(1.6 / max(f.get("outline_on_edge", 2.0), 1e-3))
+        )
     if criterion in ("quality", "consistency"):
-        f["tint_signal"] = max(0.0, math.log1p(f.get("mean_shift", 0.0)) - math.log1p(f.get("tint_resid", 0.0)))
+        f["tint_signal"] = max(
+            0.0, math.log1p(f.get("mean_shift", 0.0)) - math.log1p(f.get("tint_resid", 0.0))
+        )
     if criterion == "background":
         f["luma_hf_low"] = f.get("luma_hf", 10.0)  # a smeared scene has no fine detail left
     if criterion == "quality":
-        f["halo_signal"] = max(0.0, math.log1p(f.get("de_band", 0.0)) - math.log1p(f.get("de_inner", 0.0)) - 0.5)
+        f["halo_signal"] = max(
+            0.0, math.log1p(f.get("de_band", 0.0)) - math.log1p(f.get("de_inner", 0.0)) - 0.5
+        )
     return f
 
 

@@ -73,7 +73,9 @@ class Calibration:
         Path(path).write_text(json.dumps(raw, indent=2) + "\n")
 
 
-def decide(scores: dict[str, float | None], cal: Calibration, keys: dict[str, str] | None = None) -> tuple[dict[str, bool | None], str, float]:
+def decide(
+    scores: dict[str, float | None], cal: Calibration, keys: dict[str, str] | None = None
+) -> tuple[dict[str, bool | None], str, float]:
     """(pass per criterion, verdict, overall score) for one pair's criterion scores; ``keys`` names
     the thresholds each criterion was scored with (``Calibration.scorer``), by default its own."""
     passed: dict[str, bool | None] = {}

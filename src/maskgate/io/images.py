@@ -56,7 +56,9 @@ def decode(im: Image.Image, *, max_side: int | None = None, path: str = "") -> L
     """Normalise an opened PIL image (see module doc). ``max_side`` bounds the working size."""
     w0, h0 = im.size
     if w0 * h0 > MAX_PIXELS:
-        raise ImageReadError(f"image too large: {w0}x{h0} = {w0 * h0 / 1e6:.0f} MP (limit {MAX_PIXELS / 1e6:.0f} MP)")
+        raise ImageReadError(
+            f"image too large: {w0}x{h0} = {w0 * h0 / 1e6:.0f} MP (limit {MAX_PIXELS / 1e6:.0f} MP)"
+        )
     if max_side and max(w0, h0) > max_side and im.format == "JPEG":
         # DCT-domain downscale: decodes a 12000-px JPEG at 1/8 of the cost and memory.
         im.draft("RGB", (max_side, max_side))
@@ -106,7 +108,9 @@ def load_image(path: str | Path, *, max_side: int | None = None) -> LoadedImage:
         raise ImageReadError(f"cannot decode image {p.name}: {e}") from e
 
 
-def rgba_over(rgb: np.ndarray, alpha: np.ndarray | None, bg: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+def rgba_over(
+    rgb: np.ndarray, alpha: np.ndarray | None, bg: tuple[int, int, int] = (255, 255, 255)
+) -> np.ndarray:
     """Flatten a cut-out onto a solid colour (what a shopper sees on a white product page)."""
     if alpha is None:
         return rgb
@@ -115,7 +119,9 @@ def rgba_over(rgb: np.ndarray, alpha: np.ndarray | None, bg: tuple[int, int, int
     return (out + 0.5).astype(np.uint8)
 
 
-def save_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, quality: int = 95, fast: bool = False) -> None:
+def save_image(
+    path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, quality: int = 95, fast: bool = False
+) -> None:
     """Write PNG/JPEG/WebP; ``fast`` trades PNG size for speed (evidence images, written per pair)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

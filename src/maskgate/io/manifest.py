@@ -81,7 +81,12 @@ def _spec(rec: dict, base: Path, where: str) -> PairSpec:
         rec = {"original": rec["origin"], "edited": rec["generation"], "acceptable": rec.get("label"), **rest}
     orig, edit = rec.get("original"), rec.get("edited")
     if not orig or not edit:
-        return PairSpec(id=str(rec.get("id") or where), original=str(orig or ""), edited=str(edit or ""), error=f"{where}: needs 'original' and 'edited'")
+        return PairSpec(
+            id=str(rec.get("id") or where),
+            original=str(orig or ""),
+            edited=str(edit or ""),
+            error=f"{where}: needs 'original' and 'edited'",
+        )
     known = {"id", "original", "edited", "mask", "kind", "labels", "acceptable"}
     return PairSpec(
         id=str(rec.get("id") or Path(str(edit)).stem),
@@ -105,7 +110,11 @@ def _read_jsonl(path: Path) -> list[PairSpec]:
             if not isinstance(rec, dict):
                 raise ValueError("not a JSON object")
         except ValueError as e:
-            out.append(PairSpec(id=f"line-{n}", original="", edited="", error=f"{path.name} line {n}: invalid JSON ({e})"))
+            out.append(
+                PairSpec(
+                    id=f"line-{n}", original="", edited="", error=f"{path.name} line {n}: invalid JSON ({e})"
+                )
+            )
             continue
         out.append(_from_record(rec, path.parent, f"{path.name} line {n}"))
     return out
@@ -138,9 +147,20 @@ def _read_folder(path: Path) -> list[PairSpec]:
         stem = ep.stem
         match = stem if stem in originals else next((o for o in by_len if stem.startswith(o + "_")), None)
         if match is None:
-            out.append(PairSpec(id=stem, original="", edited=str(ep), error=f"no original in {o_dir} matches {ep.name}"))
+            out.append(
+                PairSpec(
+                    id=stem, original="", edited=str(ep), error=f"no original in {o_dir} matches {ep.name}"
+                )
+            )
             continue
-        out.append(PairSpec(id=stem, original=str(originals[match]), edited=str(ep), mask=str(masks[match]) if match in masks else None))
+        out.append(
+            PairSpec(
+                id=stem,
+                original=str(originals[match]),
+                edited=str(ep),
+                mask=str(masks[match]) if match in masks else None,
+            )
+        )
     return out
 
 

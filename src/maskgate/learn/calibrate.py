@@ -64,7 +64,9 @@ def assign_scorers(rows: list[LabelledFeatures]) -> dict[str, list[int]]:
 L2_GRID = (3.0, 1.0, 0.3, 0.1)
 
 
-def oof_scores(rows: list[LabelledFeatures], l2: float | None = None, k: int = 5) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+def oof_scores(
+    rows: list[LabelledFeatures], l2: float | None = None, k: int = 5
+) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
     """Out-of-fold P(pass) per scorer key (NaN where not applicable) and models fitted on all rows.
 
     ``l2`` None picks each scorer's regularisation from ``L2_GRID`` by its out-of-fold F1 (the
@@ -144,7 +146,9 @@ def _precision(v: np.ndarray, acceptable: np.ndarray, which: str) -> float:
     return float(good.mean())
 
 
-def fit_verdict_thresholds(scores, acceptable: np.ndarray, decide: dict[str, float], target: float) -> dict[str, Thresholds]:
+def fit_verdict_thresholds(
+    scores, acceptable: np.ndarray, decide: dict[str, float], target: float
+) -> dict[str, Thresholds]:
     """Greedy: start at the F1 thresholds, then tighten whichever criterion buys the most precision
     per decided pair lost, until accepted and rejected pairs both meet ``target``."""
     th = {c: Thresholds(decide[c], decide[c], decide[c]) for c in scores}
@@ -178,7 +182,9 @@ def fit_verdict_thresholds(scores, acceptable: np.ndarray, decide: dict[str, flo
     return th
 
 
-def calibrate(rows: list[LabelledFeatures], target_precision: float = 0.98, l2: float | None = None, source: str = "") -> Calibration:
+def calibrate(
+    rows: list[LabelledFeatures], target_precision: float = 0.98, l2: float | None = None, source: str = ""
+) -> Calibration:
     scores, models = oof_scores(rows, l2)
     acceptable = np.array([r.acceptable for r in rows])
     decide_t, f1s = {}, {}
@@ -232,6 +238,17 @@ def rows_from_results(results_path: Path, labels_path: Path) -> list[LabelledFea
         lab = labels.get(rec.get("id"))
         if lab is None or rec.get("verdict") == "error" or "labels" not in lab:
             continue
-        feats = {c: {k: v for k, v in (rec["criteria"].get(c, {}).get("evidence") or {}).items() if isinstance(v, (int, float))} for c in CRITERIA}
-        rows.append(LabelledFeatures(rec["id"], group_of(rec["id"]), rec.get("kind"), feats, lab["labels"], bool(lab["acceptable"])))
+        feats = {
+            c: {
+                k: v
+                for k, v in (rec["criteria"].get(c, {}).get("evidence") or {}).items()
+                if isinstance(v, (int, float))
+            }
+            for c in CRITERIA
+        }
+        rows.append(
+            LabelledFeatures(
+                rec["id"], group_of(rec["id"]), rec.get("kind"), feats, lab["labels"], bool(lab["acceptable"])
+            )
+        )
     return rows

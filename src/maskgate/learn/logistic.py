@@ -31,7 +31,9 @@ def fit(x: np.ndarray, y: np.ndarray, signs: np.ndarray | None = None, l2: float
 
     if signs is None:
         signs = np.zeros(d)
-    bounds = [(None, 0.0) if s < 0 else ((0.0, None) if s > 0 else (None, None)) for s in signs] + [(None, None)]
+    bounds = [(None, 0.0) if s < 0 else ((0.0, None) if s > 0 else (None, None)) for s in signs] + [
+        (None, None)
+    ]
     res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds)
     return {"scale": scale.tolist(), "coef": res.x[:d].tolist(), "intercept": float(res.x[d])}
 

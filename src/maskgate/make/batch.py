@@ -29,7 +29,11 @@ def collect(inp: str | Path) -> list[Path]:
     if p.is_file():
         return [p]
     if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTS and not f.name.startswith("."))
+        return sorted(
+            f
+            for f in p.rglob("*")
+            if f.is_file() and f.suffix.lower() in IMAGE_EXTS and not f.name.startswith(".")
+        )
     raise FileNotFoundError(f"no such file or folder: {p}")
 
 

@@ -35,11 +35,17 @@ def grow_mask(mask: np.ndarray, frac: float, work_side: int = 1024) -> np.ndarra
     takes minutes) and upsampled, then OR-ed with the original so nothing shrinks."""
     h, w = mask.shape
     f = min(1.0, work_side / max(h, w))
-    small = cv2.resize(mask, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else mask
+    small = (
+        cv2.resize(mask, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        if f < 1
+        else mask
+    )
     r = max(1, round(frac * max(small.shape)))
     grown = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     if f < 1:
-        grown = np.where(cv2.resize(grown, (w, h), interpolation=cv2.INTER_LINEAR) > 0, 255, 0).astype(np.uint8)
+        grown = np.where(cv2.resize(grown, (w, h), interpolation=cv2.INTER_LINEAR) > 0, 255, 0).astype(
+            np.uint8
+        )
     return grown | mask
 
 
@@ -68,7 +74,9 @@ def erase(
     regions = plausible_text(detect_text(rgb, max_side=2048), rgb.shape) if what in ("text", "both") else None
     t["text"] = time.perf_counter() - t0
     if product is None:
-        product = product_mask(rgb, model=model, model_path=model_path, passes=passes, ignore_text=regions or False)
+        product = product_mask(
+            rgb, model=model, model_path=model_path, passes=passes, ignore_text=regions or False
+        )
     t["product"] = time.perf_counter() - t0 - t["text"]
     hole = np.zeros(rgb.shape[:2], np.uint8)
     overlay = None

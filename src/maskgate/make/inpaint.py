@@ -83,8 +83,17 @@ def _inpainter_spec(name: str, sess) -> ModelSpec:
         return spec
     shape = sess.get_inputs()[0].shape
     size = (shape[3], shape[2]) if len(shape) == 4 and all(isinstance(d, int) for d in shape[2:]) else None
-    return ModelSpec(name=spec.name, filename=spec.filename, sha256=None, task="inpainting", input_size=size,
-                     mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), activation="none", notes="user-supplied inpainter")
+    return ModelSpec(
+        name=spec.name,
+        filename=spec.filename,
+        sha256=None,
+        task="inpainting",
+        input_size=size,
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        activation="none",
+        notes="user-supplied inpainter",
+    )
 
 
 def _onnx_fill(rgb: np.ndarray, mask: np.ndarray, name: str, model_path: str | None) -> np.ndarray:
@@ -93,20 +102,26 @@ def _onnx_fill(rgb: np.ndarray, mask: np.ndarray, name: str, model_path: str | N
     ins = sess.get_inputs()
     if len(ins) != 2:
         raise MissingModelError(f"inpainter '{name}' must take two inputs (image, mask); it takes {len(ins)}")
-    mask_in = next((i for i in ins if "mask" in i.name.lower()), None) or min(ins, key=lambda i: (i.shape[1] if isinstance(i.shape[1], int) else 3))
+    mask_in = next((i for i in ins if "mask" in i.name.lower()), None) or min(
+        ins, key=lambda i: i.shape[1] if isinstance(i.shape[1], int) else 3
+    )
     img_in = next(i for i in ins if i is not mask_in)
     h, w = rgb.shape[:2]
     if spec.input_size:
         size = spec.input_size
     else:
         size = (max(8, (w + 7) // 8 * 8), max(8, (h + 7) // 8 * 8))
-    x = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if w > size[0] else cv2.INTER_CUBIC).astype(np.float32)
+    x = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if w > size[0] else cv2.INTER_CUBIC).astype(
+        np.float32
+    )
     x = (x * spec.scale - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
     m = (cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0).astype(np.float32)
     m = cv2.dilate(m, np.ones((3, 3), np.uint8))  # resampling must not shrink the hole
     feed = {img_in.name: np.ascontiguousarray(x.transpose(2, 0, 1)[None]), mask_in.name: m[None, None]}
     out = np.asarray(sess.run(None, feed)[0], np.float32)
-    out = out.reshape(out.shape[-3:]).transpose(1, 2, 0) if out.shape[-3] == 3 else out.reshape(out.shape[-3:])
+    out = (
+        out.reshape(out.shape[-3:]).transpose(1, 2, 0) if out.shape[-3] == 3 else out.reshape(out.shape[-3:])
+    )
     if float(out.max()) <= 2.0:  # models differ: [0, 1] or [0, 255] output
         out = out * 255.0
     out = np.clip(out + 0.5, 0, 255).astype(np.uint8)

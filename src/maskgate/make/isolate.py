@@ -51,7 +51,10 @@ def _decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     a = alpha[y0:y1, x0:x1]
     if f < 1:
         size = (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f)))
-        sub_s, a_s = cv2.resize(sub, size, interpolation=cv2.INTER_AREA), cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+        sub_s, a_s = (
+            cv2.resize(sub, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(a, size, interpolation=cv2.INTER_AREA),
+        )
     else:
         sub_s, a_s = sub, a
     try:

@@ -32,7 +32,9 @@ class OverlayMask:
     product_text: list[TextRegion] = field(default_factory=list)  # kept: printed on the product
 
 
-def plausible_text(regions: list[TextRegion], shape: tuple[int, ...], max_height: float = 0.15) -> list[TextRegion]:
+def plausible_text(
+    regions: list[TextRegion], shape: tuple[int, ...], max_height: float = 0.15
+) -> list[TextRegion]:
     """Drop detections that are not a line of text: PP-OCR sometimes boxes a whole round, smooth
     object. A text line is elongated unless it is small (one glyph); a blob that is both tall (a
     share of the image) and squat is an object, and erasing it would erase the product."""
@@ -90,7 +92,9 @@ def _plate(rgb: np.ndarray, region: TextRegion, grow: int, max_share: float) -> 
     inner = np.zeros((h, w), np.uint8)
     cv2.fillPoly(inner, [np.round(region.polygon).astype(np.int32)], 255)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 3, 2 * grow + 3))
-    ring = (cv2.dilate(inner, k) > 0) & ~(cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)) > 0)
+    ring = (cv2.dilate(inner, k) > 0) & ~(
+        cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)) > 0
+    )
     if ring.sum() < 20:
         return None
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
@@ -106,7 +110,9 @@ def _plate(rgb: np.ndarray, region: TextRegion, grow: int, max_share: float) -> 
     ff = np.zeros((sub.shape[0] + 2, sub.shape[1] + 2), np.uint8)
     ff[1:-1, 1:-1][inner[wy0:wy1, wx0:wx1] > 0] = 1  # do not flood through the glyphs' box
     tol = (8, 8, 8)
-    cv2.floodFill(sub, ff, (seed[0] - wx0, seed[1] - wy0), 0, tol, tol, cv2.FLOODFILL_MASK_ONLY | 4 | (255 << 8))
+    cv2.floodFill(
+        sub, ff, (seed[0] - wx0, seed[1] - wy0), 0, tol, tol, cv2.FLOODFILL_MASK_ONLY | 4 | (255 << 8)
+    )
     plate = np.zeros((h, w), np.uint8)
     plate[wy0:wy1, wx0:wx1] = np.where(ff[1:-1, 1:-1] == 255, 255, 0)
     area = int((plate > 0).sum())
@@ -143,13 +149,27 @@ def text_mask(
         f = work_side / max(h, w)
         size = (max(1, round(w * f)), max(1, round(h * f)))
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        sp = None if prod is None else cv2.resize(prod.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+        sp = (
+            None
+            if prod is None
+            else cv2.resize(prod.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA)
+        )
         pre = None if regions is None else [TextRegion(x.polygon * f, x.score) for x in regions]
-        r = text_mask(small, product=sp, graphics=graphics, max_side=max_side, box_thresh=box_thresh,
-                      max_plate_share=max_plate_share, work_side=work_side, regions=pre)
+        r = text_mask(
+            small,
+            product=sp,
+            graphics=graphics,
+            max_side=max_side,
+            box_thresh=box_thresh,
+            max_plate_share=max_plate_share,
+            work_side=work_side,
+            regions=pre,
+        )
 
         def up(m):
-            return np.where(cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) >= 128, 255, 0).astype(np.uint8)
+            return np.where(cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) >= 128, 255, 0).astype(
+                np.uint8
+            )
 
         def scale(rs):
             return [TextRegion(x.polygon / f, x.score) for x in rs]

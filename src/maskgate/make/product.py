@@ -40,7 +40,9 @@ def _working(rgb: np.ndarray, side: int) -> np.ndarray:
     if max(rgb.shape[:2]) <= side:
         return rgb
     f = side / max(rgb.shape[:2])
-    return cv2.resize(rgb, (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        rgb, (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f))), interpolation=cv2.INTER_AREA
+    )
 
 
 def _to_size(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -73,7 +73,9 @@ def _dynamic_session(path: str, threads: int):
         return None
 
 
-def _run(rgb: np.ndarray, spec: ModelSpec, path: Path, size: tuple[int, int] | None, flip: bool) -> np.ndarray:
+def _run(
+    rgb: np.ndarray, spec: ModelSpec, path: Path, size: tuple[int, int] | None, flip: bool
+) -> np.ndarray:
     declared = spec.input_size
     sess = None
     if size is not None and declared is not None and tuple(size) != tuple(declared):

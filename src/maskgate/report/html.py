@@ -104,15 +104,28 @@ def write_report(results_path: Path, out_path: Path | None = None, labels: dict 
                     continue
                 t = _thumb(rel, thumbs / f"{safe}_{c}_{name}.jpg", base)
                 ev.append({"label": f"{c}: {name}", "src": t})
-        gallery.append({
-            "id": r["id"], "verdict": r["verdict"], "score": r.get("score"), "kind": r.get("kind"),
-            "original": _thumb(r["original"], thumbs / f"{safe}_o.jpg", base) if r.get("original") else None,
-            "edited": _thumb(r["edited"], thumbs / f"{safe}_e.jpg", base) if r.get("edited") else None,
-            "failing": [(c, round(v.get("score", 0), 2)) for c, v in r.get("criteria", {}).items() if v.get("pass") is False],
-            "notes": r.get("notes") or [],
-            "evidence": ev,
-        })
-    env = Environment(loader=PackageLoader("maskgate.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+        gallery.append(
+            {
+                "id": r["id"],
+                "verdict": r["verdict"],
+                "score": r.get("score"),
+                "kind": r.get("kind"),
+                "original": _thumb(r["original"], thumbs / f"{safe}_o.jpg", base)
+                if r.get("original")
+                else None,
+                "edited": _thumb(r["edited"], thumbs / f"{safe}_e.jpg", base) if r.get("edited") else None,
+                "failing": [
+                    (c, round(v.get("score", 0), 2))
+                    for c, v in r.get("criteria", {}).items()
+                    if v.get("pass") is False
+                ],
+                "notes": r.get("notes") or [],
+                "evidence": ev,
+            }
+        )
+    env = Environment(
+        loader=PackageLoader("maskgate.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
     html = env.get_template("report.html.j2").render(
         n=len(records),
         counts=counts,

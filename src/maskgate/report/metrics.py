@@ -38,7 +38,16 @@ def criterion_metrics(records: list[dict], labels: dict[str, dict]) -> dict[str,
             else:
                 tn += 1
         p, rcl, f = _prf(tp, fp, fn)
-        out[c] = {"precision": p, "recall": rcl, "f1": f, "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": tp + fp + fn + tn}
+        out[c] = {
+            "precision": p,
+            "recall": rcl,
+            "f1": f,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
+            "n": tp + fp + fn + tn,
+        }
     return out
 
 

@@ -25,7 +25,9 @@ class AccountError(ValueError):
     pass
 
 
-def add_user(engine: Engine, username: str, password: str, role: str = "reviewer", *, update: bool = False) -> Account:
+def add_user(
+    engine: Engine, username: str, password: str, role: str = "reviewer", *, update: bool = False
+) -> Account:
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not username or len(username) > 64 or not username.isprintable() or " " in username:

@@ -19,8 +19,15 @@ class AdjudicationError(ValueError):
     pass
 
 
-def record_final(engine: Engine, item_id: int, admin_id: int, values: Mapping[str, bool | None], *,
-                 note: str = "", now: float | None = None) -> None:
+def record_final(
+    engine: Engine,
+    item_id: int,
+    admin_id: int,
+    values: Mapping[str, bool | None],
+    *,
+    note: str = "",
+    now: float | None = None,
+) -> None:
     """Store the final answer (keys of ``QUESTION_KEYS``, values true/false/null; missing = null)."""
     unknown = set(values) - set(QUESTION_KEYS)
     if unknown:
@@ -34,9 +41,18 @@ def record_final(engine: Engine, item_id: int, admin_id: int, values: Mapping[st
         if c.execute(select(IT.c.id).where(IT.c.id == item_id)).first() is None:
             raise AdjudicationError(f"no item {item_id}")
         c.execute(delete(AD).where(AD.c.item_id == item_id))
-        c.execute(insert(AD).values(item_id=item_id, admin_id=admin_id, q1=values.get("q1"), q2=values.get("q2"),
-                                    labels=labels, acceptable=values.get("acceptable"), note=note or "",
-                                    created_at=now))
+        c.execute(
+            insert(AD).values(
+                item_id=item_id,
+                admin_id=admin_id,
+                q1=values.get("q1"),
+                q2=values.get("q2"),
+                labels=labels,
+                acceptable=values.get("acceptable"),
+                note=note or "",
+                created_at=now,
+            )
+        )
 
 
 def _as_record(r) -> dict:
@@ -65,5 +81,7 @@ def final_values(rec: dict | None) -> dict[str, bool | None]:
     if rec is None:
         return {}
     out = {k: (rec["labels"] or {}).get(k) for k in QUESTION_KEYS}
-    out.update(q1=rec["q1_original_has_overlay"], q2=rec["q2_edit_has_leftover"], acceptable=rec["acceptable"])
+    out.update(
+        q1=rec["q1_original_has_overlay"], q2=rec["q2_edit_has_leftover"], acceptable=rec["acceptable"]
+    )
     return out

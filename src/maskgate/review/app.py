@@ -47,6 +47,7 @@ def is_heat(name: str) -> bool:
     """Evidence served as a see-through overlay rather than the file as written."""
     return "heat" in name.lower()
 
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
 
@@ -89,8 +90,13 @@ class BodyLimit:
 
 async def _too_large(send):
     body = b'{"detail":"request body too large"}'
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -109,8 +115,14 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="maskgate review", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(engine), session_cookie="maskgate_session",
-                       max_age=12 * 3600, same_site="strict", https_only=False)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(engine),
+        session_cookie="maskgate_session",
+        max_age=12 * 3600,
+        same_site="strict",
+        https_only=False,
+    )
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.state.engine = engine
     app.state.settings = settings
@@ -124,7 +136,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'")
+            "frame-ancestors 'none'"
+        )
         return resp
 
     @app.exception_handler(NeedLogin)
@@ -195,26 +208,50 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     def item_payload(it: Item, t: queue.Task) -> dict:
         rec = it.check_record or {}
-        crit = {k: {"pass": (v or {}).get("pass"), "score": (v or {}).get("score")}
-                for k, v in (rec.get("criteria") or {}).items() if v}
+        crit = {
+            k: {"pass": (v or {}).get("pass"), "score": (v or {}).get("score")}
+            for k, v in (rec.get("criteria") or {}).items()
+            if v
+        }
         return {
-            "assignment_id": t.assignment_id, "expires_at": t.expires_at,
-            "item": {"id": it.ext_id, "kind": it.kind, "verdict": it.verdict, "score": it.score,
-                     "width": it.width, "height": it.height, "has_background": it.has_background,
-                     "original": file_url(it, it.original), "edited": file_url(it, it.edited),
-                     "evidence": {k: (f"/api/tasks/{t.assignment_id}/evidence/{quote(k)}.png" if is_heat(k)
-                                      else file_url(it, v))
-                                  for k, v in (it.evidence or {}).items() if k != "product_mask"},
-                     "premask": f"/api/tasks/{t.assignment_id}/premask.png" if it.premask else None,
-                     "criteria": crit, "notes": rec.get("notes") or []},
+            "assignment_id": t.assignment_id,
+            "expires_at": t.expires_at,
+            "item": {
+                "id": it.ext_id,
+                "kind": it.kind,
+                "verdict": it.verdict,
+                "score": it.score,
+                "width": it.width,
+                "height": it.height,
+                "has_background": it.has_background,
+                "original": file_url(it, it.original),
+                "edited": file_url(it, it.edited),
+                "evidence": {
+                    k: (
+                        f"/api/tasks/{t.assignment_id}/evidence/{quote(k)}.png"
+                        if is_heat(k)
+                        else file_url(it, v)
+                    )
+                    for k, v in (it.evidence or {}).items()
+                    if k != "product_mask"
+                },
+                "premask": f"/api/tasks/{t.assignment_id}/premask.png" if it.premask else None,
+                "criteria": crit,
+                "notes": rec.get("notes") or [],
+            },
             "questions": [asdict(q) for q in questions(it.has_background)],
         }
 
     # ------------------------------------------------------------ login
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
-        return page(request, "login.html", None, next=next if next.startswith("/") and not next.startswith("//")
-                    else "/", error=None)
+        return page(
+            request,
+            "login.html",
+            None,
+            next=next if next.startswith("/") and not next.startswith("//") else "/",
+            error=None,
+        )
 
     @app.post("/login")
     async def login(request: Request):
@@ -246,7 +283,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     @app.get("/review", response_class=HTMLResponse)
     def review(request: Request):
         acct = user(request)
-        t = queue.next_task(engine, acct.id, lease_seconds=settings.lease_seconds, gold_every=settings.gold_every)
+        t = queue.next_task(
+            engine, acct.id, lease_seconds=settings.lease_seconds, gold_every=settings.gold_every
+        )
         if t is None:
             return page(request, "done.html", acct)
         it = load_item(t.item_id)
@@ -255,7 +294,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     @app.get("/api/next")
     def api_next(request: Request):
         acct = user(request)
-        t = queue.next_task(engine, acct.id, lease_seconds=settings.lease_seconds, gold_every=settings.gold_every)
+        t = queue.next_task(
+            engine, acct.id, lease_seconds=settings.lease_seconds, gold_every=settings.gold_every
+        )
         if t is None:
             return JSONResponse({"task": None})
         return {"task": item_payload(load_item(t.item_id), t)}
@@ -266,8 +307,11 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         _t, it = held(acct, assignment_id)
         if not it.premask:
             raise HTTPException(404, "no pre-label for this item")
-        return Response(mask_to_rgba_png(decode_rle(it.premask)), media_type="image/png",
-                        headers={"Cache-Control": "private, no-store"})
+        return Response(
+            mask_to_rgba_png(decode_rle(it.premask)),
+            media_type="image/png",
+            headers={"Cache-Control": "private, no-store"},
+        )
 
     @app.get("/api/tasks/{assignment_id}/evidence/{name}.png")
     def heat_overlay(request: Request, assignment_id: int, name: str):
@@ -289,8 +333,11 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             base = load_image(safe_join(root.path, it.edited)).rgb
         except (ImageReadError, UnsafePathError):
             base = None
-        return Response(rgba_png(heat_rgba(heat, base)), media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return Response(
+            rgba_png(heat_rgba(heat, base)),
+            media_type="image/png",
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
 
     def mask_from(data: dict, key: str, it: Item, required: bool):
         url = data.get(key)
@@ -378,11 +425,26 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         acct = admin(request)
         it = load_item(item_id)
         with Session() as s:
-            rows = s.execute(select(Answer, User.username).join(User, User.id == Answer.reviewer_id)
-                             .where(Answer.item_id == item_id).order_by(Answer.id)).all()
-        answers = [{"reviewer": name, "values": {k: answer_value(
-            {"q1": a.q1, "q2": a.q2, "acceptable": a.acceptable, "labels": a.labels}, k) for k in QUESTION_KEYS},
-            "note": a.note, "mask_id": a.id if a.mask else None} for a, name in rows]
+            rows = s.execute(
+                select(Answer, User.username)
+                .join(User, User.id == Answer.reviewer_id)
+                .where(Answer.item_id == item_id)
+                .order_by(Answer.id)
+            ).all()
+        answers = [
+            {
+                "reviewer": name,
+                "values": {
+                    k: answer_value(
+                        {"q1": a.q1, "q2": a.q2, "acceptable": a.acceptable, "labels": a.labels}, k
+                    )
+                    for k in QUESTION_KEYS
+                },
+                "note": a.note,
+                "mask_id": a.id if a.mask else None,
+            }
+            for a, name in rows
+        ]
         final = final_values(final_records(engine, [item_id]).get(item_id))
         # The form starts from the recorded final answer, else from the reviewers' majority (ties: blank).
         start = {}
@@ -393,8 +455,18 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             votes = [a["values"][k] for a in answers if a["values"][k] is not None]
             yes, no = votes.count(True), votes.count(False)
             start[k] = True if yes > no else False if no > yes else None
-        return page(request, "item.html", acct, item=it, answers=answers, keys=QUESTION_KEYS, final=final,
-                    start=start, original=file_url(it, it.original), edited=file_url(it, it.edited))
+        return page(
+            request,
+            "item.html",
+            acct,
+            item=it,
+            answers=answers,
+            keys=QUESTION_KEYS,
+            final=final,
+            start=start,
+            original=file_url(it, it.original),
+            edited=file_url(it, it.edited),
+        )
 
     @app.post("/admin/items/{item_id}/final")
     async def admin_final(request: Request, item_id: int):
@@ -424,7 +496,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def run_server(url: str | None, host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None) -> None:
+def run_server(
+    url: str | None, host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None
+) -> None:
     """Migrate the database, then serve the app with uvicorn (one process; the DB does the locking)."""
     import uvicorn
 

@@ -31,8 +31,16 @@ def _safe_name(s: str) -> str:
 
 def answer_records(engine: Engine, *, include_gold: bool = True):
     q = (
-        select(AN, IT.c.ext_id, IT.c.check_record, IT.c.kind, IT.c.verdict, IT.c.gold_labels, IT.c.gold_acceptable,
-               U.c.username)
+        select(
+            AN,
+            IT.c.ext_id,
+            IT.c.check_record,
+            IT.c.kind,
+            IT.c.verdict,
+            IT.c.gold_labels,
+            IT.c.gold_acceptable,
+            U.c.username,
+        )
         .join(IT, IT.c.id == AN.c.item_id)
         .join(U, U.c.id == AN.c.reviewer_id)
         .order_by(AN.c.id)
@@ -64,8 +72,9 @@ def answer_records(engine: Engine, *, include_gold: bool = True):
             }
 
 
-def export_labels(engine: Engine, out: str | Path, *, masks_dir: str | Path | None = None,
-                  include_gold: bool = True) -> ExportReport:
+def export_labels(
+    engine: Engine, out: str | Path, *, masks_dir: str | Path | None = None, include_gold: bool = True
+) -> ExportReport:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rep = ExportReport()

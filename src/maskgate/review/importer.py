@@ -36,9 +36,11 @@ class ImportReport:
     problems: list[str] = field(default_factory=list)  # "line 3: ..." / "item x: ..."
 
     def summary(self) -> str:
-        return (f"imported {self.imported} items ({self.gold} gold, {self.queued_slots} review slots), "
-                f"{self.skipped_existing} already present, {self.filtered_out} filtered out, "
-                f"{len(self.problems)} problems")
+        return (
+            f"imported {self.imported} items ({self.gold} gold, {self.queued_slots} review slots), "
+            f"{self.skipped_existing} already present, {self.filtered_out} filtered out, "
+            f"{len(self.problems)} problems"
+        )
 
 
 @dataclass
@@ -103,7 +105,9 @@ def default_segmenter(rgb: np.ndarray) -> np.ndarray:
     return saliency(rgb) > 0.5
 
 
-def _premask(files: dict[str, Path], original: Path, segment: Callable | None) -> tuple[dict | None, tuple, str | None]:
+def _premask(
+    files: dict[str, Path], original: Path, segment: Callable | None
+) -> tuple[dict | None, tuple, str | None]:
     """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on."""
     from maskgate.io.images import ImageReadError, load_image
 
@@ -171,10 +175,17 @@ def import_results(
         with writer(engine).begin() as c:
             for row in pending:
                 row["root_id"] = _root_id(c, Path(row.pop("_root")), roots)
-            ids = c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), pending).scalars().all()
-            slots = [{"item_id": i, "due": 0.0, "state": "open", "priority": row["priority"]}
-                     for i, row in zip(ids, pending, strict=True)
-                     if not row["is_gold"] and row["error"] is None for _ in range(row["overlap"])]
+            ids = (
+                c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), pending)
+                .scalars()
+                .all()
+            )
+            slots = [
+                {"item_id": i, "due": 0.0, "state": "open", "priority": row["priority"]}
+                for i, row in zip(ids, pending, strict=True)
+                if not row["is_gold"] and row["error"] is None
+                for _ in range(row["overlap"])
+            ]
             if slots:
                 c.execute(insert(S), slots)
             report.queued_slots += len(slots)
@@ -196,7 +207,11 @@ def import_results(
         orig, edit = _abs(base, rec["original"]), _abs(base, rec["edited"])
         ev = {k: _abs(base, v) for k, v in evidence_images(rec).items()}
         every = [orig, edit, *ev.values()]
-        root = base if all(p.is_relative_to(base) for p in every) else Path(os.path.commonpath([p.parent for p in every]))
+        root = (
+            base
+            if all(p.is_relative_to(base) for p in every)
+            else Path(os.path.commonpath([p.parent for p in every]))
+        )
         error, premask, hw = None, None, (None, None)
         missing = [str(p) for p in (orig, edit) if not p.is_file()]
         if missing:
@@ -210,17 +225,30 @@ def import_results(
                 error = f"cannot read original: {e}"
         if error:
             report.problems.append(f"line {n} ({ext}): {error}")
-        pending.append({
-            "ext_id": ext, "_root": str(root),
-            "original": str(orig.relative_to(root)), "edited": str(edit.relative_to(root)),
-            "kind": rec.get("kind"), "verdict": rec.get("verdict"), "score": rec.get("score"),
-            "has_background": has_new_background(rec), "width": hw[1], "height": hw[0],
-            "evidence": {k: str(v.relative_to(root)) for k, v in ev.items() if v.is_file()},
-            "check_record": rec, "premask": premask, "error": error, "overlap": overlap,
-            "is_gold": g is not None, "gold_labels": g.labels if g else None,
-            "gold_acceptable": g.acceptable if g else None, "priority": priority(rec, thresholds),
-            "created_at": time.time(),
-        })
+        pending.append(
+            {
+                "ext_id": ext,
+                "_root": str(root),
+                "original": str(orig.relative_to(root)),
+                "edited": str(edit.relative_to(root)),
+                "kind": rec.get("kind"),
+                "verdict": rec.get("verdict"),
+                "score": rec.get("score"),
+                "has_background": has_new_background(rec),
+                "width": hw[1],
+                "height": hw[0],
+                "evidence": {k: str(v.relative_to(root)) for k, v in ev.items() if v.is_file()},
+                "check_record": rec,
+                "premask": premask,
+                "error": error,
+                "overlap": overlap,
+                "is_gold": g is not None,
+                "gold_labels": g.labels if g else None,
+                "gold_acceptable": g.acceptable if g else None,
+                "priority": priority(rec, thresholds),
+                "created_at": time.time(),
+            }
+        )
         report.imported += 1
         report.gold += g is not None
         if len(pending) >= batch:
@@ -228,12 +256,16 @@ def import_results(
     flush()
     missing_gold = sorted(set(gold_map) - seen - existing)
     if missing_gold:
-        report.problems.append(f"gold ids not in the results file: {', '.join(missing_gold[:10])}"
-                               + (" ..." if len(missing_gold) > 10 else ""))
+        report.problems.append(
+            f"gold ids not in the results file: {', '.join(missing_gold[:10])}"
+            + (" ..." if len(missing_gold) > 10 else "")
+        )
     return report
 
 
-def bulk_add(engine: Engine, root: str | Path, rows: list[dict], *, overlap: int = 1, batch: int = 5000) -> int:
+def bulk_add(
+    engine: Engine, root: str | Path, rows: list[dict], *, overlap: int = 1, batch: int = 5000
+) -> int:
     """Insert prepared items (keys of ``Item``; at least ext_id, original, edited) and their slots
     in large batches. Used by the bench and the concurrency tests to build 100k-task queues fast."""
     now = time.time()
@@ -241,15 +273,39 @@ def bulk_add(engine: Engine, root: str | Path, rows: list[dict], *, overlap: int
     with writer(engine).begin() as c:
         rid = _root_id(c, Path(root).resolve(), {})
     for i in range(0, len(rows), batch):
-        chunk = [{"kind": "isolated", "verdict": "review", "score": None, "has_background": False, "width": None,
-                  "height": None, "evidence": {}, "check_record": {}, "premask": None, "error": None,
-                  "is_gold": False, "gold_labels": None, "gold_acceptable": None, "priority": 0.0,
-                  **r, "root_id": rid, "overlap": overlap, "created_at": now} for r in rows[i:i + batch]]
+        chunk = [
+            {
+                "kind": "isolated",
+                "verdict": "review",
+                "score": None,
+                "has_background": False,
+                "width": None,
+                "height": None,
+                "evidence": {},
+                "check_record": {},
+                "premask": None,
+                "error": None,
+                "is_gold": False,
+                "gold_labels": None,
+                "gold_acceptable": None,
+                "priority": 0.0,
+                **r,
+                "root_id": rid,
+                "overlap": overlap,
+                "created_at": now,
+            }
+            for r in rows[i : i + batch]
+        ]
         with writer(engine).begin() as c:
-            ids = c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), chunk).scalars().all()
-            slots = [{"item_id": j, "due": 0.0, "state": "open", "priority": r.get("priority", 0.0)}
-                     for j, r in zip(ids, chunk, strict=True)
-                     if not r["is_gold"] for _ in range(overlap)]
+            ids = (
+                c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), chunk).scalars().all()
+            )
+            slots = [
+                {"item_id": j, "due": 0.0, "state": "open", "priority": r.get("priority", 0.0)}
+                for j, r in zip(ids, chunk, strict=True)
+                if not r["is_gold"]
+                for _ in range(overlap)
+            ]
             if slots:
                 c.execute(insert(S), slots)
         total += len(chunk)

@@ -67,7 +67,9 @@ def png_to_mask(data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
 def mask_to_png(mask: np.ndarray) -> bytes:
     """HxW bool -> 8-bit PNG (255 = product), the format export writes and the browser loads."""
     buf = io.BytesIO()
-    Image.fromarray((np.asarray(mask) > 0).astype(np.uint8) * 255, "L").save(buf, format="PNG", optimize=False)
+    Image.fromarray((np.asarray(mask) > 0).astype(np.uint8) * 255, "L").save(
+        buf, format="PNG", optimize=False
+    )
     return buf.getvalue()
 
 

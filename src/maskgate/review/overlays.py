@@ -35,15 +35,20 @@ def _jet_lookup() -> tuple[np.ndarray, np.ndarray]:
     best = np.empty(len(grid), np.uint8)
     dist = np.empty(len(grid), np.float32)
     for s in range(0, len(grid), 2048):  # 4k colours x 256 entries, in chunks; once per process
-        d = np.abs(grid[s:s + 2048, None, :] - jet[None]).max(axis=2)
-        best[s:s + 2048] = d.argmin(axis=1)
-        dist[s:s + 2048] = d.min(axis=1)
+        d = np.abs(grid[s : s + 2048, None, :] - jet[None]).max(axis=2)
+        best[s : s + 2048] = d.argmin(axis=1)
+        dist[s : s + 2048] = d.min(axis=1)
     n = 256 >> QUANT
     return best.reshape(n, n, n), dist.reshape(n, n, n)
 
 
-def heat_value(heat_rgb: np.ndarray, base_rgb: np.ndarray | None = None, *, palette_tol: float = 24.0,
-               base_tol: float = 14.0) -> np.ndarray:
+def heat_value(
+    heat_rgb: np.ndarray,
+    base_rgb: np.ndarray | None = None,
+    *,
+    palette_tol: float = 24.0,
+    base_tol: float = 14.0,
+) -> np.ndarray:
     """Per-pixel heat in [0, 1] of a rendered heatmap (see the module doc)."""
     h = heat_rgb.astype(np.int16)
     q = (heat_rgb >> QUANT).astype(np.intp)
@@ -52,7 +57,9 @@ def heat_value(heat_rgb: np.ndarray, base_rgb: np.ndarray | None = None, *, pale
     value = np.where(d_pal <= palette_tol, idx / 255.0, np.nan).astype(np.float32)
     if base_rgb is not None:
         if base_rgb.shape[:2] != heat_rgb.shape[:2]:
-            base_rgb = cv2.resize(base_rgb, (heat_rgb.shape[1], heat_rgb.shape[0]), interpolation=cv2.INTER_AREA)
+            base_rgb = cv2.resize(
+                base_rgb, (heat_rgb.shape[1], heat_rgb.shape[0]), interpolation=cv2.INTER_AREA
+            )
         diff = np.abs(h - base_rgb.astype(np.int16)).max(axis=-1).astype(np.float32)
         on_base = diff <= base_tol
         if on_base.mean() > 0.3:  # mostly the edit itself: a blend, not a colour map
@@ -62,8 +69,14 @@ def heat_value(heat_rgb: np.ndarray, base_rgb: np.ndarray | None = None, *, pale
     return np.nan_to_num(value, nan=0.0).astype(np.float32)
 
 
-def heat_rgba(heat_rgb: np.ndarray, base_rgb: np.ndarray | None = None, *, low: float = 0.2, high: float = 0.5,
-              max_alpha: float = 0.85) -> np.ndarray:
+def heat_rgba(
+    heat_rgb: np.ndarray,
+    base_rgb: np.ndarray | None = None,
+    *,
+    low: float = 0.2,
+    high: float = 0.5,
+    max_alpha: float = 0.85,
+) -> np.ndarray:
     """RGBA overlay: the heatmap's colours, alpha 0 where heat <= ``low``, rising smoothly to
     ``max_alpha`` at ``high`` and above."""
     v = heat_value(heat_rgb, base_rgb)

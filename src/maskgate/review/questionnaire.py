@@ -75,5 +75,12 @@ def parse_answer(payload: dict, has_background: bool, mask: dict | None = None) 
         raise AnswerError("note must be text of at most 5000 characters")
     seconds = payload.get("seconds")
     seconds = float(seconds) if isinstance(seconds, int | float) and 0 <= seconds < 86400 else None
-    return AnswerIn(q1=vals["q1"], q2=vals["q2"], labels=labels, acceptable=vals["acceptable"], note=note,
-                    mask=mask, seconds=seconds)
+    return AnswerIn(
+        q1=vals["q1"],
+        q2=vals["q2"],
+        labels=labels,
+        acceptable=vals["acceptable"],
+        note=note,
+        mask=mask,
+        seconds=seconds,
+    )

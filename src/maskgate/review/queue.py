@@ -64,8 +64,11 @@ def _retrying(fn, attempts: int = 5):
         try:
             return fn()
         except (IntegrityError, OperationalError) as e:
-            if i == attempts - 1 or (isinstance(e, OperationalError) and "locked" not in str(e).lower()
-                                     and "deadlock" not in str(e).lower()):
+            if i == attempts - 1 or (
+                isinstance(e, OperationalError)
+                and "locked" not in str(e).lower()
+                and "deadlock" not in str(e).lower()
+            ):
                 raise
             time.sleep(0.01 * (i + 1))
     return None
@@ -132,8 +135,16 @@ def _next_task_once(engine, reviewer_id, lease_seconds, gold_every, now) -> Task
             ).scalar()
             if gold is not None:
                 aid = c.execute(
-                    insert(A).values(item_id=gold, reviewer_id=reviewer_id, slot_id=None, status="leased",
-                                     leased_at=now, expires_at=until).returning(A.c.id)
+                    insert(A)
+                    .values(
+                        item_id=gold,
+                        reviewer_id=reviewer_id,
+                        slot_id=None,
+                        status="leased",
+                        leased_at=now,
+                        expires_at=until,
+                    )
+                    .returning(A.c.id)
                 ).scalar_one()
                 task = Task(aid, gold, True, until)
         # 3. The most informative open slot (highest priority, then oldest) of an item this reviewer
@@ -143,14 +154,28 @@ def _next_task_once(engine, reviewer_id, lease_seconds, gold_every, now) -> Task
             if row is None:
                 return None
             if row.assignment_id is not None:  # an expired lease: its holder loses it
-                c.execute(update(A).where(A.c.id == row.assignment_id, A.c.status == "leased")
-                          .values(status="expired", finished_at=now))
+                c.execute(
+                    update(A)
+                    .where(A.c.id == row.assignment_id, A.c.status == "leased")
+                    .values(status="expired", finished_at=now)
+                )
             aid = c.execute(
-                insert(A).values(item_id=row.item_id, reviewer_id=reviewer_id, slot_id=row.id, status="leased",
-                                 leased_at=now, expires_at=until).returning(A.c.id)
+                insert(A)
+                .values(
+                    item_id=row.item_id,
+                    reviewer_id=reviewer_id,
+                    slot_id=row.id,
+                    status="leased",
+                    leased_at=now,
+                    expires_at=until,
+                )
+                .returning(A.c.id)
             ).scalar_one()
-            c.execute(update(S).where(S.c.id == row.id)
-                      .values(state="leased", holder_id=reviewer_id, due=until, assignment_id=aid))
+            c.execute(
+                update(S)
+                .where(S.c.id == row.id)
+                .values(state="leased", holder_id=reviewer_id, due=until, assignment_id=aid)
+            )
             task = Task(aid, row.item_id, False, until)
         c.execute(update(U).where(U.c.id == reviewer_id).values(served=U.c.served + 1))
         return task
@@ -158,14 +183,16 @@ def _next_task_once(engine, reviewer_id, lease_seconds, gold_every, now) -> Task
 
 def _finish_slot(c, reviewer_id: int, assignment_id: int, slot_values: dict) -> dict:
     a = c.execute(
-        select(A.c.id, A.c.item_id, A.c.slot_id, A.c.status, A.c.leased_at)
-        .where(A.c.id == assignment_id, A.c.reviewer_id == reviewer_id)
+        select(A.c.id, A.c.item_id, A.c.slot_id, A.c.status, A.c.leased_at).where(
+            A.c.id == assignment_id, A.c.reviewer_id == reviewer_id
+        )
     ).first()
     if a is None or a.status != "leased":
         raise LeaseLost(f"task {assignment_id} is not leased to you (status: {a.status if a else 'unknown'})")
     if a.slot_id is not None:
         n = c.execute(
-            update(S).where(S.c.id == a.slot_id, S.c.assignment_id == assignment_id, S.c.state == "leased")
+            update(S)
+            .where(S.c.id == a.slot_id, S.c.assignment_id == assignment_id, S.c.state == "leased")
             .values(**slot_values)
         ).rowcount
         if n != 1:
@@ -173,24 +200,37 @@ def _finish_slot(c, reviewer_id: int, assignment_id: int, slot_values: dict) -> 
     return a._asdict()
 
 
-def submit(engine: Engine, reviewer_id: int, assignment_id: int, ans: AnswerIn, *, now: float | None = None) -> int:
+def submit(
+    engine: Engine, reviewer_id: int, assignment_id: int, ans: AnswerIn, *, now: float | None = None
+) -> int:
     """Store the answer and close the lease, atomically. Raises LeaseLost if not held."""
     now = time.time() if now is None else now
     with write_transaction(engine) as c:
         a = _finish_slot(c, reviewer_id, assignment_id, {"state": "done", "due": None, "holder_id": None})
         n = c.execute(
-            update(A).where(A.c.id == assignment_id, A.c.status == "leased").values(status="submitted", finished_at=now)
+            update(A)
+            .where(A.c.id == assignment_id, A.c.status == "leased")
+            .values(status="submitted", finished_at=now)
         ).rowcount
         if n != 1:
             raise LeaseLost(f"task {assignment_id} was already finished")
         return c.execute(
-            insert(AN).values(
-                assignment_id=assignment_id, item_id=a["item_id"], reviewer_id=reviewer_id, q1=ans.q1, q2=ans.q2,
-                labels=ans.labels, acceptable=ans.acceptable, note=ans.note or "", mask=ans.mask,
+            insert(AN)
+            .values(
+                assignment_id=assignment_id,
+                item_id=a["item_id"],
+                reviewer_id=reviewer_id,
+                q1=ans.q1,
+                q2=ans.q2,
+                labels=ans.labels,
+                acceptable=ans.acceptable,
+                note=ans.note or "",
+                mask=ans.mask,
                 is_gold=a["slot_id"] is None,
                 seconds=ans.seconds if ans.seconds is not None else max(0.0, now - a["leased_at"]),
                 created_at=now,
-            ).returning(AN.c.id)
+            )
+            .returning(AN.c.id)
         ).scalar_one()
 
 
@@ -198,8 +238,12 @@ def skip(engine: Engine, reviewer_id: int, assignment_id: int, *, now: float | N
     """Give the task back to the queue for others; this reviewer will not be served it again."""
     now = time.time() if now is None else now
     with write_transaction(engine) as c:
-        _finish_slot(c, reviewer_id, assignment_id,
-                     {"state": "open", "due": 0.0, "holder_id": None, "assignment_id": None})
+        _finish_slot(
+            c,
+            reviewer_id,
+            assignment_id,
+            {"state": "open", "due": 0.0, "holder_id": None, "assignment_id": None},
+        )
         c.execute(update(A).where(A.c.id == assignment_id).values(status="skipped", finished_at=now))
 
 
@@ -207,7 +251,8 @@ def lease_of(engine: Engine, reviewer_id: int, assignment_id: int) -> Task | Non
     """The assignment if this reviewer holds it now (read-only check used by pages)."""
     with engine.connect() as c:
         a = c.execute(
-            select(A.c.id, A.c.item_id, A.c.slot_id, A.c.expires_at)
-            .where(A.c.id == assignment_id, A.c.reviewer_id == reviewer_id, A.c.status == "leased")
+            select(A.c.id, A.c.item_id, A.c.slot_id, A.c.expires_at).where(
+                A.c.id == assignment_id, A.c.reviewer_id == reviewer_id, A.c.status == "leased"
+            )
         ).first()
     return None if a is None else Task(a.id, a.item_id, a.slot_id is None, a.expires_at)

@@ -98,7 +98,10 @@ class Slot(Base):
     assignment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     priority: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
-    __table_args__ = (Index("ix_slots_queue", "due", text("priority DESC"), "id"), Index("ix_slots_item", "item_id"))
+    __table_args__ = (
+        Index("ix_slots_queue", "due", text("priority DESC"), "id"),
+        Index("ix_slots_item", "item_id"),
+    )
 
 
 class Assignment(Base):

@@ -17,8 +17,16 @@ from sqlalchemy import Engine, func, select
 from maskgate.review.agreement import cohen_kappa, fleiss_kappa, rle_iou
 from maskgate.review.schema import Adjudication, Answer, Assignment, Item, Slot, User
 
-QUESTION_KEYS = ("q1", "q2", "quality", "segmentation", "comprehensibility", "consistency", "background",
-                 "acceptable")
+QUESTION_KEYS = (
+    "q1",
+    "q2",
+    "quality",
+    "segmentation",
+    "comprehensibility",
+    "consistency",
+    "background",
+    "acceptable",
+)
 
 
 @dataclass
@@ -53,17 +61,43 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
         total = sum(slot_states.values())
         ov.progress["percent"] = round(100.0 * slot_states.get("done", 0) / total, 1) if total else 0.0
         users = {u.id: u.username for u in c.execute(select(User.id, User.username))}
-        skips = dict(c.execute(select(Assignment.reviewer_id, func.count())
-                               .where(Assignment.status == "skipped").group_by(Assignment.reviewer_id)).all())
-        rows = [dict(r) for r in c.execute(
-            select(Answer.id, Answer.item_id, Answer.reviewer_id, Answer.q1, Answer.q2, Answer.labels,
-                   Answer.acceptable, Answer.mask, Answer.is_gold, Answer.seconds, Answer.created_at)
-        ).mappings()]
-        gold = {r.id: r for r in c.execute(select(Item.id, Item.gold_labels, Item.gold_acceptable)
-                                          .where(Item.is_gold))}
+        skips = dict(
+            c.execute(
+                select(Assignment.reviewer_id, func.count())
+                .where(Assignment.status == "skipped")
+                .group_by(Assignment.reviewer_id)
+            ).all()
+        )
+        rows = [
+            dict(r)
+            for r in c.execute(
+                select(
+                    Answer.id,
+                    Answer.item_id,
+                    Answer.reviewer_id,
+                    Answer.q1,
+                    Answer.q2,
+                    Answer.labels,
+                    Answer.acceptable,
+                    Answer.mask,
+                    Answer.is_gold,
+                    Answer.seconds,
+                    Answer.created_at,
+                )
+            ).mappings()
+        ]
+        gold = {
+            r.id: r
+            for r in c.execute(select(Item.id, Item.gold_labels, Item.gold_acceptable).where(Item.is_gold))
+        }
         adjudicated = set(c.scalars(select(Adjudication.item_id)))
-        ext = dict(c.execute(select(Item.id, Item.ext_id).where(Item.id.in_({r["item_id"] for r in rows}))).all()) \
-            if rows else {}
+        ext = (
+            dict(
+                c.execute(select(Item.id, Item.ext_id).where(Item.id.in_({r["item_id"] for r in rows}))).all()
+            )
+            if rows
+            else {}
+        )
 
     by_rev = defaultdict(list)
     for r in rows:
@@ -78,18 +112,21 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
             for k, v in (g.gold_labels or {}).items():
                 if v is not None and k in (r["labels"] or {}):
                     checked += 1
-                    correct += (r["labels"][k] == v)
+                    correct += r["labels"][k] == v
             if g.gold_acceptable is not None:
                 checked += 1
                 correct += r["acceptable"] == g.gold_acceptable
-        ov.reviewers.append({
-            "username": users.get(rid, str(rid)), "answers": len(rs),
-            "last_hour": sum(1 for r in rs if r["created_at"] > now - 3600),
-            "median_seconds": round(statistics.median(secs), 1) if secs else None,
-            "skips": skips.get(rid, 0),
-            "gold_items": sum(1 for r in rs if r["item_id"] in gold),
-            "gold_accuracy": round(correct / checked, 3) if checked else None,
-        })
+        ov.reviewers.append(
+            {
+                "username": users.get(rid, str(rid)),
+                "answers": len(rs),
+                "last_hour": sum(1 for r in rs if r["created_at"] > now - 3600),
+                "median_seconds": round(statistics.median(secs), 1) if secs else None,
+                "skips": skips.get(rid, 0),
+                "gold_items": sum(1 for r in rs if r["item_id"] in gold),
+                "gold_accuracy": round(correct / checked, 3) if checked else None,
+            }
+        )
 
     per_item = defaultdict(list)
     for r in rows:
@@ -108,12 +145,17 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
         kappas = [(cohen_kappa([p[0] for p in v], [p[1] for p in v]), len(v)) for v in pair_a.values()]
         kappas = [(k, n) for k, n in kappas if k is not None]
         n_items = sum(1 for rr in ratings if len(rr) >= 2)
-        ov.agreement.append({
-            "question": key, "items": n_items,
-            "fleiss": _r(fleiss_kappa(ratings)),
-            "cohen_mean": _r(sum(k * n for k, n in kappas) / sum(n for _, n in kappas)) if kappas else None,
-            "pairs": len(kappas),
-        })
+        ov.agreement.append(
+            {
+                "question": key,
+                "items": n_items,
+                "fleiss": _r(fleiss_kappa(ratings)),
+                "cohen_mean": _r(sum(k * n for k, n in kappas) / sum(n for _, n in kappas))
+                if kappas
+                else None,
+                "pairs": len(kappas),
+            }
+        )
     ious = []
     for iid, rs in multi.items():
         masks = [r["mask"] for r in rs if r["mask"]]
@@ -122,11 +164,20 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
         ious.extend(item_ious)
         differs = [k for k in QUESTION_KEYS if len({answer_value(r, k) for r in rs}) > 1]
         if differs or (iou is not None and iou < iou_threshold):
-            ov.disagreements.append({"item_id": iid, "ext_id": ext.get(iid, str(iid)), "questions": differs,
-                                     "mask_iou": _r(iou), "answers": len(rs),
-                                     "final": iid in adjudicated})
+            ov.disagreements.append(
+                {
+                    "item_id": iid,
+                    "ext_id": ext.get(iid, str(iid)),
+                    "questions": differs,
+                    "mask_iou": _r(iou),
+                    "answers": len(rs),
+                    "final": iid in adjudicated,
+                }
+            )
     ov.mask_iou = _r(statistics.fmean(ious)) if ious else None
-    ov.disagreements.sort(key=lambda d: (-len(d["questions"]), d["mask_iou"] if d["mask_iou"] is not None else 1))
+    ov.disagreements.sort(
+        key=lambda d: (-len(d["questions"]), d["mask_iou"] if d["mask_iou"] is not None else 1)
+    )
     ov.disagreements = ov.disagreements[:max_disagreements]
     return ov
 

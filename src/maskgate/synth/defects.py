@@ -21,7 +21,9 @@ def backdrop(shape, bg: np.ndarray | None) -> np.ndarray:
 def residue_text(rgb, mask, bg, rng):
     out = compose(backdrop(rgb.shape, bg), rgb, mask)
     s = out.shape[0]
-    cv2.putText(out, "SALE -30%", (int(s * 0.05), int(s * 0.12)), cv2.FONT_HERSHEY_DUPLEX, s / 420, (40, 40, 40), 2)
+    cv2.putText(
+        out, "SALE -30%", (int(s * 0.05), int(s * 0.12)), cv2.FONT_HERSHEY_DUPLEX, s / 420, (40, 40, 40), 2
+    )
     return out
 
 
@@ -54,7 +56,9 @@ def altered_hue(rgb, mask, bg, rng):
 
 def bg_noise(rgb, mask, bg, rng):
     s = rgb.shape[0]
-    noise = cv2.resize(rng.integers(0, 256, (s // 8, s // 8, 3), dtype=np.uint8), (s, s), interpolation=cv2.INTER_NEAREST)
+    noise = cv2.resize(
+        rng.integers(0, 256, (s // 8, s // 8, 3), dtype=np.uint8), (s, s), interpolation=cv2.INTER_NEAREST
+    )
     return compose(noise, rgb, mask)
 
 

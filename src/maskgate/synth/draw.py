@@ -16,7 +16,9 @@ def scene(seed: int = 0, size: int = 384, busy: bool = True) -> np.ndarray:
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
     base = np.stack([90 + 60 * x / size, 110 + 40 * y / size, 100 + 30 * np.sin(x / 23.0 + seed)], -1)
     base += 12 * np.sin((x + 2 * y) / (9.0 + seed))[..., None]
-    grain = cv2.GaussianBlur(rng.normal(0, 30 if busy else 14, (size, size)).astype(np.float32), (0, 0), 0.8)[..., None]
+    grain = cv2.GaussianBlur(rng.normal(0, 30 if busy else 14, (size, size)).astype(np.float32), (0, 0), 0.8)[
+        ..., None
+    ]
     img = np.clip(base + grain, 0, 255).astype(np.uint8)
     for _ in range(30 if busy else 12):
         c = tuple(int(v) for v in (rng.integers(20, 235, 3) if busy else rng.integers(90, 170, 3)))
@@ -38,12 +40,20 @@ def product(size: int = 384, variant: int = 0) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     shade = 0.75 + 0.25 * np.cos((xx - cx) / (w / 1.6))
     col = PRODUCT_COLOURS[variant % len(PRODUCT_COLOURS)]
-    rgb = np.stack([col[0] * shade + 10, col[1] * shade + 10, col[2] * shade + 10], -1).clip(0, 255).astype(np.uint8)
+    rgb = (
+        np.stack([col[0] * shade + 10, col[1] * shade + 10, col[2] * shade + 10], -1)
+        .clip(0, 255)
+        .astype(np.uint8)
+    )
     cv2.rectangle(rgb, (cx - w // 3, cy - h // 6), (cx + w // 3, cy + h // 6), (245, 235, 210), -1)
     word = WORDS[variant % len(WORDS)]
-    cv2.putText(rgb, word, (cx - w // 3 + 4, cy + size // 64), cv2.FONT_HERSHEY_SIMPLEX, size / 900, (30, 30, 120), 2)
+    cv2.putText(
+        rgb, word, (cx - w // 3 + 4, cy + size // 64), cv2.FONT_HERSHEY_SIMPLEX, size / 900, (30, 30, 120), 2
+    )
     cv2.circle(rgb, (cx - w // 5, cy - h // 3), max(2, size // 60), (250, 200, 60), -1)
-    grain = np.random.default_rng(variant).normal(0, 3, (size, size, 1))  # a photographed surface is never flat
+    grain = np.random.default_rng(variant).normal(
+        0, 3, (size, size, 1)
+    )  # a photographed surface is never flat
     rgb = np.clip(rgb + grain, 0, 255).astype(np.uint8)
     rgb[mask == 0] = 0
     return rgb, mask > 0
@@ -59,7 +69,9 @@ def add_overlays(img: np.ndarray, text: str = "SALE -30%", badge: str = "NEW") -
     """Promo text and a badge outside the product, as ad creatives carry."""
     out = img.copy()
     s = img.shape[0]
-    cv2.putText(out, text, (int(s * 0.05), int(s * 0.12)), cv2.FONT_HERSHEY_DUPLEX, s / 420, (255, 255, 255), 2)
+    cv2.putText(
+        out, text, (int(s * 0.05), int(s * 0.12)), cv2.FONT_HERSHEY_DUPLEX, s / 420, (255, 255, 255), 2
+    )
     cv2.rectangle(out, (int(s * 0.58), int(s * 0.84)), (int(s * 0.95), int(s * 0.95)), (250, 200, 30), -1)
     cv2.putText(out, badge, (int(s * 0.68), int(s * 0.93)), cv2.FONT_HERSHEY_DUPLEX, s / 500, (20, 20, 20), 2)
     return out

@@ -53,7 +53,9 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
     h, w = ctx.shape
     f = work / max(h, w)
     small = cv2.resize(ctx.edit, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    bg_s = cv2.resize(bg.astype(np.uint8), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    bg_s = cv2.resize(
+        bg.astype(np.uint8), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST
+    ).astype(bool)
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     crop = ctx.orig[y0:y1, x0:x1]
     cmask = ctx.mask_o[y0:y1, x0:x1].astype(np.uint8)
@@ -68,7 +70,12 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
             continue
         r = cv2.matchTemplate(small, t, cv2.TM_CCOEFF_NORMED, mask=np.dstack([m, m, m]))
         # only windows lying (mostly) in the background count
-        ok = cv2.boxFilter(bg_s.astype(np.float32), -1, (tw, th), normalize=True, anchor=(0, 0))[: r.shape[0], : r.shape[1]] > 0.6
+        ok = (
+            cv2.boxFilter(bg_s.astype(np.float32), -1, (tw, th), normalize=True, anchor=(0, 0))[
+                : r.shape[0], : r.shape[1]
+            ]
+            > 0.6
+        )
         r = np.where(ok & np.isfinite(r), r, 0)
         best = max(best, float(r.max()))
     return best

@@ -117,7 +117,9 @@ def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> 
     mag = np.hypot(flow[..., 0], flow[..., 1])
     scale = size_px(inner)
     gx, gy = _grid(*go.shape)
-    back = cv2.remap(ge, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    back = cv2.remap(
+        ge, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     ncc_w, _ = local_ncc(go, back, 11)
     ncc = ctx.cache["ncc"]
     gain = float(np.median(ncc_w[textured]) - np.median(ncc[textured]))
@@ -149,10 +151,11 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
     r = channel_norm(e.reshape(-1, 3) - pred).reshape(inner.shape)
     thr = max(4.0 * float(np.median(r[inner])), 12.0)
     changed = (r > thr) & inner
-    changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(
+        bool
+    )
     blobs = changed_blobs(changed, inner, int(inner.sum()))
     return {
         "patch_blob": max((a for _, a, _ in blobs), default=0.0),
         "patch_inner": max((a for _, a, o_ in blobs if o_ < 0.2), default=0.0),
     }
-

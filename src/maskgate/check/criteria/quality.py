@@ -47,7 +47,15 @@ def features(ctx: PairContext) -> dict:
         else:
             f["de_outer"] = 0.0
     else:
-        f.update(tint_slope=1.0, tint_resid=0.0, mean_shift=0.0, de_inner=0.0, de_band=0.0, de_outer=0.0, lp_ncc_med=1.0)
+        f.update(
+            tint_slope=1.0,
+            tint_resid=0.0,
+            mean_shift=0.0,
+            de_inner=0.0,
+            de_band=0.0,
+            de_outer=0.0,
+            lp_ncc_med=1.0,
+        )
     return f
 
 

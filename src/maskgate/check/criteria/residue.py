@@ -101,7 +101,9 @@ def _erasure_left(ctx: PairContext, touched_at: float = 0.1) -> tuple[float, np.
     if ctx.edit_detail < 0.95:  # compare with the original as soft as the edit's resolution makes it
         h, w = go.shape
         small = (max(1, round(w * ctx.edit_detail)), max(1, round(h * ctx.edit_detail)))
-        go = cv2.resize(cv2.resize(go, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR)
+        go = cv2.resize(
+            cv2.resize(go, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
+        )
     ncc, _ = local_ncc(go, ge, 9)
     sd_o = _local_sd(go)
     strokes = sd_o > 12
@@ -157,9 +159,13 @@ def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
     if prod.sum() < 100:
         return 2.0
     g = gray_o.astype(np.float32)
-    mag = cv2.GaussianBlur(np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)), (3, 3), 0)
+    mag = cv2.GaussianBlur(
+        np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)), (3, 3), 0
+    )
     m8 = prod.astype(np.uint8)
-    outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(bool)
+    outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(
+        bool
+    )
     h, w = prod.shape
     outline[:2, :] = outline[-2:, :] = False
     outline[:, :2] = outline[:, -2:] = False

@@ -92,7 +92,9 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
     """
     m = ctx.mask_o_in_e
     m8 = m.astype(np.uint8)
-    outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(bool)
+    outline = (cv2.dilate(m8, np.ones((3, 3), np.uint8)) - cv2.erode(m8, np.ones((3, 3), np.uint8))).astype(
+        bool
+    )
     outline[:k, :] = outline[-k:, :] = outline[:, :k] = outline[:, -k:] = False
     ys, xs = np.nonzero(outline)
     if len(ys) < 30:
@@ -103,7 +105,9 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
     def contrast(lab: np.ndarray) -> np.ndarray:
         inside = _window_sums(lab * m[..., None], ys, xs, k)
         outside = _window_sums(lab, ys, xs, k) - inside
-        return channel_norm(inside / np.maximum(n_in, 1e-3)[:, None] - outside / np.maximum(n_out, 1e-3)[:, None])
+        return channel_norm(
+            inside / np.maximum(n_in, 1e-3)[:, None] - outside / np.maximum(n_out, 1e-3)[:, None]
+        )
 
     c_o, c_e = contrast(ctx.lab("orig_in_e")), contrast(ctx.lab("edit"))
     seen = c_o > 15
@@ -124,7 +128,9 @@ def features(ctx: PairContext) -> dict:
         kept = kept_map(ctx)
         domain = erode(ref, r)
         missing = domain & ~kept
-        missing = cv2.morphologyEx(missing.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
+        missing = cv2.morphologyEx(
+            missing.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)
+        ).astype(bool)
     big = touching = 0.0
     for _comp, a, open_frac in changed_blobs(missing, domain, area):
         big = max(big, a)
