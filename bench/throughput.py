@@ -22,9 +22,10 @@ from pathlib import Path
 
 
 def floor_pair(pair, max_side: int) -> None:
-    from maskgate.io.images import load_image
     from maskgate.make.segment import saliency_lowres
     from maskgate.make.text import detect_text
+
+    from maskgate.io.images import load_image
 
     o = load_image(pair.original, max_side=max_side)
     e = load_image(pair.edited, max_side=max_side)
@@ -72,11 +73,11 @@ def main() -> None:
         (tmp / "warm.jsonl").write_text(
             json.dumps({k: getattr(pairs[0], k) for k in keep if getattr(pairs[0], k)}) + "\n"
         )
-        run_check(tmp / "warm.jsonl", tmp / "warm", workers=1, progress=False, report=False)
+        run_check(tmp / "warm.jsonl", tmp / "warm", workers=1, progress=False)
         floor(pairs[:1], Checker.max_side, 1)
     t_floor = floor(pairs, Checker.max_side, args.workers)
     t0 = time.perf_counter()
-    s = run_check(tmp / "m.jsonl", tmp / "out", workers=args.workers, progress=False, report=False)
+    s = run_check(tmp / "m.jsonl", tmp / "out", workers=args.workers, progress=False)
     t_check = time.perf_counter() - t0
     shutil.rmtree(tmp, ignore_errors=True)
     n = len(pairs)

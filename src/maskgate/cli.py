@@ -81,7 +81,18 @@ def _make_batch(inp: Path, out: Path, desc: str, work) -> None:
         work(src, dest)
         return dest
 
-    report = run_batch(files, one, desc=desc)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=console, transient=False) as bar:
+        task = bar.add_task(desc, total=len(files))
+        report = run_batch(
+            files,
+            one,
+            on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
+            on_done=lambda f: bar.advance(task),
+        )
+        bar.update(task, description=desc)
     console.print(f"{desc}: {len(report.written)} written to {out}, {len(report.failed)} failed")
     for f, why in report.failed:
         console.print(f"[red]failed[/red] {f}: {why}")
@@ -90,7 +101,7 @@ def _make_batch(inp: Path, out: Path, desc: str, work) -> None:
 
 
 def _passes(fast: bool):
-    from maskgate.make.segment import FAST_PASSES
+    from maskgate.vision.segment import FAST_PASSES
 
     return FAST_PASSES if fast else None
 
@@ -146,7 +157,7 @@ def make_text_mask(
     from maskgate.io.images import load_image, save_image
     from maskgate.make.overlay import text_mask
     from maskgate.make.product import product_mask
-    from maskgate.make.text import detect_text
+    from maskgate.vision.text import detect_text
 
     def work(src: Path, dest: Path) -> None:
         im = load_image(src, max_side=4096)
@@ -217,8 +228,8 @@ def make_erase(
     """Remove text/logos (or the product) and fill the hole: recover the background."""
     from maskgate.io.images import load_image, save_image
     from maskgate.make.erase import WHAT, erase
-    from maskgate.make.inpaint import available
     from maskgate.make.product import product_mask
+    from maskgate.vision.fill import available
 
     if what not in WHAT:
         _fail(f"--what must be one of {', '.join(WHAT)}")
@@ -264,8 +275,9 @@ def check(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
-    from maskgate.check.runner import RunBusyError, run_check
+    from maskgate.check.runner import RESULTS, RunBusyError, run_check
     from maskgate.models.registry import MissingModelError
+    from maskgate.report.html import write_report
 
     try:
         s = run_check(manifest, out, workers=workers, calibration=calibration, progress=progress)
@@ -276,14 +288,14 @@ def check(
             f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on",
             130,
         )
-    _print_summary(s)
+    _print_summary(s, write_report(s.out_dir / RESULTS))
 
 
-def _print_summary(s) -> None:
+def _print_summary(s, report: Path) -> None:
     """The verdict counts of a run as a table on stdout, then where its files are."""
     from rich.table import Table
 
-    from maskgate.check.result import VERDICTS
+    from maskgate.core.types import VERDICTS
 
     table = Table(title="verdicts")
     table.add_column("verdict")
@@ -295,8 +307,7 @@ def _print_summary(s) -> None:
     rate = f" ({s.done / s.seconds:.2f} pairs/s)" if s.seconds > 0 and s.done else ""
     typer.echo(f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}")
     typer.echo(f"results: {s.out_dir / 'results.jsonl'}")
-    if s.report is not None:
-        typer.echo(f"report: {s.report}")
+    typer.echo(f"report: {report}")
 
 
 @app.command()
@@ -334,7 +345,7 @@ def demo(
 
     labels_path = build_set(out / "pairs", n_products=n_products, seed=0)
     try:
-        s = run_check(labels_path, out / "check", workers=workers, progress=True, report=False)
+        s = run_check(labels_path, out / "check", workers=workers, progress=True)
     except MissingModelError as e:
         _fail(str(e))
     labels = {}
@@ -380,6 +391,11 @@ def calibrate(
         None, help="Folder for the check runs on LABELS (default: OUT's folder/calibration-run)."
     ),
     workers: int = typer.Option(1, help="Worker processes for the check run."),
+    group_by: str = typer.Option(
+        "group",
+        help="Label field naming each pair's cross-validation group (pairs of one group never straddle folds); "
+        "pairs without it are grouped by their original image.",
+    ),
 ) -> None:
     """Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."""
     from maskgate.learn.calibrate import calibrate as fit_calibration
@@ -401,7 +417,7 @@ def calibrate(
             )
             run_check(lab, run_dir, workers=workers)
             res = run_dir / "results.jsonl"
-        found = rows_from_results(res, lab)
+        found = rows_from_results(res, lab, group=group_by)
         if not found:
             _fail(f"no labelled pairs in common between {res} and {lab}")
         rows += found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskgate.io.images import LoadedImage
+from maskgate.core.types import LoadedImage
 
 SIZE = 384
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from maskgate.check.result import CRITERIA, CriterionResult, PairResult
-from maskgate.io.images import LoadedImage
+from maskgate.check.engine import Judgement
+from maskgate.core.record import CriterionRecord, PairRecord, evidence_path
+from maskgate.core.types import CRITERIA, LoadedImage
+from maskgate.io.manifest import PairSpec
 
 
 class StandInChecker:
@@ -33,7 +35,9 @@ class StandInChecker:
         edited: LoadedImage,
         kind: str | None = None,
         mask: np.ndarray | None = None,
-    ) -> PairResult:
+        *,
+        pair: PairSpec,
+    ) -> Judgement:
         name = Path(edited.path).name
         if "raise" in name:
             raise RuntimeError("stand-in engine failure")
@@ -43,27 +47,31 @@ class StandInChecker:
             time.sleep(0.15)
         diff = float(np.abs(original.rgb.mean() - edited.rgb.mean())) / 255
         ok = diff < 0.2
-        crit = {c: CriterionResult(ok if c == "residue" else True, 1 - diff) for c in CRITERIA}
-        crit["residue"].evidence = {
-            "original_size": list(original.size),
-            "edited_size": list(edited.size),
-            "mask_max": None if mask is None else int(mask.max()),
-            "mask_shape": None if mask is None else list(mask.shape),
-            "pid": os.getpid(),
-        }
-        crit["residue"].images = {
-            "heat": np.full((8, 8), int(diff * 255), np.uint8),
-            "side": edited.rgb[:16, :16],
-        }
-        return PairResult(
-            "",
-            "",
-            "",
+        crit = {c: CriterionRecord(ok if c == "residue" else True, 1 - diff) for c in CRITERIA}
+        images = {"heat": np.full((8, 8), int(diff * 255), np.uint8), "side": edited.rgb[:16, :16]}
+        crit["residue"] = CriterionRecord(
+            ok,
+            1 - diff,
+            {
+                "original_size": list(original.size),
+                "edited_size": list(edited.size),
+                "mask_max": None if mask is None else int(mask.max()),
+                "mask_shape": None if mask is None else list(mask.shape),
+                "pid": os.getpid(),
+            },
+            {n: evidence_path(pair.id, "residue", n) for n in images},
+        )
+        record = PairRecord(
+            pair.id,
+            pair.original,
+            pair.edited,
             kind=kind or "inpainted",
             verdict="accept" if ok else "reject",
             score=1 - diff,
             criteria=crit,
+            extra=pair.passthrough(),
         )
+        return Judgement(record, {"residue": images})
 
 
 def stand_in(calibration=None) -> StandInChecker:

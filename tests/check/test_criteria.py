@@ -23,17 +23,17 @@ def run(checker, mug, edit, alpha=None, given_mask=True):
 
 def test_clean_cutout_passes_everything(checker, mug):
     res = run(checker, mug, iso(mug["rgb"], mug["mask"]))
-    assert res.kind == "isolated"
-    failing = [n for n, c in res.criteria.items() if c.passed is False]
+    assert res.record.kind == "isolated"
+    failing = [n for n, c in res.record.criteria.items() if c.passed is False]
     assert failing == []
-    assert res.criteria["background"].passed is None  # no new background in a cut-out
-    assert res.source_overlay is True  # the creative had promo text outside the product
+    assert res.record.criteria["background"].passed is None  # no new background in a cut-out
+    assert res.record.source_overlay is True  # the creative had promo text outside the product
 
 
 def test_clean_new_background_passes(checker, mug):
     res = run(checker, mug, compose(scene(8), mug["rgb"], mug["mask"]))
-    assert res.kind == "inpainted"
-    assert [n for n, c in res.criteria.items() if c.passed is False] == []
+    assert res.record.kind == "inpainted"
+    assert [n for n, c in res.record.criteria.items() if c.passed is False] == []
 
 
 def test_residue_text_left_outside_product(checker, mug):
@@ -42,15 +42,15 @@ def test_residue_text_left_outside_product(checker, mug):
         return img
 
     res = run(checker, mug, iso(mug["rgb"], mug["mask"], leave_text))
-    assert res.criteria["residue"].passed is False
-    assert res.verdict == "reject"
-    assert "heatmap" in res.criteria["residue"].images
+    assert res.record.criteria["residue"].passed is False
+    assert res.record.verdict == "reject"
+    assert "heatmap" in res.record.criteria["residue"].images
 
 
 def test_residue_badge_carried_onto_new_background(checker, mug):
     edit = compose(add_overlays(scene(8)), mug["rgb"], mug["mask"])
     res = run(checker, mug, edit)
-    assert res.criteria["residue"].passed is False
+    assert res.record.criteria["residue"].passed is False
 
 
 def test_segmentation_part_cut_off(checker, mug):
@@ -58,22 +58,24 @@ def test_segmentation_part_cut_off(checker, mug):
     ys, xs = np.nonzero(mask)
     mask[:, (xs.min() + xs.max()) // 2 :] = False  # right half (handle included) is gone
     res = run(checker, mug, iso(mug["rgb"], mask))
-    assert res.criteria["segmentation"].passed is False
-    assert "missing" in res.criteria["segmentation"].images
+    assert res.record.criteria["segmentation"].passed is False
+    assert "missing" in res.record.criteria["segmentation"].images
 
 
 def test_quality_blurred_product(checker, mug):
     blurred = cv2.GaussianBlur(mug["rgb"], (0, 0), 4)
     res = run(checker, mug, iso(blurred, mug["mask"]))
-    assert res.criteria["quality"].passed is False
-    assert res.criteria["consistency"].passed is not False or res.criteria["quality"].score < 0.5
+    assert res.record.criteria["quality"].passed is False
+    assert (
+        res.record.criteria["consistency"].passed is not False or res.record.criteria["quality"].score < 0.5
+    )
 
 
 def test_quality_tint_from_old_background(checker, mug):
     old_bg = np.asarray(mug["original"][~mug["mask"]].mean(0))
     tinted = (mug["rgb"] * 0.55 + old_bg * 0.45).astype(np.uint8)
     res = run(checker, mug, iso(tinted, mug["mask"]))
-    assert res.criteria["quality"].passed is False
+    assert res.record.criteria["quality"].passed is False
 
 
 def test_comprehensibility_tiny_product(checker, mug):
@@ -81,18 +83,18 @@ def test_comprehensibility_tiny_product(checker, mug):
     edit = WHITE.copy()
     edit[8:48, 330:370] = small
     res = run(checker, mug, edit)
-    assert res.criteria["comprehensibility"].passed is False
-    assert res.verdict == "reject"
+    assert res.record.criteria["comprehensibility"].passed is False
+    assert res.record.verdict == "reject"
 
 
 def test_consistency_colour_changed(checker, mug):
     hsv = cv2.cvtColor(mug["rgb"], cv2.COLOR_RGB2HSV)
     hsv[..., 0] = (hsv[..., 0].astype(int) + 60) % 180  # red mug turns green/blue
     res = run(checker, mug, iso(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), mug["mask"]))
-    assert res.criteria["consistency"].passed is False
-    assert res.criteria["consistency"].evidence["hue_rot"] > 0.3
+    assert res.record.criteria["consistency"].passed is False
+    assert res.record.criteria["consistency"].evidence["hue_rot"] > 0.3
     # the colours turned, they were not washed toward the old background: not a quality failure
-    assert res.criteria["quality"].passed is True
+    assert res.record.criteria["quality"].passed is True
 
 
 @pytest.fixture(scope="module")
@@ -108,9 +110,9 @@ def printed(mug):
 
 def test_consistency_mirrored(checker, printed):
     rgb, mask = printed["rgb"], printed["mask"]
-    assert run(checker, printed, iso(rgb, mask)).criteria["consistency"].passed is True
+    assert run(checker, printed, iso(rgb, mask)).record.criteria["consistency"].passed is True
     res = run(checker, printed, iso(rgb[:, ::-1].copy(), mask[:, ::-1].copy()))
-    assert res.criteria["consistency"].passed is False
+    assert res.record.criteria["consistency"].passed is False
 
 
 def test_consistency_warped(checker, printed):
@@ -122,8 +124,8 @@ def test_consistency_warped(checker, printed):
     rgb = cv2.remap(printed["rgb"], gx + dx, gy, cv2.INTER_LINEAR)
     mask = cv2.remap(printed["mask"].astype(np.uint8), gx + dx, gy, cv2.INTER_NEAREST).astype(bool)
     res = run(checker, printed, iso(rgb, mask))
-    assert res.criteria["consistency"].passed is False
-    assert res.criteria["consistency"].evidence["warp_gain"] > 0.05
+    assert res.record.criteria["consistency"].passed is False
+    assert res.record.criteria["consistency"].evidence["warp_gain"] > 0.05
 
 
 def test_consistency_replaced_patch(checker, printed):
@@ -133,8 +135,8 @@ def test_consistency_replaced_patch(checker, printed):
     cy, cx = int(ys.mean()), int(xs.mean())
     rgb[cy - 30 : cy + 30, cx - 40 : cx + 20] = rgb[cy - 95 : cy - 35, cx - 40 : cx + 20][::-1]
     res = run(checker, printed, iso(rgb, printed["mask"]))
-    assert res.criteria["consistency"].passed is False
-    assert res.criteria["consistency"].evidence["patch_inner"] > 0.01
+    assert res.record.criteria["consistency"].passed is False
+    assert res.record.criteria["consistency"].evidence["patch_inner"] > 0.01
 
 
 @pytest.mark.parametrize("defect", ["noise", "smear"])
@@ -148,20 +150,20 @@ def test_background_broken(checker, mug, defect):
     else:
         bg = cv2.blur(cv2.GaussianBlur(bg, (0, 0), 9), (41, 3))
     res = run(checker, mug, compose(bg, mug["rgb"], mug["mask"]))
-    assert res.criteria["background"].passed is False
+    assert res.record.criteria["background"].passed is False
 
 
 def test_transparent_cutout_is_isolated(checker, mug):
     alpha = (mug["mask"] * 255).astype(np.uint8)
     res = run(checker, mug, mug["rgb"].copy(), alpha=alpha)
-    assert res.kind == "isolated"
-    assert res.criteria["residue"].passed is True
+    assert res.record.kind == "isolated"
+    assert res.record.criteria["residue"].passed is True
 
 
 def test_product_found_without_a_given_mask(checker, mug):
     """The u2netp path: the product mask of the original is found by the network."""
     mug = {**mug, "original": add_overlays(compose(studio(), mug["rgb"], mug["mask"]))}
     res = run(checker, mug, iso(mug["rgb"], mug["mask"]), given_mask=False)
-    pm = res.criteria["segmentation"].images["product_mask"] > 127
+    pm = res.images["segmentation"]["product_mask"] > 127
     iou = (pm & mug["mask"]).sum() / (pm | mug["mask"]).sum()
     assert iou > 0.6

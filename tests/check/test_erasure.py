@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-from maskgate.check.criteria.residue import erasure_left
 from tests.check.conftest import add_overlays, compose, loaded, scene, studio
 
 
@@ -32,10 +31,10 @@ def check(checker, poster, edit):
 
 def test_clean_erasure_passes_and_keeps_the_products_print(checker, poster):
     res = check(checker, poster, poster["clean"])
-    assert res.kind == "text_removed"
-    assert res.criteria["residue"].passed is True
-    assert res.criteria["residue"].evidence["overlay_left"] == 0.0  # "CAFE" is the mug's, not residue
-    assert res.source_overlay is True
+    assert res.record.kind == "text_removed"
+    assert res.record.criteria["residue"].passed is True
+    assert res.record.criteria["residue"].evidence["overlay_left"] == 0.0  # "CAFE" is the mug's, not residue
+    assert res.record.source_overlay is True
 
 
 def _top_text(poster) -> np.ndarray:
@@ -50,15 +49,15 @@ def test_text_left_untouched_fails(checker, poster):
     keep = _top_text(poster)
     edit[keep] = poster["original"][keep]  # the badge erased, the promo line left as it was
     res = check(checker, poster, edit)
-    assert res.criteria["residue"].passed is False
-    assert res.criteria["residue"].evidence["overlay_left"] == 1.0
+    assert res.record.criteria["residue"].passed is False
+    assert res.record.criteria["residue"].evidence["overlay_left"] == 1.0
     # the heatmap marks the line that was left, and not the badge that went
-    heat = np.abs(res.criteria["residue"].images["heatmap"].astype(int) - edit).max(2) > 30
+    heat = np.abs(res.images["residue"]["heatmap"].astype(int) - edit).max(2) > 30
     badge = poster["overlay"] & ~keep
     assert heat[keep].mean() > 0.5 > 0.05 > heat[badge].mean()
     # so does the erasure measure itself (the heatmap also marks any text outside the product)
     ctx = checker.context(loaded(poster["original"]), loaded(edit), kind="text_removed", mask=poster["mask"])
-    left, where = erasure_left(ctx)
+    left, where = ctx.erasure_left
     assert left == 1.0 and where[keep].mean() > 0.5 and where[badge].mean() < 0.05
 
 
@@ -69,7 +68,7 @@ def test_text_half_erased_fails(checker, poster):
     keep[:, : (xs.min() + xs.max()) // 2] = False  # only the line's first half erased
     edit[keep] = poster["original"][keep]
     res = check(checker, poster, edit)
-    assert res.criteria["residue"].passed is False
+    assert res.record.criteria["residue"].passed is False
 
 
 def test_ghost_of_erased_text_fails(checker, poster):
@@ -77,7 +76,7 @@ def test_ghost_of_erased_text_fails(checker, poster):
     edit = poster["clean"].copy()
     edit[sel] = (0.55 * poster["clean"][sel] + 0.45 * poster["original"][sel]).astype(np.uint8)
     res = check(checker, poster, edit)
-    assert res.criteria["residue"].passed is False
+    assert res.record.criteria["residue"].passed is False
 
 
 def test_line_left_of_an_erased_block_across_the_product_fails(checker, mug):
@@ -94,9 +93,9 @@ def test_line_left_of_an_erased_block_across_the_product_fails(checker, mug):
     edit = clean.copy()
     edit[upper] = original[upper]
     left = checker.check(loaded(original), loaded(edit), kind="text_removed", mask=mask)
-    assert left.criteria["residue"].passed is False
+    assert left.record.criteria["residue"].passed is False
     gone = checker.check(loaded(original), loaded(clean), kind="text_removed", mask=mask)
-    assert gone.criteria["residue"].passed is True
+    assert gone.record.criteria["residue"].passed is True
 
 
 def test_a_retoned_erasure_is_judged_on_its_text_not_on_its_colours(checker, poster):
@@ -107,12 +106,12 @@ def test_a_retoned_erasure_is_judged_on_its_text_not_on_its_colours(checker, pos
         return np.clip(img.astype(np.int16) + 30, 0, 255).astype(np.uint8)
 
     res = check(checker, poster, brighter(poster["clean"]))
-    assert res.criteria["residue"].passed is True
-    assert res.criteria["residue"].evidence["overlay_left"] == 0.0
+    assert res.record.criteria["residue"].passed is True
+    assert res.record.criteria["residue"].evidence["overlay_left"] == 0.0
     edit = poster["clean"].copy()
     keep = _top_text(poster)
     edit[keep] = poster["original"][keep]
-    assert check(checker, poster, brighter(edit)).criteria["residue"].passed is False
+    assert check(checker, poster, brighter(edit)).record.criteria["residue"].passed is False
 
 
 def test_an_erasure_delivered_smaller_than_the_original(checker, mug):
@@ -130,9 +129,9 @@ def test_an_erasure_delivered_smaller_than_the_original(checker, mug):
         return cv2.resize(img, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
 
     res = checker.check(loaded(original), loaded(delivered(clean)), kind="text_removed", mask=mask)
-    assert res.criteria["residue"].evidence["overlay_left"] == 0.0
-    assert res.criteria["residue"].passed is True
+    assert res.record.criteria["residue"].evidence["overlay_left"] == 0.0
+    assert res.record.criteria["residue"].passed is True
     partial = clean.copy()
     partial[:200] = original[:200]  # the promo line at the top left as it was
     res = checker.check(loaded(original), loaded(delivered(partial)), kind="text_removed", mask=mask)
-    assert res.criteria["residue"].passed is False
+    assert res.record.criteria["residue"].passed is False

@@ -61,7 +61,7 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, weights):
     ]
     with m.open("a") as f:
         f.write("".join(json.dumps(x) + "\n" for x in extra))
-    s = run_check(m, tmp_path / "out", progress=False, report=False)
+    s = run_check(m, tmp_path / "out", progress=False)
     recs = {r["id"]: r for r in _records(tmp_path / "out")}
     assert s.total == 6 and len(recs) == 6
     assert recs["corrupt"]["verdict"] == "error" and "cannot decode" in recs["corrupt"]["error"]
@@ -87,10 +87,10 @@ def test_overlapping_pairs_keep_their_own_results(tmp_path, weights, monkeypatch
     checker = build_checker()
     piped = list(process_pairs(checker, specs, tmp_path / "piped"))
     alone = [process_pair(checker, s, tmp_path / "alone") for s in specs]
-    assert [r["id"] for r in piped] == [s.id for s in specs]
+    assert [r.id for r in piped] == [s.id for s in specs]
     assert piped == alone
-    assert piped[2]["verdict"] == "error" and "not found" in piped[2]["error"]
-    assert {r["kind"] for r in piped if r["verdict"] != "error"} == {"isolated", "inpainted"}
+    assert piped[2].verdict == "error" and "not found" in piped[2].error
+    assert {r.kind for r in piped if r.verdict != "error"} == {"isolated", "inpainted"}
 
 
 def test_resume_after_kill(tmp_path, weights):

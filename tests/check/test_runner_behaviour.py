@@ -73,7 +73,7 @@ def test_every_pair_gets_one_record_and_failures_say_why(tmp_path):
     paths = recs["ok"]["criteria"]["residue"]["evidence"]["images"]
     assert set(paths) == {"heat", "side"}
     assert all(cv2.imread(str(tmp_path / "out" / p)) is not None for p in paths.values())
-    assert (tmp_path / "out" / "report.html").is_file() and s.report == tmp_path / "out" / "report.html"
+    assert not (tmp_path / "out" / "report.html").exists()  # the runner checks; its caller asks for a report
 
 
 def test_sizes_are_passed_as_they_are_and_masks_come_as_0_255(tmp_path):
@@ -92,9 +92,7 @@ def test_sizes_are_passed_as_they_are_and_masks_come_as_0_255(tmp_path):
         {"id": "tall", "original": o, "edited": tall, "mask": "cut.png"},
         {"id": "huge", "original": o, "edited": huge},
     ]
-    run_check(
-        _manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in
-    )
+    run_check(_manifest(tmp_path, rows), tmp_path / "out", progress=False, checker_factory=stand_in)
     ev = {r["id"]: r["criteria"]["residue"]["evidence"] for r in _records(tmp_path / "out")}
     assert ev["small"]["original_size"] == [200, 100] and ev["small"]["edited_size"] == [100, 50]
     assert ev["tall"]["edited_size"] == [90, 160]
@@ -110,8 +108,8 @@ def test_worker_processes_give_the_same_records(tmp_path):
         {"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"e{i}.png", 60 + 15 * i)} for i in range(10)
     ]
     m = _manifest(tmp_path, rows)
-    run_check(m, tmp_path / "one", progress=False, report=False, checker_factory=stand_in)
-    run_check(m, tmp_path / "two", workers=2, progress=False, report=False, checker_factory=stand_in)
+    run_check(m, tmp_path / "one", progress=False, checker_factory=stand_in)
+    run_check(m, tmp_path / "two", workers=2, progress=False, checker_factory=stand_in)
     one = {r["id"]: r for r in _records(tmp_path / "one")}
     two = _records(tmp_path / "two")
     assert len(two) == 10 and {r["id"] for r in two} == set(one)
@@ -132,7 +130,6 @@ def test_a_pair_that_kills_its_worker_is_an_error_and_the_rest_go_on(tmp_path):
         tmp_path / "out",
         workers=2,
         progress=False,
-        report=False,
         checker_factory=stand_in,
     )
     recs = _records(tmp_path / "out")
@@ -148,14 +145,14 @@ def test_rerun_skips_done_ids_and_redoes_a_torn_last_line(tmp_path):
     rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"e{i}.png", 100 + i)} for i in range(4)]
     m = _manifest(tmp_path, rows)
     out = tmp_path / "out"
-    run_check(m, out, progress=False, report=False, checker_factory=stand_in)
+    run_check(m, out, progress=False, checker_factory=stand_in)
     lines = (out / "results.jsonl").read_text().splitlines()
     (out / "results.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:25])  # killed mid-line
-    s = run_check(m, out, progress=False, report=False, checker_factory=stand_in)
+    s = run_check(m, out, progress=False, checker_factory=stand_in)
     assert (s.skipped, s.done) == (2, 2)
     after = (out / "results.jsonl").read_text().splitlines()
     assert after[:2] == lines[:2] and sorted(json.loads(x)["id"] for x in after) == ["p0", "p1", "p2", "p3"]
-    s = run_check(m, out, progress=False, report=False, checker_factory=stand_in)
+    s = run_check(m, out, progress=False, checker_factory=stand_in)
     assert (s.skipped, s.done) == (4, 0)
 
 
@@ -175,7 +172,7 @@ RUN = """
 import sys
 from maskgate.check.runner import run_check
 from tests.check.standin import stand_in
-run_check(sys.argv[1], sys.argv[2], workers=2, progress=False, report=False, checker_factory=stand_in)
+run_check(sys.argv[1], sys.argv[2], workers=2, progress=False, checker_factory=stand_in)
 """
 
 
@@ -246,13 +243,11 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_p
         while time.time() < deadline and not (out / "results.jsonl").exists():
             time.sleep(0.05)
         with pytest.raises(RunBusyError, match="another `maskgate check`"):
-            run_check(m, out, progress=False, report=False, checker_factory=stand_in)
+            run_check(m, out, progress=False, checker_factory=stand_in)
     finally:
         proc.kill()
         proc.wait()
-    s = run_check(
-        m, out, progress=False, report=False, checker_factory=stand_in
-    )  # free again once it is gone
+    s = run_check(m, out, progress=False, checker_factory=stand_in)  # free again once it is gone
     assert s.done + s.skipped == 40
 
 
@@ -263,9 +258,7 @@ def test_ids_that_differ_only_in_unsafe_characters_keep_their_own_evidence(tmp_p
         {"id": "cat:1", "original": o, "edited": _img(tmp_path / "e2.png", 200)},
         {"id": "../../escape", "original": o, "edited": _img(tmp_path / "e3.png", 120)},
     ]
-    run_check(
-        _manifest(tmp_path, rows), tmp_path / "out", progress=False, report=False, checker_factory=stand_in
-    )
+    run_check(_manifest(tmp_path, rows), tmp_path / "out", progress=False, checker_factory=stand_in)
     heat = {
         r["id"]: r["criteria"]["residue"]["evidence"]["images"]["heat"] for r in _records(tmp_path / "out")
     }

@@ -2,14 +2,21 @@
 
 import pytest
 
+from maskgate.core.record import PairRecord, RecordError
 from maskgate.learn.active import NO_SCORE_PRIORITY, priority, uncertainty_margin
 
 
-def rec(**scores):
+def raw(**scores):
     return {
+        "id": "p",
+        "verdict": "review",
         "score": min(scores.values()) if scores else None,
         "criteria": {k: {"pass": v >= 0.5, "score": v} for k, v in scores.items()},
     }
+
+
+def rec(kind=None, **scores):
+    return PairRecord.from_json({**raw(**scores), "kind": kind})
 
 
 def test_closest_call_over_criteria_decides():
@@ -19,15 +26,16 @@ def test_closest_call_over_criteria_decides():
     # A sure fail is as uninformative as a sure pass.
     assert priority(rec(residue=0.02)) == pytest.approx(priority(rec(residue=0.98)))
     ranked = sorted([rec(a=0.97), rec(a=0.6), rec(a=0.48), rec(a=0.1)], key=priority, reverse=True)
-    assert [r["criteria"]["a"]["score"] for r in ranked] == [0.48, 0.6, 0.1, 0.97]
+    assert [r.criteria["a"].score for r in ranked] == [0.48, 0.6, 0.1, 0.97]
 
 
-def test_not_applicable_criteria_and_bad_scores_are_ignored():
-    r = rec(residue=0.8)
-    r["criteria"]["background"] = None
+def test_not_applicable_criteria_are_ignored_and_bad_scores_refused_at_reading():
+    r = raw(residue=0.8)
     r["criteria"]["consistency"] = {"pass": None, "score": 1.0}  # check's placeholder for "does not apply"
+    assert priority(PairRecord.from_json(r)) == pytest.approx(0.7)
     r["criteria"]["quality"] = {"pass": True, "score": "high"}
-    assert priority(r) == pytest.approx(0.7)
+    with pytest.raises(RecordError, match="criteria.quality.score"):
+        PairRecord.from_json(r)
 
 
 def test_thresholds_per_criterion():
@@ -37,15 +45,15 @@ def test_thresholds_per_criterion():
 
 
 def test_an_edit_kinds_own_threshold_wins():
-    erasure = {**rec(residue=0.7, quality=0.9), "kind": "text_removed"}
     th = {"residue": 0.5, "residue@text_removed": 0.7}
-    assert priority(erasure, th) == pytest.approx(1.0)
-    assert priority({**erasure, "kind": "inpainted"}, th) == pytest.approx(0.8)  # residue against 0.5
+    assert priority(rec("text_removed", residue=0.7, quality=0.9), th) == pytest.approx(1.0)
+    assert priority(rec("inpainted", residue=0.7, quality=0.9), th) == pytest.approx(
+        0.8
+    )  # residue against 0.5
 
 
 def test_fallbacks():
-    assert priority({"score": 0.45, "criteria": {}}) == pytest.approx(0.95)  # overall score vs 0.5
-    assert priority({"score": None}) == NO_SCORE_PRIORITY
-    assert priority({}) == NO_SCORE_PRIORITY
-    assert priority({"score": 7}) == pytest.approx(0.5)  # clipped to [0, 1]
-    assert priority({"score": float("nan")}) == NO_SCORE_PRIORITY
+    assert priority(PairRecord.from_json({**raw(), "score": 0.45})) == pytest.approx(0.95)  # overall vs 0.5
+    assert priority(PairRecord.from_json(raw())) == NO_SCORE_PRIORITY
+    assert priority(PairRecord.from_json({**raw(), "score": 7})) == pytest.approx(0.5)  # clipped to [0, 1]
+    assert priority(PairRecord.from_json({**raw(), "score": float("nan")})) == NO_SCORE_PRIORITY

@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 
+from maskgate.core.record import PairRecord
 from maskgate.io.images import save_image
 from maskgate.report.html import write_report
 from maskgate.report.metrics import criterion_metrics, verdict_metrics
@@ -45,7 +46,7 @@ RECORDS = [
 
 
 def test_criterion_metrics_from_the_definitions():
-    m = criterion_metrics(RECORDS, LABELS)
+    m = criterion_metrics([PairRecord.from_json(r) for r in RECORDS], LABELS)
     # residue: b caught (tp), c flagged wrongly (fp), d missed (fn), a tn
     assert (m["residue"]["tp"], m["residue"]["fp"], m["residue"]["fn"], m["residue"]["tn"]) == (1, 1, 1, 1)
     assert m["residue"]["precision"] == 0.5 and m["residue"]["recall"] == 0.5
@@ -54,7 +55,7 @@ def test_criterion_metrics_from_the_definitions():
 
 
 def test_verdict_metrics():
-    v = verdict_metrics(RECORDS, LABELS)
+    v = verdict_metrics([PairRecord.from_json(r) for r in RECORDS], LABELS)
     assert v["accept_precision"] == 0.5  # a right, c wrong
     assert v["reject_precision"] == 1.0
     assert v["automation"] == 0.75

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from maskgate.check.result import CRITERIA
+from maskgate.core.types import CRITERIA
 from maskgate.synth import defects
 from maskgate.synth.build import build_set
 from maskgate.synth.draw import product, scene

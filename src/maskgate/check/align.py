@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskgate.check.measure import local_ncc
+
 
 @dataclass(frozen=True)
 class Alignment:
@@ -46,7 +48,7 @@ _orb = None
 def _orb_detector():
     global _orb
     if _orb is None:
-        _orb = cv2.ORB_create(nfeatures=1500, fastThreshold=10)
+        _orb = cv2.ORB_create(nfeatures=1500, fastThreshold=10)  # type: ignore[attr-defined]
     return _orb
 
 
@@ -66,8 +68,6 @@ def identity_match(
     mirrored almost everywhere): the mirror must not fit the structure worse. ``maps`` receives
     the NCC and local-contrast maps, which the criteria reuse when identity wins.
     """
-    from maskgate.check.measure import local_ncc
-
     ncc, sd = local_ncc(orig_g, edit_g, 11)
     if maps is not None:
         maps.update(ncc=ncc, sd=sd)
@@ -100,8 +100,8 @@ def _orb_fit(orig_g, edit_g, mask_o, mask_e):
     good = [m[0] for m in matches if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
     if len(good) < 8:
         return None, 0
-    p1 = np.float32([k1[m.queryIdx].pt for m in good])
-    p2 = np.float32([k2[m.trainIdx].pt for m in good])
+    p1 = np.array([k1[m.queryIdx].pt for m in good], np.float32)
+    p2 = np.array([k2[m.trainIdx].pt for m in good], np.float32)
     mat, inl = cv2.estimateAffinePartial2D(
         p1, p2, method=cv2.RANSAC, ransacReprojThreshold=4.0, maxIters=2000
     )
@@ -158,13 +158,13 @@ def align(
     me8 = None if mask_e is None else cv2.dilate(mask_e.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
     straight, n1 = _orb_fit(og, eg, mo8, me8)
     flipped, n2 = _orb_fit(np.ascontiguousarray(og[:, ::-1]), eg, np.ascontiguousarray(mo8[:, ::-1]), me8)
-    best = None
+    fitted: Alignment | None = None
     if straight is not None and n1 >= 12 and n1 >= n2:
-        best = Alignment(straight, False, "orb", n1)
+        fitted = Alignment(straight, False, "orb", n1)
     elif flipped is not None and n2 >= 12:
-        best = Alignment(flipped, True, "orb", n2)
-    if best is not None and 0.05 < best.scale < 20:
-        return best
+        fitted = Alignment(flipped, True, "orb", n2)
+    if fitted is not None and 0.05 < fitted.scale < 20:
+        return fitted
     if mask_e is not None:
         m = _moments_fit(mask_o, mask_e)
         if m is not None:

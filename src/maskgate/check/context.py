@@ -7,22 +7,29 @@ expensive parts; every criterion is then cheap NumPy over the arrays held here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
 
 from maskgate.check.align import Alignment, align
-from maskgate.check.kind import isolated_foreground, looks_text_removed
-from maskgate.check.measure import erode
-from maskgate.make.text import TextRegion, regions_mask
+from maskgate.check.erasure import overlay_left
+from maskgate.check.kind import faint_foreground, isolated_foreground
+from maskgate.check.measure import delta_e, erode, local_ncc, tint_fit
+from maskgate.core.types import Kind, TextRegion
+from maskgate.vision.text import CHECK_FILTER, plausible_text, regions_mask
 
 
 @dataclass
 class PairContext:
+    """One pair at analysis size. The fields are set by ``build_context``; the properties below are
+    the measurements several criteria share, each computed the first time anyone asks (criteria
+    never write here, so the order they run in cannot change what they see)."""
+
     orig: np.ndarray  # HxWx3 uint8 RGB, the original
     edit: np.ndarray  # HxWx3 uint8 RGB, the edit brought to the original's size
     edit_alpha: np.ndarray | None
-    kind: str
+    kind: Kind
     sal_o: np.ndarray  # saliency of the original, float [0,1]
     mask_o: np.ndarray  # product in the original (bool), overlays removed
     text_o: list[TextRegion]
@@ -35,10 +42,14 @@ class PairContext:
     fg_e: np.ndarray | None  # isolated: everything not backdrop; else None
     backdrop: np.ndarray | None  # isolated: backdrop colour
     notes: list[str] = field(default_factory=list)
-    cache: dict = field(default_factory=dict)
     # the edit's own resolution over this frame's (longest sides, at most 1): an edit made smaller
     # than the frame was scaled up to it and is softer for that alone
     edit_detail: float = 1.0
+    # the alignment's in-place NCC and local contrast (11-px window), when the product did not
+    # move: the same maps ``ncc_sd`` would compute
+    identity_maps: tuple[np.ndarray, np.ndarray] | None = None
+    _cores: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _tints: dict[int, tuple[float, float, float]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -48,56 +59,103 @@ class PairContext:
     def area(self) -> int:
         return self.orig.shape[0] * self.orig.shape[1]
 
-    def gray(self, which: str) -> np.ndarray:
-        key = "gray_" + which
-        if key not in self.cache:
-            self.cache[key] = cv2.cvtColor(getattr(self, which), cv2.COLOR_RGB2GRAY)
-        return self.cache[key]
+    # --- grey and Lab views
+    @cached_property
+    def gray_orig(self) -> np.ndarray:
+        return cv2.cvtColor(self.orig, cv2.COLOR_RGB2GRAY)
 
-    def lab(self, which: str) -> np.ndarray:
-        key = "lab_" + which
-        if key not in self.cache:
-            self.cache[key] = cv2.cvtColor(getattr(self, which), cv2.COLOR_RGB2LAB).astype(np.float32)
-        return self.cache[key]
+    @cached_property
+    def gray_edit(self) -> np.ndarray:
+        return cv2.cvtColor(self.edit, cv2.COLOR_RGB2GRAY)
 
-    def memo(self, key, make):
-        """``make()`` once per pair: several criteria take the same masks and medians."""
-        if key not in self.cache:
-            self.cache[key] = make()
-        return self.cache[key]
+    @cached_property
+    def gray_orig_in_e(self) -> np.ndarray:
+        return cv2.cvtColor(self.orig_in_e, cv2.COLOR_RGB2GRAY)
 
+    @cached_property
+    def lab_edit(self) -> np.ndarray:
+        return cv2.cvtColor(self.edit, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+    @cached_property
+    def lab_orig_in_e(self) -> np.ndarray:
+        return cv2.cvtColor(self.orig_in_e, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+    # --- where the edit still shows the original (segmentation, quality, consistency, evidence)
+    @cached_property
+    def ncc_sd(self) -> tuple[np.ndarray, np.ndarray]:
+        """Local NCC (11-px window) of the original against the edit, and the smaller local std
+        (where the NCC means something)."""
+        if self.identity_maps is not None:
+            return self.identity_maps
+        return local_ncc(self.gray_orig_in_e, self.gray_edit, 11)
+
+    @cached_property
+    def lowpass_ncc_sd(self) -> tuple[np.ndarray, np.ndarray]:
+        """The same on images low-passed at sigma 3 (21-px window): it forgives blur, pixelation
+        and compression but not a geometric change."""
+        lp_o = cv2.GaussianBlur(self.gray_orig_in_e, (0, 0), 3)
+        lp_e = cv2.GaussianBlur(self.gray_edit, (0, 0), 3)
+        return local_ncc(lp_o, lp_e, 21)
+
+    @cached_property
+    def de(self) -> np.ndarray:
+        """Lab colour difference of the edit from the original, per pixel."""
+        return delta_e(self.lab_edit, self.lab_orig_in_e)
+
+    @cached_property
+    def kept(self) -> np.ndarray:
+        """Pixels of the original's product that the edit still shows (same structure or colour)."""
+        return (self.ncc_sd[0] > 0.5) | (self.de < 20)
+
+    @cached_property
+    def lp_textured(self) -> np.ndarray:
+        """Where the low-pass NCC is meaningful: textured, and ~20 px (the low-pass window's
+        reach) off the outline, where the backdrop changed."""
+        return self.shared_core(20) & (self.lowpass_ncc_sd[1] > 3)
+
+    @cached_property
+    def lp_ncc_med(self) -> float:
+        """Median low-pass NCC deep inside the textured product: a geometric change lowers it,
+        blur or compression does not."""
+        tex = self.lp_textured
+        return float(np.median(self.lowpass_ncc_sd[0][tex])) if np.count_nonzero(tex) > 30 else 1.0
+
+    # --- the product both images show
+    @cached_property
     def shared_product(self) -> np.ndarray:
         """The product as both images show it: the edit's product where the original's lies."""
-        return self.memo("shared_product", lambda: self.product_e & self.mask_o_in_e)
+        return self.product_e & self.mask_o_in_e
 
     def shared_core(self, r: int) -> np.ndarray:
         """``shared_product`` less an ``r``-px rim (where alignment and matting errors live)."""
-        return self.memo(("shared_core", r), lambda: erode(self.shared_product(), r))
+        if r not in self._cores:
+            self._cores[r] = erode(self.shared_product, r)
+        return self._cores[r]
 
-    @property
+    def tint(self, r: int) -> tuple[float, float, float]:
+        """``tint_fit`` of the edit on the original over ``shared_core(r)``: (slope, residual RMS,
+        largest mean shift). A tint (quality) fits it; a hue change (consistency) does not."""
+        if r not in self._tints:
+            self._tints[r] = tint_fit(self.orig_in_e, self.edit, self.shared_core(r))
+        return self._tints[r]
+
+    @cached_property
     def product_share(self) -> float:
-        return self.memo(
-            "product_share", lambda: float(np.count_nonzero(self.product_e)) / self.product_e.size
+        return float(np.count_nonzero(self.product_e)) / self.product_e.size
+
+    # --- residue and its evidence
+    @cached_property
+    def faint_foreground(self) -> np.ndarray:
+        """Off-backdrop pixels of a cut-out at a tolerance low enough for a 5%-contrast ghost."""
+        return faint_foreground(self.edit, self.edit_alpha, self.backdrop)
+
+    @cached_property
+    def erasure_left(self) -> tuple[float, np.ndarray]:
+        """For an erasure: how much of the original's overlay text the edit still shows, and
+        where (see ``erasure.overlay_left``)."""
+        return overlay_left(
+            self.gray_orig, self.gray_edit, self.text_o, self.text_e, self.mask_o, self.edit_detail
         )
-
-
-def plausible_text(regions: list[TextRegion], shape: tuple[int, int]) -> list[TextRegion]:
-    """Drop detector output no overlay line of text looks like: blobs a sixth of the frame tall, and
-    square-ish regions (PP-OCR fires on whole products in flat cut-outs, on noise, on tiles)."""
-    h, w = shape
-    keep = []
-    for r in regions:
-        (_, _), (rw, rh), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
-        thick, long = min(rw, rh), max(rw, rh)
-        # a blob a sixth of the frame tall is an object, unless it is a long line (a poster's headline)
-        if (thick > 0.15 * max(h, w) and long < 2.5 * thick) or (
-            long < 1.5 * thick and long * thick > 0.02 * h * w
-        ):
-            continue
-        if long < 1.4 * thick:  # a blob, not a line of text: PP-OCR fires on square shapes in scenes
-            continue
-        keep.append(r)
-    return keep
 
 
 def clean_product_mask(
@@ -172,33 +230,28 @@ def build_context(
     sal_o: np.ndarray,
     text_o: list[TextRegion],
     text_e: list[TextRegion],
-    kind: str | None = None,
+    kind: Kind,
     given_mask: np.ndarray | None = None,
     notes: list[str] | None = None,
     analysis_side: int | None = ANALYSIS_SIDE,
     edit_side: int | None = None,
 ) -> PairContext:
-    """``edit_side``: the edit's longest side before it was fitted to the original (default: as is)."""
+    """``kind``: as the engine decided it (``kind.edit_kind``); ``edit_side``: the edit's longest
+    side before it was fitted to the original (default: as is)."""
     notes = list(notes or [])
-    text_o = plausible_text(text_o, orig.shape[:2])
-    text_e = plausible_text(text_e, orig.shape[:2])
+    text_o = plausible_text(text_o, orig.shape[:2], CHECK_FILTER)
+    text_e = plausible_text(text_e, orig.shape[:2], CHECK_FILTER)
     edit_detail = min(1.0, (edit_side or max(edit.shape[:2])) / max(orig.shape[:2]))
     if analysis_side and max(orig.shape[:2]) > analysis_side:
         edit_detail = min(1.0, edit_detail * max(orig.shape[:2]) / analysis_side)
         orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e = _shrink(
             analysis_side, orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e
         )
-    text_e = plausible_text(text_e, orig.shape[:2])
+    text_e = plausible_text(text_e, orig.shape[:2], CHECK_FILTER)
     mask_o = clean_product_mask(sal_o, text_o, given_mask)
-    iso = isolated_foreground(edit, edit_alpha) if kind in (None, "isolated") else None
-    if kind is None:
-        kind = (
-            "isolated"
-            if iso is not None
-            else ("text_removed" if looks_text_removed(orig, edit) else "inpainted")
-        )
     fg_e = backdrop = None
     if kind == "isolated":
+        iso = isolated_foreground(edit, edit_alpha)
         if iso is None:  # declared isolated but the backdrop is not flat: treat its saliency-free best guess
             iso = (np.ones(mask_o.shape, bool), np.array([255.0, 255, 255], np.float32))
         fg_e, backdrop = iso
@@ -232,8 +285,7 @@ def build_context(
         backdrop=backdrop,
         notes=notes,
         edit_detail=edit_detail,
-        # the in-place NCC of the alignment is the criteria's NCC when the product did not move
-        cache={"identity_ncc": (maps["ncc"], maps["sd"])} if al.is_identity and "ncc" in maps else {},
+        identity_maps=(maps["ncc"], maps["sd"]) if al.is_identity and "ncc" in maps else None,
     )
 
 

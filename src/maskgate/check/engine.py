@@ -12,76 +12,53 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext, build_context, fit_edit
-from maskgate.check.criteria import background, comprehensibility, consistency, quality, residue, segmentation
-from maskgate.check.evidence import evidence_images
-from maskgate.check.kind import is_cutout, looks_text_removed
+from maskgate.check.criteria import REGISTRY
+from maskgate.check.kind import edit_kind
 from maskgate.check.measure import dilate
-from maskgate.check.result import CRITERIA, CriterionResult, PairResult
 from maskgate.check.scoring import probability
 from maskgate.check.verdict import Calibration, decide
-from maskgate.io.images import LoadedImage, rgba_over
-from maskgate.make.product import without_text
-from maskgate.make.segment import saliency
-from maskgate.make.text import detect_text, detect_text_scales, regions_mask
+from maskgate.core.record import CriterionRecord, PairRecord, evidence_path
+from maskgate.core.types import Kind, LoadedImage, TextRegion
+from maskgate.io.images import rgba_over
+from maskgate.io.manifest import PairSpec
 from maskgate.models.registry import resolve_model
 from maskgate.models.sessions import thread_budget, use_threads
+from maskgate.vision.fill import without_text
+from maskgate.vision.segment import saliency
+from maskgate.vision.text import detect_text, detect_text_scales, regions_mask
 
-MODULES = {
-    "residue": residue,
-    "segmentation": segmentation,
-    "quality": quality,
-    "comprehensibility": comprehensibility,
-    "consistency": consistency,
-    "background": background,
-}
+Texts = tuple[list[TextRegion], list[TextRegion]]
 
 
-# Below this share of the frame the edit's product is a thumbnail: its detail cannot be compared
-# with the original's, so the detail criteria are not judged (comprehensibility fails it anyway).
-MIN_JUDGEABLE_AREA = 0.015
-DETAIL_CRITERIA = ("segmentation", "quality", "consistency")
+@dataclass(frozen=True)
+class Judgement:
+    """A checked pair: its complete record and the evidence images the record's paths name (the
+    runner writes them; a test reads them)."""
+
+    record: PairRecord
+    images: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
-def applies(criterion: str, kind: str) -> bool:
-    if criterion == "background":
-        return kind == "inpainted"
-    return True
+def measure_all(ctx: PairContext, order=REGISTRY) -> dict[str, dict]:
+    """Every criterion's measurements, then what each borrows from the criterion that makes it.
 
-
-def judgeable(criterion: str, ctx: PairContext) -> bool:
-    if not applies(criterion, ctx.kind):
-        return False
-    if criterion in DETAIL_CRITERIA and ctx.product_share < MIN_JUDGEABLE_AREA:
-        return False
-    return True
-
-
-# Measurements a criterion borrows from another: a cut (segmentation) and a changed product
-# (consistency) both make the edit differ inside the product; each needs the other's evidence to
-# know which of the two it is looking at.
-SHARED = {
-    "segmentation": ("hue_shift", "lp_ncc_med"),
-    "consistency": ("outline_lost", "mean_shift"),
-    # a hue change or a warp also moves colours and the outline band: they are consistency's
-    "quality": ("hue_rot", "warp_gain"),
-}
-
-
-def measure_all(ctx: PairContext) -> dict[str, dict]:
-    feats = {name: MODULES[name].features(ctx) if judgeable(name, ctx) else {} for name in CRITERIA}
-    for name, keys in SHARED.items():
-        if feats[name]:
-            for other in CRITERIA:
-                for k in keys:
-                    if k in feats[other] and k not in feats[name]:
-                        feats[name][k] = feats[other][k]
-    return feats
+    Criteria only read the context, whose shared members compute on first use, so ``order``
+    changes nothing (a test runs shuffled orders); borrowing comes after everything is measured."""
+    feats = {c.name: (dict(c.measure(ctx)) if c.judgeable(ctx) else {}) for c in order}
+    for c in REGISTRY:
+        if feats[c.name]:
+            for k, lender in c.borrows.items():
+                if k in feats[lender] and k not in feats[c.name]:
+                    feats[c.name][k] = feats[lender][k]
+    return {c.name: feats[c.name] for c in REGISTRY}
 
 
 class Checker:
@@ -106,20 +83,24 @@ class Checker:
         self,
         original: LoadedImage,
         edited: LoadedImage,
-        kind: str | None = None,
+        kind: Kind | None = None,
         mask: np.ndarray | None = None,
-    ) -> Callable[[], PairResult]:
+        *,
+        pair: PairSpec | None = None,
+    ) -> Callable[[], Judgement]:
         """Begin checking a pair; calling the returned function finishes it.
 
         The u2netp pass and then the pair's context are built on a helper thread while this thread
         runs the text detections and returns. A caller that starts pair i+1 before finishing pair
         i thus runs one pair's criteria beside the next pair's model passes, and neither core
-        waits on the other (``runner.process_pairs`` does this)."""
+        waits on the other (``runner.process_pairs`` does this). ``pair``: the manifest entry the
+        record is built from (id, paths, pass-through fields); by default one named after the files."""
+        spec = pair or PairSpec(id="pair", original=original.path, edited=edited.path, kind=kind)
         fut = self._begin(original, edited, kind, mask)
 
-        def finish() -> PairResult:
+        def finish() -> Judgement:
             ctx = fut.result()
-            return self.judge(ctx, self.features(ctx))
+            return self.judge(ctx, self.features(ctx), spec)
 
         return finish
 
@@ -127,23 +108,25 @@ class Checker:
         self,
         original: LoadedImage,
         edited: LoadedImage,
-        kind: str | None = None,
+        kind: Kind | None = None,
         mask: np.ndarray | None = None,
-    ) -> PairResult:
-        return self.start(original, edited, kind, mask)()
+        *,
+        pair: PairSpec | None = None,
+    ) -> Judgement:
+        return self.start(original, edited, kind, mask, pair=pair)()
 
     def context(
         self,
         original: LoadedImage,
         edited: LoadedImage,
-        kind: str | None = None,
+        kind: Kind | None = None,
         mask: np.ndarray | None = None,
     ) -> PairContext:
         return self._begin(original, edited, kind, mask).result()
 
     def _begin(
-        self, original: LoadedImage, edited: LoadedImage, kind: str | None, mask: np.ndarray | None
-    ) -> Future:
+        self, original: LoadedImage, edited: LoadedImage, kind: Kind | None, mask: np.ndarray | None
+    ) -> Future[PairContext]:
         orig = rgba_over(original.rgb, original.alpha)
         h, w = orig.shape[:2]
         edit_rgb, edit_alpha, notes = fit_edit(rgba_over(edited.rgb, edited.alpha), edited.alpha, (h, w))
@@ -151,30 +134,27 @@ class Checker:
         if mask is not None:
             m = mask if mask.ndim == 2 else mask[..., 0]
             given = cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST) > 127
+        decided: Kind = kind or edit_kind(orig, edit_rgb, edit_alpha)
         # An erasure is judged on the original's overlay text, which must be told from the text
         # printed on the product: the original's text is found first (at 384 px and full size: a
         # big headline shows on the small view, a logo's caption on the large one) and hidden from
         # u2netp, which otherwise calls bold promo text and its banners the product.
-        erasure = kind == "text_removed" or (
-            kind is None and not is_cutout(edit_rgb, edit_alpha) and looks_text_removed(orig, edit_rgb)
-        )
-        if erasure:
-            kind = "text_removed"
+        erasure = decided == "text_removed"
 
-        def build(sal: np.ndarray, texts) -> PairContext:
+        def build(sal: np.ndarray, texts: Texts) -> PairContext:
             return build_context(
                 orig,
                 edit_rgb,
                 edit_alpha,
                 sal,
                 *texts,
-                kind=kind,
+                kind=decided,
                 given_mask=given,
                 notes=notes,
                 edit_side=max(edited.rgb.shape[:2]),
             )
 
-        def original_saliency(texts=None) -> np.ndarray:
+        def original_saliency(texts: Texts | None = None) -> np.ndarray:
             if given is not None:
                 return given.astype(np.float32)
             src = orig if texts is None else without_text(orig, texts[0], orig.shape)
@@ -182,7 +162,7 @@ class Checker:
 
         total = thread_budget()
         if total < 2:  # one core: nothing runs beside anything else
-            done: Future = Future()
+            done: Future[PairContext] = Future()
             texts = self._texts(orig, edit_rgb, erasure)
             done.set_result(build(original_saliency(texts if erasure else None), texts))
             return done
@@ -193,7 +173,7 @@ class Checker:
         # given mask there is no u2netp pass and the text passes take every core
         half = 0 if given is not None else total // 2
 
-        def on_helper(texts=None) -> np.ndarray:
+        def on_helper(texts: Texts | None = None) -> np.ndarray:
             with use_threads(half):
                 return original_saliency(texts)
 
@@ -208,7 +188,7 @@ class Checker:
         # queued behind the u2netp pass on the helper thread, so the caller is free right away
         return self._pool.submit(lambda: build(sal_fut.result(), texts))
 
-    def _texts(self, orig: np.ndarray, edit: np.ndarray, erasure: bool = False):
+    def _texts(self, orig: np.ndarray, edit: np.ndarray, erasure: bool = False) -> Texts:
         if erasure:  # overlay lines are the evidence, in both images: big headlines and small captions
             sides = (self.original_text_side, None)
             return detect_text_scales(orig, sides), detect_text_scales(edit, sides)
@@ -217,34 +197,50 @@ class Checker:
     def features(self, ctx: PairContext) -> dict[str, dict]:
         return measure_all(ctx)
 
-    def judge(self, ctx: PairContext, feats: dict[str, dict]) -> PairResult:
+    def judge(self, ctx: PairContext, feats: dict[str, dict], pair: PairSpec) -> Judgement:
+        """The pair's complete record (and its evidence images) from its measurements."""
         cal = self.calibration
-        keys = {n: cal.scorer(n, ctx.kind) for n in CRITERIA}
+        keys = {c.name: cal.scorer(c.name, ctx.kind) for c in REGISTRY}
         scores = {
-            n: (probability(keys[n], feats[n], cal.models.get(keys[n])) if judgeable(n, ctx) else None)
-            for n in CRITERIA
+            c.name: (
+                probability(keys[c.name], feats[c.name], cal.models.get(keys[c.name]))
+                if c.judgeable(ctx)
+                else None
+            )
+            for c in REGISTRY
         }
         passed, verdict, overall = decide(scores, cal, keys)
-        images = evidence_images(ctx, passed)
-        criteria = {}
-        for n in CRITERIA:
-            ev = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in feats[n].items()}
-            if scores[n] is None and applies(n, ctx.kind):
+        criteria: dict[str, CriterionRecord] = {}
+        images: dict[str, dict[str, np.ndarray]] = {}
+        for c in REGISTRY:
+            ev: dict[str, Any] = {
+                k: (round(v, 4) if isinstance(v, float) else v) for k, v in feats[c.name].items()
+            }
+            score = scores[c.name]
+            if score is None and c.applies(ctx.kind):
                 ev["not_judged"] = "product too small in the edit to compare its detail with the original"
-            criteria[n] = CriterionResult(
-                passed[n], 1.0 if scores[n] is None else scores[n], ev, images.get(n, {})
+            imgs = c.evidence(ctx, passed[c.name]) if c.evidence is not None else {}
+            if imgs:
+                images[c.name] = imgs
+            criteria[c.name] = CriterionRecord(
+                passed[c.name],
+                1.0 if score is None else round(float(score), 4),
+                ev,
+                {n: evidence_path(pair.id, c.name, n) for n in imgs},
             )
-        return PairResult(
-            id="",
-            original="",
-            edited="",
+        record = PairRecord(
+            id=pair.id,
+            original=pair.original,
+            edited=pair.edited,
             kind=ctx.kind,
             verdict=verdict,
-            score=overall,
+            score=round(float(overall), 4),
             criteria=criteria,
             source_overlay=source_overlay(ctx),
-            notes=ctx.notes,
+            notes=tuple(ctx.notes),
+            extra=pair.passthrough(),
         )
+        return Judgement(record, images)
 
 
 def source_overlay(ctx: PairContext) -> bool:

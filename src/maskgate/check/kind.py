@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from maskgate.check.measure import channel_max
+from maskgate.core.types import Kind
 
 
 def border_pixels(rgb: np.ndarray, width: int = 4) -> np.ndarray:
@@ -57,8 +58,8 @@ def is_cutout(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
 
 def isolated_foreground(rgb: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
     """(foreground mask, backdrop colour) of a cut-out, or None when the edit is not a cut-out."""
-    if transparent(alpha):
-        fg = alpha >= 128
+    if alpha is not None and transparent(alpha):
+        fg = np.asarray(alpha >= 128)
         return fg, np.array([255.0, 255.0, 255.0], np.float32)
     bg = flat_background(rgb)
     if bg is None:
@@ -72,3 +73,27 @@ def looks_text_removed(orig: np.ndarray, edit: np.ndarray, tol: int = 24, max_ch
     small_e = cv2.resize(edit, (256, 256), interpolation=cv2.INTER_AREA).astype(np.int16)
     changed = np.abs(small_o - small_e).max(axis=2) > tol
     return changed.mean() < max_changed
+
+
+def faint_foreground(
+    edit: np.ndarray, alpha: np.ndarray | None, backdrop: np.ndarray | None, tol: float = 4.0
+) -> np.ndarray:
+    """Off-backdrop pixels of a cut-out at a tolerance low enough for a 5%-contrast ghost of erased text."""
+    if alpha is not None and transparent(alpha):
+        return np.asarray(alpha > 6)
+    assert backdrop is not None, "a cut-out without alpha has a backdrop colour"
+    fg = backdrop_distance(cv2.GaussianBlur(edit, (5, 5), 0), backdrop) > tol
+    return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def edit_kind(orig: np.ndarray, edit: np.ndarray, alpha: np.ndarray | None) -> Kind:
+    """What kind of edit a pair is when the manifest does not say, decided once per pair (at the
+    working size, before any model runs: an erasure's text passes differ from the others').
+
+    A cut-out carries alpha or sits on a flat colour; an erasure keeps the scene and changes only
+    a minority of pixels; anything else painted a new background."""
+    if is_cutout(edit, alpha):
+        return "isolated"
+    if looks_text_removed(orig, edit):
+        return "text_removed"
+    return "inpainted"

@@ -119,3 +119,51 @@ def blockiness(gray: np.ndarray, region: np.ndarray, period: int = 8) -> float:
 def size_px(mask: np.ndarray) -> float:
     """A length scale for a mask: the side of a square of the same area."""
     return float(np.sqrt(max(mask.sum(), 1)))
+
+
+def local_sd(gray: np.ndarray, k: int = 5) -> np.ndarray:
+    """Local standard deviation in a k x k window: where a grey image has strokes."""
+    g = gray.astype(np.float32)
+    m = cv2.boxFilter(g, -1, (k, k))
+    return np.sqrt(np.maximum(cv2.boxFilter(g * g, -1, (k, k)) - m * m, 0))
+
+
+def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share: float = 0.002):
+    """(mask, share of product area, share of its rim outside the product) per changed region.
+
+    The rim test tells a cut (the hole opens onto the background) from a replaced patch (the
+    changed region is surrounded by product).
+    """
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    out = []
+    k = np.ones((9, 9), np.uint8)
+    for i in range(1, n):
+        a = stats[i, cv2.CC_STAT_AREA] / area
+        if a < min_share:
+            continue
+        x, y, w, h = stats[i, :4]
+        x0, y0 = max(x - 6, 0), max(y - 6, 0)
+        x1, y1 = min(x + w + 6, changed.shape[1]), min(y + h + 6, changed.shape[0])
+        comp = lab[y0:y1, x0:x1] == i
+        rim = cv2.dilate(comp.astype(np.uint8), k).astype(bool) & ~comp
+        open_frac = float((~product[y0:y1, x0:x1][rim]).mean()) if rim.any() else 0.0
+        out.append((comp, float(a), open_frac))
+    return out
+
+
+def tint_fit(orig: np.ndarray, edit: np.ndarray, sel: np.ndarray) -> tuple[float, float, float]:
+    """Fit E = a*O + b (one slope for all channels) over ``sel``: (a, residual RMS, max mean shift).
+
+    A tint blends the product toward one colour, which this model explains almost exactly; a hue
+    change or a different product leaves a large residual.
+    """
+    if np.count_nonzero(sel) < 20:
+        return 1.0, 0.0, 0.0
+    sample = sample_mask(sel)
+    o = masked_pixels(orig, sample).astype(np.float32)
+    e = masked_pixels(edit, sample).astype(np.float32)
+    om, em = o.mean(0), e.mean(0)
+    oc, ec = o - om, e - em
+    a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
+    resid = ec - a * oc
+    return a, float(np.sqrt((resid**2).mean())), float(np.abs(em - om).max())

@@ -7,22 +7,23 @@ short by the kill is dropped and redone).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from maskgate.check.result import PairResult
+from maskgate.check.engine import Checker, Judgement
+from maskgate.core.record import PairRecord
 from maskgate.io.images import ImageReadError, load_image, save_image
 from maskgate.io.manifest import PairSpec, read_manifest
 
@@ -60,7 +61,6 @@ class RunSummary:
     skipped: int  # already in results.jsonl from an earlier run
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    report: Path | None = None
     totals: dict[str, int] = field(default_factory=dict)  # verdicts over the whole results.jsonl
 
     @property
@@ -98,49 +98,14 @@ def completed_ids(results: Path) -> set[str]:
     return ids
 
 
-def _labels_extra(spec: PairSpec) -> dict:
-    extra = dict(spec.extra)
-    if spec.labels is not None:
-        extra["labels"] = spec.labels
-    if spec.acceptable is not None:
-        extra["acceptable"] = spec.acceptable
-    return extra
+def _error_record(spec: PairSpec, reason: str) -> PairRecord:
+    return PairRecord.failed(spec.id, spec.original, spec.edited, spec.kind, reason, spec.passthrough())
 
 
-def _error_record(spec: PairSpec, reason: str) -> dict:
-    return PairResult(
-        spec.id,
-        spec.original,
-        spec.edited,
-        spec.kind,
-        "error",
-        None,
-        {},
-        None,
-        [],
-        reason,
-        _labels_extra(spec),
-    ).to_record()
-
-
-def evidence_dirname(pid: str) -> str:
-    """A file-system-safe folder name per id; ids that only differ in unsafe characters ("a/b",
-    "a:b") get a hash suffix so one pair's evidence never overwrites another's."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_.~" else "_" for ch in pid).lstrip(".") or "_"
-    if safe != pid:
-        safe += "-" + hashlib.sha1(pid.encode("utf-8")).hexdigest()[:8]
-    return safe
-
-
-def _save_evidence(res: PairResult, out_dir: Path) -> dict[str, dict[str, str]]:
-    paths: dict[str, dict[str, str]] = {}
-    safe = evidence_dirname(res.id)
-    for crit, c in res.criteria.items():
-        for name, img in c.images.items():
-            rel = f"evidence/{safe}/{crit}_{name}.png"
-            save_image(out_dir / rel, np.ascontiguousarray(img), fast=True)
-            paths.setdefault(crit, {})[name] = rel
-    return paths
+def _save_evidence(j: Judgement, out_dir: Path) -> None:
+    for crit, imgs in j.images.items():
+        for name, img in imgs.items():
+            save_image(out_dir / j.record.criteria[crit].images[name], np.ascontiguousarray(img), fast=True)
 
 
 def _load(role: str, path: str, max_side: int):
@@ -158,7 +123,7 @@ def mask_plane(m) -> np.ndarray:
     return plane
 
 
-def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], dict]:
+def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], PairRecord]:
     """Decode a pair and begin its check; the returned call gives its record (neither raises).
 
     A checker with ``start`` (the engine's) works on the pair in the background until the record
@@ -170,43 +135,45 @@ def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], dict]:
         edit = _load("edited", spec.edited, checker.max_side)
         mask = mask_plane(_load("mask", spec.mask, checker.max_side)) if spec.mask else None
         if hasattr(checker, "start"):
-            finish = checker.start(orig, edit, kind=spec.kind, mask=mask)
+            finish = checker.start(orig, edit, kind=spec.kind, mask=mask, pair=spec)
         else:
-            res = checker.check(orig, edit, kind=spec.kind, mask=mask)
+            res = checker.check(orig, edit, kind=spec.kind, mask=mask, pair=spec)
 
-            def finish() -> PairResult:
+            def finish() -> Judgement:
                 return res
     except Exception as e:  # noqa: BLE001 - see _record
         return partial(_failed_record, spec, e)
     return partial(_record, spec, finish, out_dir)
 
 
-def _failed_record(spec: PairSpec, e: Exception) -> dict:
+def _failed_record(spec: PairSpec, e: Exception) -> PairRecord:
     if isinstance(e, ImageReadError):
         return _error_record(spec, str(e))
     return _error_record(spec, f"check failed: {type(e).__name__}: {e}")
 
 
-def _record(spec: PairSpec, finish: Callable[[], PairResult], out_dir: Path) -> dict:
+def _record(spec: PairSpec, finish: Callable[[], Judgement], out_dir: Path) -> PairRecord:
     try:
-        res = finish()
+        j = finish()
     except Exception as e:  # noqa: BLE001 - one broken pair must not stop a batch of thousands
         return _failed_record(spec, e)
-    res.id, res.original, res.edited = spec.id, spec.original, spec.edited
-    res.extra = _labels_extra(spec)
     try:
-        return res.to_record(_save_evidence(res, out_dir))
+        _save_evidence(j, out_dir)
+        return j.record
     except Exception as e:  # noqa: BLE001 - a full disk or odd evidence array: the verdict still counts
-        res.notes = [*res.notes, f"evidence images not saved: {type(e).__name__}: {e}"]
-        return res.to_record()
+        return replace(
+            j.record,
+            criteria={n: replace(c, images={}) for n, c in j.record.criteria.items()},
+            notes=(*j.record.notes, f"evidence images not saved: {type(e).__name__}: {e}"),
+        )
 
 
-def process_pair(checker, spec: PairSpec, out_dir: Path) -> dict:
+def process_pair(checker, spec: PairSpec, out_dir: Path) -> PairRecord:
     """Check one pair and return its results.jsonl record (never raises)."""
     return start_pair(checker, spec, out_dir)()
 
 
-def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path) -> Iterator[dict]:
+def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path) -> Iterator[PairRecord]:
     """Records of ``specs`` in order, each pair started before the one before it is finished, so
     the engine's criteria for one pair overlap the model passes of the next (``Checker.start``).
     A killed run loses at most the two pairs in flight; resume redoes them."""
@@ -225,10 +192,8 @@ def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path) -> Iterator
 _worker_checker = None
 
 
-def build_checker(calibration=None):
+def build_checker(calibration=None) -> Checker:
     """The default checker factory; a factory must be a module-level function (it is pickled)."""
-    from maskgate.check.engine import Checker
-
     return Checker(calibration)
 
 
@@ -236,7 +201,6 @@ def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     """A parent killed with SIGKILL cannot shut its pool down, and the workers, each holding the
     models in memory, would wait on their task queue for ever (siblings keep the pipe open). So
     each worker watches for being orphaned and leaves."""
-    import threading
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -253,11 +217,11 @@ def _init_worker(factory, calibration, threads: int, parent: int) -> None:
     _worker_checker = factory(calibration)
 
 
-def _work(spec: PairSpec, out_dir: str) -> dict:
+def _work(spec: PairSpec, out_dir: str) -> PairRecord:
     return process_pair(_worker_checker, spec, Path(out_dir))
 
 
-def _crash_record(spec: PairSpec, exc: BaseException) -> dict:
+def _crash_record(spec: PairSpec, exc: BaseException) -> PairRecord:
     return _error_record(
         spec,
         f"the worker process died while checking this pair (out of memory, or a crash in a decoder or model?): {type(exc).__name__}: {exc}",
@@ -308,10 +272,10 @@ def run_check(
     workers: int = 1,
     calibration=None,
     progress: bool = True,
-    report: bool = True,
     checker_factory: Callable | None = None,
 ) -> RunSummary:
-    """Check every pair of ``manifest`` into ``out_dir`` (see module doc); returns the counts.
+    """Check every pair of ``manifest`` into ``out_dir`` (see module doc); returns the counts (the
+    caller asks for a report: ``report.html.write_report(summary.out_dir / RESULTS)``).
 
     ``checker_factory(calibration)`` builds the checker (default: the engine's ``Checker``);
     ``workers`` > 1 builds one per worker process.
@@ -321,12 +285,7 @@ def run_check(
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = read_manifest(manifest)
     with _exclusive(out_dir):
-        summary = _run(pairs, out_dir, workers, factory, calibration, progress)
-    if report:
-        from maskgate.report.html import write_report
-
-        summary.report = write_report(out_dir / RESULTS)
-    return summary
+        return _run(pairs, out_dir, workers, factory, calibration, progress)
 
 
 def _run(
@@ -339,10 +298,10 @@ def _run(
     t0 = time.perf_counter()
     with results.open("a", encoding="utf-8") as fh, _progress(progress, len(todo)) as bar:
 
-        def emit(rec: dict) -> None:
-            fh.write(json.dumps(rec) + "\n")
+        def emit(rec: PairRecord) -> None:
+            fh.write(rec.to_line() + "\n")
             fh.flush()
-            summary.counts[rec["verdict"]] = summary.counts.get(rec["verdict"], 0) + 1
+            summary.counts[rec.verdict] = summary.counts.get(rec.verdict, 0) + 1
             bar.advance()
 
         if todo and workers <= 1:

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from maskgate.check.result import CRITERIA
 from maskgate.check.scoring import FEATURES, scorer
+from maskgate.core.types import CRITERIA, Verdict
 
 
 class CalibrationError(ValueError):
@@ -43,7 +43,7 @@ class Calibration:
         else:
             text = Path(path).read_text()
         raw = json.loads(text)
-        th = {c: Thresholds(**raw["thresholds"].get(c, {})) for c in CRITERIA}
+        th: dict[str, Thresholds] = {c: Thresholds(**raw["thresholds"].get(c, {})) for c in CRITERIA}
         th.update({k: Thresholds(**t) for k, t in raw["thresholds"].items() if k in FEATURES and k not in th})
         models = raw.get("models", {})
         for c, m in models.items():
@@ -75,11 +75,11 @@ class Calibration:
 
 def decide(
     scores: dict[str, float | None], cal: Calibration, keys: dict[str, str] | None = None
-) -> tuple[dict[str, bool | None], str, float]:
+) -> tuple[dict[str, bool | None], Verdict, float]:
     """(pass per criterion, verdict, overall score) for one pair's criterion scores; ``keys`` names
     the thresholds each criterion was scored with (``Calibration.scorer``), by default its own."""
     passed: dict[str, bool | None] = {}
-    verdict = "accept"
+    verdict: Verdict = "accept"
     margins = []
     for name, s in scores.items():
         if s is None:

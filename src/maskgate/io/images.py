@@ -7,11 +7,12 @@ format zoo (EXIF rotation, palette, 16-bit, CMYK, grayscale, alpha) is handled h
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from maskgate.core.types import LoadedImage
 
 # Decompression-bomb guard. 12000x9000 catalogue shots must work; a 20000x20000 PNG (400 MP, 1.2 GB
 # decoded) is refused with a clear reason rather than taking the worker down.
@@ -21,23 +22,6 @@ Image.MAX_IMAGE_PIXELS = None  # we apply our own, clearer limit below
 
 class ImageReadError(ValueError):
     """An image that cannot be used; the message is shown to the user as the item's reason."""
-
-
-@dataclass(frozen=True)
-class LoadedImage:
-    rgb: np.ndarray  # HxWx3 uint8, RGB order
-    alpha: np.ndarray | None  # HxW uint8, None when the file has no (non-trivial) alpha
-    source_size: tuple[int, int]  # (width, height) of the file after EXIF rotation, before any downscale
-    path: str = ""
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self.rgb.shape[1], self.rgb.shape[0]
-
-    @property
-    def scale(self) -> float:
-        """Working size over file size (1.0 when not downscaled)."""
-        return self.rgb.shape[1] / self.source_size[0]
 
 
 def _to_8bit(im: Image.Image) -> Image.Image:

@@ -10,8 +10,9 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
-from maskgate.check.result import KINDS
+from maskgate.core.types import KINDS, Kind
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -22,11 +23,20 @@ class PairSpec:
     original: str
     edited: str
     mask: str | None = None
-    kind: str | None = None
+    kind: Kind | None = None
     labels: dict | None = None
     acceptable: bool | None = None
     extra: dict = field(default_factory=dict)
     error: str | None = None  # set when the manifest entry itself is unusable
+
+    def passthrough(self) -> dict:
+        """The fields a results record carries on unchanged: labels, acceptable and any other."""
+        extra = dict(self.extra)
+        if self.labels is not None:
+            extra["labels"] = self.labels
+        if self.acceptable is not None:
+            extra["acceptable"] = self.acceptable
+        return extra
 
 
 def _resolve(base: Path, p: str | None) -> str | None:
@@ -57,13 +67,13 @@ def _labels(v) -> dict | None:
     return {k: _flag(x) for k, x in v.items()}
 
 
-def _kind(v) -> str | None:
+def _kind(v) -> Kind | None:
     if v is None or str(v).strip() == "":
         return None  # the engine detects it
     k = str(v).strip().lower().replace("-", "_")
     if k not in KINDS:
         raise ValueError(f"unknown kind {v!r} (expected one of {', '.join(KINDS)}, or leave it out)")
-    return k
+    return cast(Kind, k)
 
 
 def _from_record(rec: dict, base: Path, where: str) -> PairSpec:
@@ -90,8 +100,8 @@ def _spec(rec: dict, base: Path, where: str) -> PairSpec:
     known = {"id", "original", "edited", "mask", "kind", "labels", "acceptable"}
     return PairSpec(
         id=str(rec.get("id") or Path(str(edit)).stem),
-        original=_resolve(base, str(orig)),
-        edited=_resolve(base, str(edit)),
+        original=_resolve(base, str(orig)) or "",
+        edited=_resolve(base, str(edit)) or "",
         mask=_resolve(base, rec.get("mask") and str(rec["mask"])),
         kind=_kind(rec.get("kind")),
         labels=_labels(rec.get("labels")),

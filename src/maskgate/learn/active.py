@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping
 
 from maskgate.check.scoring import scorer
+from maskgate.core.record import PairRecord
 
 DEFAULT_THRESHOLD = 0.5
 NO_SCORE_PRIORITY = 0.0
@@ -35,25 +36,25 @@ def _score(v) -> float | None:
     return min(1.0, max(0.0, v))
 
 
-def uncertainty_margin(record: Mapping, thresholds: Mapping[str, float] | None = None) -> float | None:
+def uncertainty_margin(record: PairRecord, thresholds: Mapping[str, float] | None = None) -> float | None:
     """The smallest distance of a criterion score to its decision threshold (None: no score)."""
     thresholds = thresholds or {}
     margins = []
-    for name, crit in (record.get("criteria") or {}).items():
-        if not isinstance(crit, Mapping) or ("pass" in crit and crit["pass"] is None):
+    for name, crit in record.criteria.items():
+        if crit.passed is None:
             continue  # does not apply to this kind of edit (check then writes a placeholder score)
-        s = _score(crit.get("score"))
+        s = _score(crit.score)
         if s is not None:
             # an edit kind judged by its own scorer has its own threshold ("residue@text_removed")
-            t = thresholds.get(scorer(name, record.get("kind")), thresholds.get(name, DEFAULT_THRESHOLD))
+            t = thresholds.get(scorer(name, record.kind), thresholds.get(name, DEFAULT_THRESHOLD))
             margins.append(abs(s - float(t)))
     if margins:
         return min(margins)
-    s = _score(record.get("score"))
+    s = _score(record.score)
     return None if s is None else abs(s - DEFAULT_THRESHOLD)
 
 
-def priority(record: Mapping, thresholds: Mapping[str, float] | None = None) -> float:
+def priority(record: PairRecord, thresholds: Mapping[str, float] | None = None) -> float:
     """Queue priority of one ``maskgate check`` record: 1 - uncertainty margin (see module doc)."""
     m = uncertainty_margin(record, thresholds)
     return NO_SCORE_PRIORITY if m is None else round(1.0 - m, 6)

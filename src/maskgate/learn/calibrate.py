@@ -8,14 +8,17 @@ products rather than how well the labels were memorised.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from maskgate.check.result import CRITERIA
 from maskgate.check.scoring import criterion_of, scorer, signs, vector
 from maskgate.check.verdict import Calibration, Thresholds
+from maskgate.core.record import read_records
+from maskgate.core.types import CRITERIA
 from maskgate.learn.logistic import fit, predict
 
 
@@ -23,14 +26,24 @@ from maskgate.learn.logistic import fit, predict
 class LabelledFeatures:
     id: str
     group: str
-    kind: str
-    features: dict[str, dict]
+    kind: str | None
+    features: dict[str, dict[str, float]]
     labels: dict[str, bool | None]
     acceptable: bool
 
 
-def group_of(pair_id: str) -> str:
-    return pair_id.split("__")[0]
+GroupBy = str | Callable[[Mapping[str, Any]], str]
+
+
+def group_of(label: Mapping[str, Any], by: GroupBy = "group") -> str:
+    """The cross-validation group of a labelled pair: pairs of one group are never split across
+    folds, so out-of-fold figures speak of unseen groups (products, sources). ``by``: a field of
+    the label record, or a function of it; a record without that field is its own original's group
+    (edits of one photo are never split)."""
+    if callable(by):
+        return str(by(label))
+    v = label.get(by)
+    return str(v) if v not in (None, "") else str(label.get("original", label.get("id")))
 
 
 def _folds(groups: list[str], k: int) -> list[np.ndarray]:
@@ -96,6 +109,7 @@ def oof_scores(
             f1 = best_f1_threshold(oof[ok], y[ok] == 1)[1] if ok.any() else -1.0
             if best is None or f1 > best[0] + 1e-9:
                 best = (f1, strength, oof)
+        assert best is not None  # the grid is never empty
         _, strength, oof = best
         s[np.array(idx)] = oof
         models[key] = {**fit(x, y, signs(key), strength), "l2": strength}
@@ -223,32 +237,27 @@ def calibrate(
     return Calibration(th, models, target_precision, source, metrics)
 
 
-def rows_from_results(results_path: Path, labels_path: Path) -> list[LabelledFeatures]:
-    """Join a ``maskgate check`` results.jsonl (whose evidence holds the measurements) with labels."""
+def rows_from_results(
+    results_path: Path, labels_path: Path, group: GroupBy = "group"
+) -> list[LabelledFeatures]:
+    """Join a ``maskgate check`` results.jsonl (whose evidence holds the measurements) with labels;
+    ``group`` names each pair's cross-validation group (see ``group_of``)."""
     labels = {}
     for line in Path(labels_path).read_text().splitlines():
         if line.strip():
             rec = json.loads(line)
             labels[rec["id"]] = rec
     rows = []
-    for line in Path(results_path).read_text().splitlines():
-        if not line.strip():
+    for rec in read_records(results_path):
+        lab = labels.get(rec.id)
+        if lab is None or rec.verdict == "error" or "labels" not in lab:
             continue
-        rec = json.loads(line)
-        lab = labels.get(rec.get("id"))
-        if lab is None or rec.get("verdict") == "error" or "labels" not in lab:
-            continue
-        feats = {
-            c: {
-                k: v
-                for k, v in (rec["criteria"].get(c, {}).get("evidence") or {}).items()
-                if isinstance(v, (int, float))
-            }
-            for c in CRITERIA
+        feats: dict[str, dict[str, float]] = {
+            c: (rec.criteria[c].measurements() if c in rec.criteria else {}) for c in CRITERIA
         }
         rows.append(
             LabelledFeatures(
-                rec["id"], group_of(rec["id"]), rec.get("kind"), feats, lab["labels"], bool(lab["acceptable"])
+                rec.id, group_of(lab, group), rec.kind, feats, lab["labels"], bool(lab["acceptable"])
             )
         )
     return rows

@@ -6,13 +6,14 @@ The public API mirrors the CLI and works on NumPy arrays (uint8 RGB):
 engine, pymatting) load on first use, so importing this package stays cheap.
 """
 
+from maskgate.core.types import TextRegion
 from maskgate.make.erase import Erased, erase
-from maskgate.make.inpaint import inpaint
 from maskgate.make.isolate import Cutout, isolate, parse_bg
 from maskgate.make.overlay import OverlayMask, text_mask
 from maskgate.make.product import Mask, product_mask
-from maskgate.make.segment import saliency, saliency_lowres
-from maskgate.make.text import TextRegion, detect_text, read_text, regions_mask
+from maskgate.vision.fill import inpaint
+from maskgate.vision.segment import saliency, saliency_lowres
+from maskgate.vision.text import detect_text, read_text, regions_mask
 
 __all__ = [
     "Cutout",

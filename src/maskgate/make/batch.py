@@ -47,14 +47,17 @@ def run_batch(
     files: Iterable[Path],
     work: Callable[[Path], Path],
     *,
-    desc: str = "working",
-    progress: bool = True,
+    on_start: Callable[[Path], None] | None = None,
+    on_done: Callable[[Path], None] | None = None,
 ) -> BatchReport:
-    """Apply ``work`` (input path -> written path) to every file; failures are recorded, not raised."""
-    files = list(files)
-    report = BatchReport()
+    """Apply ``work`` (input path -> written path) to every file; failures are recorded, not raised.
 
-    def one(f: Path) -> None:
+    ``on_start`` / ``on_done`` are told of each file (the CLI draws its progress bar with them;
+    a library caller passes nothing and gets no output)."""
+    report = BatchReport()
+    for f in files:
+        if on_start is not None:
+            on_start(f)
         try:
             report.written.append(work(f))
         except KeyboardInterrupt:
@@ -62,21 +65,6 @@ def run_batch(
         except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             report.failed.append((f, msg))
-
-    if not progress:
-        for f in files:
-            one(f)
-        return report
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from maskgate.cli import console
-
-    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*cols, console=console, transient=False) as bar:
-        task = bar.add_task(desc, total=len(files))
-        for f in files:
-            bar.update(task, description=f"{desc} {f.name[:40]}")
-            one(f)
-            bar.advance(task)
-        bar.update(task, description=desc)
+        if on_done is not None:
+            on_done(f)
     return report

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from maskgate.make.inpaint import inpaint
-from maskgate.make.overlay import OverlayMask, plausible_text, text_grow, text_mask
+from maskgate.make.overlay import OverlayMask, text_mask
 from maskgate.make.product import Mask, product_mask
-from maskgate.make.text import detect_text, regions_mask
+from maskgate.vision.fill import inpaint
+from maskgate.vision.text import ERASE_FILTER, detect_text, plausible_text, regions_mask, text_grow
 
 WHAT = ("text", "product", "both")
 
@@ -71,7 +71,11 @@ def erase(
         raise ValueError(f"--what must be one of {', '.join(WHAT)}, not '{what}'")
     t: dict[str, float] = {}
     t0 = time.perf_counter()
-    regions = plausible_text(detect_text(rgb, max_side=2048), rgb.shape) if what in ("text", "both") else None
+    regions = (
+        plausible_text(detect_text(rgb, max_side=2048), rgb.shape, ERASE_FILTER)
+        if what in ("text", "both")
+        else None
+    )
     t["text"] = time.perf_counter() - t0
     if product is None:
         product = product_mask(

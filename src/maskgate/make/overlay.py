@@ -15,10 +15,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from maskgate.make.text import TextRegion, detect_text, regions_mask
-
-PRODUCT_TEXT_SHARE = 0.6  # a text region at least this much inside the product ...
-RING_SHARE = 0.9  # ... with product on this share of a ring a text-height wide is the product's print
+from maskgate.core.types import TextRegion
+from maskgate.vision.text import (
+    ERASE_FILTER,
+    detect_text,
+    on_product,
+    plausible_text,
+    regions_mask,
+    text_grow,
+)
 
 
 @dataclass
@@ -30,58 +35,6 @@ class OverlayMask:
     graphics: np.ndarray
     regions: list[TextRegion] = field(default_factory=list)
     product_text: list[TextRegion] = field(default_factory=list)  # kept: printed on the product
-
-
-def plausible_text(
-    regions: list[TextRegion], shape: tuple[int, ...], max_height: float = 0.15
-) -> list[TextRegion]:
-    """Drop detections that are not a line of text: PP-OCR sometimes boxes a whole round, smooth
-    object. A text line is elongated unless it is small (one glyph); a blob that is both tall (a
-    share of the image) and squat is an object, and erasing it would erase the product."""
-    out = []
-    for r in regions:
-        (cx, cy), (a, b), _ = cv2.minAreaRect(r.polygon.astype(np.float32))
-        short, long_ = min(a, b), max(a, b)
-        if short > max_height * min(shape[:2]) and long_ < 2.0 * short:
-            continue
-        out.append(r)
-    return out
-
-
-def text_grow(regions: list[TextRegion]) -> int:
-    """Dilation that covers anti-aliasing, outlines and drop shadows: a fraction of the text height."""
-    if not regions:
-        return 0
-    heights = [min(np.ptp(r.polygon[:, 0]), np.ptp(r.polygon[:, 1])) for r in regions]
-    return int(max(2, round(0.18 * float(np.median(heights)))))
-
-
-def on_product(region: TextRegion, prod: np.ndarray, ring_share: float = RING_SHARE) -> bool:
-    """Printed on the product: inside the mask AND surrounded by product a text-height around.
-
-    Saliency models mark bold overlay text as salient too, so lying inside the mask is not enough;
-    a label has product all around it, a floating headline has background a little way off.
-    ``ring_share`` 0 drops the ring test, for a mask found with the text hidden from the network
-    (print at the product's edge, a shoe's tongue label, fails the ring).
-    """
-    h, w = prod.shape
-    x0, y0, x1, y1 = region.bbox
-    th = max(2, min(x1 - x0, y1 - y0))
-    m = th + 2
-    wx0, wy0, wx1, wy1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m + 1), min(h, y1 + m + 1)
-    sub = prod[wy0:wy1, wx0:wx1]
-    one = np.zeros(sub.shape, np.uint8)
-    cv2.fillPoly(one, [np.round(region.polygon - (wx0, wy0)).astype(np.int32)], 255)
-    inside = one > 0
-    if not inside.any() or (sub & inside).sum() < PRODUCT_TEXT_SHARE * inside.sum():
-        return False
-    if ring_share <= 0:
-        return True
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * th + 1, 2 * th + 1))
-    ring = (cv2.dilate(one, k) > 0) & ~inside
-    # A ring cut off by the image border counts as background there.
-    ring_full = int(ring.sum()) + max(0, (m * 2 + x1 - x0) * (m * 2 + y1 - y0) - sub.size) // 2
-    return bool((sub & ring).sum() >= ring_share * max(1, ring_full))
 
 
 def _plate(rgb: np.ndarray, region: TextRegion, grow: int, max_share: float) -> np.ndarray | None:
@@ -177,7 +130,7 @@ def text_mask(
         return OverlayMask(up(r.mask), up(r.text), up(r.graphics), scale(r.regions), scale(r.product_text))
     if regions is None:
         regions = detect_text(rgb, box_thresh=box_thresh, max_side=max_side)
-    regions = plausible_text(regions, rgb.shape)
+    regions = plausible_text(regions, rgb.shape, ERASE_FILTER)
     kept: list[TextRegion] = []
     printed: list[TextRegion] = []
     for r in regions:

@@ -10,7 +10,8 @@ import numpy as np
 
 from maskgate.io.images import rgba_over
 from maskgate.make.refine import DEFAULT_STEPS, refine
-from maskgate.make.segment import saliency_views
+from maskgate.vision.fill import without_text
+from maskgate.vision.segment import saliency_views
 
 # Refinement never runs above this side: GrabCut and matting cost grows with pixels, edge accuracy
 # beyond ~1 MP does not change IoU, and a 12000x9000 photo must not allocate float maps at full size.
@@ -49,21 +50,6 @@ def _to_size(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (a.shape[1], a.shape[0]) == tuple(size):
         return a
     return cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
-
-
-def without_text(work: np.ndarray, regions, full_shape) -> np.ndarray:
-    """``work`` with its text filled in (Telea), so that a saliency network stops calling bold
-    promo text the product. ``regions``: detections on an image of ``full_shape`` (None: detect)."""
-    from maskgate.make.inpaint import inpaint
-    from maskgate.make.overlay import plausible_text, text_grow
-    from maskgate.make.text import TextRegion, detect_text, regions_mask
-
-    f = work.shape[0] / full_shape[0]
-    regions = detect_text(work) if regions is None else [TextRegion(r.polygon * f, r.score) for r in regions]
-    regions = plausible_text(regions, work.shape)
-    if not regions:
-        return work
-    return inpaint(work, regions_mask(work.shape, regions, grow=text_grow(regions)), "telea")
 
 
 def product_mask(

@@ -6,13 +6,13 @@ sent; the page has no external assets.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from maskgate.check.result import CRITERIA
+from maskgate.core.record import PairRecord, read_records
+from maskgate.core.types import CRITERIA, VERDICTS
 from maskgate.io.images import ImageReadError, load_image, save_image
 from maskgate.report.metrics import criterion_metrics, verdict_metrics
 
@@ -70,59 +70,22 @@ def _thumb(src: str | Path, dest: Path, base: Path) -> str | None:
     return str(dest.relative_to(base))
 
 
-def load_records(results_path: Path) -> list[dict]:
-    out = []
-    for line in Path(results_path).read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue  # a line torn by a killed run
-    return out
-
-
 def write_report(results_path: Path, out_path: Path | None = None, labels: dict | None = None) -> Path:
     results_path = Path(results_path)
     base = results_path.parent
     out_path = Path(out_path) if out_path else base / "report.html"
-    records = load_records(results_path) if results_path.exists() else []
+    records = read_records(results_path) if results_path.exists() else []
     if labels is None:  # labels carried in the manifest travel in the records
-        labels = {r["id"]: r for r in records if r.get("labels") is not None}
-    counts = {v: sum(r.get("verdict") == v for r in records) for v in ("accept", "reject", "review", "error")}
+        labels = {r.id: r.extra for r in records if r.labels is not None}
+    counts = {v: sum(r.verdict == v for r in records) for v in VERDICTS}
     per_crit = {c: {"fail": 0, "pass": 0, "n/a": 0} for c in CRITERIA}
     for r in records:
         for c in CRITERIA:
-            v = (r.get("criteria", {}).get(c) or {}).get("pass")
+            v = r.passed(c)
             per_crit[c]["fail" if v is False else "pass" if v is True else "n/a"] += 1
-    gallery = []
-    thumbs = base / "thumbs"
-    for r in [r for r in records if r.get("verdict") in ("reject", "review")][:GALLERY_LIMIT]:
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in r["id"])
-        ev = []
-        for c, res in r.get("criteria", {}).items():
-            for name, rel in (res.get("evidence") or {}).get("images", {}).items():
-                if name == "product_mask":
-                    continue
-                t = _thumb(rel, thumbs / f"{safe}_{c}_{name}.jpg", base)
-                ev.append({"label": f"{c}: {name}", "src": t})
-        gallery.append(
-            {
-                "id": r["id"],
-                "verdict": r["verdict"],
-                "score": r.get("score"),
-                "kind": r.get("kind"),
-                "original": _thumb(r["original"], thumbs / f"{safe}_o.jpg", base)
-                if r.get("original")
-                else None,
-                "edited": _thumb(r["edited"], thumbs / f"{safe}_e.jpg", base) if r.get("edited") else None,
-                "failing": [
-                    (c, round(v.get("score", 0), 2))
-                    for c, v in r.get("criteria", {}).items()
-                    if v.get("pass") is False
-                ],
-                "notes": r.get("notes") or [],
-                "evidence": ev,
-            }
-        )
+    gallery = [
+        _card(r, base) for r in [r for r in records if r.verdict in ("reject", "review")][:GALLERY_LIMIT]
+    ]
     env = Environment(
         loader=PackageLoader("maskgate.report", "templates"), autoescape=select_autoescape(["html", "j2"])
     )
@@ -132,13 +95,37 @@ def write_report(results_path: Path, out_path: Path | None = None, labels: dict 
         verdict_svg=bar_svg([(k, v, COLORS[k]) for k, v in counts.items()]),
         criteria_svg=bar_svg([(c, per_crit[c]["fail"], "#c62828") for c in CRITERIA]),
         per_crit=per_crit,
-        hist_svg=histogram_svg([r["score"] for r in records if r.get("score") is not None]),
+        hist_svg=histogram_svg([r.score for r in records if r.score is not None]),
         crit_metrics=criterion_metrics(records, labels) if labels else None,
         verdict_metrics=verdict_metrics(records, labels) if labels else None,
         gallery=gallery,
-        gallery_total=sum(r.get("verdict") in ("reject", "review") for r in records),
-        errors=[r for r in records if r.get("verdict") == "error"],
+        gallery_total=sum(r.verdict in ("reject", "review") for r in records),
+        errors=[{"id": r.id, "error": r.error} for r in records if r.verdict == "error"],
         criteria=CRITERIA,
     )
     out_path.write_text(html, encoding="utf-8")
     return out_path
+
+
+def _card(r: PairRecord, base: Path) -> dict:
+    """One gallery card: thumbnails of the pair and of its evidence, the failing criteria."""
+    thumbs = base / "thumbs"
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in r.id)
+    ev = []
+    for c, res in r.criteria.items():
+        for name, rel in res.images.items():
+            if name == "product_mask":
+                continue
+            t = _thumb(rel, thumbs / f"{safe}_{c}_{name}.jpg", base)
+            ev.append({"label": f"{c}: {name}", "src": t})
+    return {
+        "id": r.id,
+        "verdict": r.verdict,
+        "score": r.score,
+        "kind": r.kind,
+        "original": _thumb(r.original, thumbs / f"{safe}_o.jpg", base) if r.original else None,
+        "edited": _thumb(r.edited, thumbs / f"{safe}_e.jpg", base) if r.edited else None,
+        "failing": [(c, round(v.score, 2)) for c, v in r.criteria.items() if v.passed is False],
+        "notes": list(r.notes),
+        "evidence": ev,
+    }

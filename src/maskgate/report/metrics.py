@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from maskgate.check.result import CRITERIA
+from collections.abc import Mapping, Sequence
+
+from maskgate.core.record import PairRecord
+from maskgate.core.types import CRITERIA
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -12,7 +15,7 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, f
 
 
-def criterion_metrics(records: list[dict], labels: dict[str, dict]) -> dict[str, dict]:
+def criterion_metrics(records: Sequence[PairRecord], labels: Mapping[str, Mapping]) -> dict[str, dict]:
     """Per criterion: precision/recall/F1 of catching failures (positive = labelled fail).
 
     A criterion the check did not judge (``pass: null``) counts as not failed; a label of null
@@ -22,13 +25,13 @@ def criterion_metrics(records: list[dict], labels: dict[str, dict]) -> dict[str,
     for c in CRITERIA:
         tp = fp = fn = tn = 0
         for r in records:
-            lab = labels.get(r.get("id"))
-            if lab is None or r.get("verdict") == "error":
+            lab = labels.get(r.id)
+            if lab is None or r.verdict == "error":
                 continue
             truth = (lab.get("labels") or {}).get(c)
             if truth is None:
                 continue
-            pred_fail = (r.get("criteria", {}).get(c) or {}).get("pass") is False
+            pred_fail = r.passed(c) is False
             if pred_fail and not truth:
                 tp += 1
             elif pred_fail and truth:
@@ -51,14 +54,14 @@ def criterion_metrics(records: list[dict], labels: dict[str, dict]) -> dict[str,
     return out
 
 
-def verdict_metrics(records: list[dict], labels: dict[str, dict]) -> dict:
+def verdict_metrics(records: Sequence[PairRecord], labels: Mapping[str, Mapping]) -> dict:
     """Accept precision, reject precision and automation (share decided without a person)."""
     counts: dict[str, int] = {}
     acc_ok = acc_n = rej_ok = rej_n = labelled = 0
     for r in records:
-        v = r.get("verdict")
+        v = r.verdict
         counts[v] = counts.get(v, 0) + 1
-        lab = labels.get(r.get("id"))
+        lab = labels.get(r.id)
         if lab is None or lab.get("acceptable") is None or v == "error":
             continue
         labelled += 1

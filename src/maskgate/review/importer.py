@@ -13,14 +13,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from sqlalchemy import Engine, insert, select
 
-from maskgate.check.result import CRITERIA
+from maskgate.core.record import PairRecord, iter_records
+from maskgate.core.types import CRITERIA
+from maskgate.io.images import ImageReadError, load_image
 from maskgate.learn.active import priority
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
 from maskgate.review.schema import Item, Root, Slot
+from maskgate.vision.segment import saliency
 
 IT, S, R = Item.__table__, Slot.__table__, Root.__table__
 MASK_NAMES = ("product_mask",)
@@ -81,27 +85,11 @@ def _abs(base: Path, p: str) -> Path:
     return (q if q.is_absolute() else base / q).resolve()
 
 
-def evidence_images(rec: dict) -> dict[str, str]:
-    """All evidence images of a check record, by name (criterion-qualified on a name clash)."""
-    out: dict[str, str] = {}
-    for cname, crit in (rec.get("criteria") or {}).items():
-        if not isinstance(crit, dict):
-            continue
-        imgs = ((crit.get("evidence") or {}).get("images")) or {}
-        for name, p in imgs.items():
-            if isinstance(p, str):
-                out[name if name not in out else f"{cname}.{name}"] = p
-    return out
-
-
-def has_new_background(rec: dict) -> bool:
-    bg = (rec.get("criteria") or {}).get("background")
-    return isinstance(bg, dict) and bg.get("pass") is not None
+def has_new_background(rec: PairRecord) -> bool:
+    return rec.passed("background") is not None
 
 
 def default_segmenter(rgb: np.ndarray) -> np.ndarray:
-    from maskgate.make.segment import saliency
-
     return saliency(rgb) > 0.5
 
 
@@ -109,8 +97,6 @@ def _premask(
     files: dict[str, Path], original: Path, segment: Callable | None
 ) -> tuple[dict | None, tuple, str | None]:
     """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on."""
-    from maskgate.io.images import ImageReadError, load_image
-
     img = load_image(original)  # raises ImageReadError: the caller records it
     h, w = img.rgb.shape[:2]
     for name in MASK_NAMES:
@@ -120,8 +106,6 @@ def _premask(
             except ImageReadError as e:
                 return None, (h, w), f"product_mask unreadable ({e}); starting from an empty mask"
             if m.shape != (h, w):
-                import cv2
-
                 m = cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
             return encode_rle(m), (h, w), None
     if segment is None:
@@ -191,21 +175,24 @@ def import_results(
             report.queued_slots += len(slots)
         pending.clear()
 
-    for n, rec in read_jsonl(results, report):
-        ext = str(rec["id"])
+    for n, rec in iter_records(results):
+        if not isinstance(rec, PairRecord):
+            report.problems.append(f"{results.name} line {n}: {rec}")
+            continue
+        ext = rec.id
         g = gold_map.get(ext)
         if ext in existing or ext in seen:
             report.skipped_existing += 1
             continue
-        if only_review and rec.get("verdict") != verdict and g is None:
+        if only_review and rec.verdict != verdict and g is None:
             report.filtered_out += 1
             continue
         seen.add(ext)
-        if not rec.get("original") or not rec.get("edited"):
+        if not rec.original or not rec.edited:
             report.problems.append(f"line {n} ({ext}): no 'original' or 'edited' path")
             continue
-        orig, edit = _abs(base, rec["original"]), _abs(base, rec["edited"])
-        ev = {k: _abs(base, v) for k, v in evidence_images(rec).items()}
+        orig, edit = _abs(base, rec.original), _abs(base, rec.edited)
+        ev = {k: _abs(base, v) for k, v in rec.images().items()}
         every = [orig, edit, *ev.values()]
         root = (
             base
@@ -231,14 +218,14 @@ def import_results(
                 "_root": str(root),
                 "original": str(orig.relative_to(root)),
                 "edited": str(edit.relative_to(root)),
-                "kind": rec.get("kind"),
-                "verdict": rec.get("verdict"),
-                "score": rec.get("score"),
+                "kind": rec.kind,
+                "verdict": rec.verdict,
+                "score": rec.score,
                 "has_background": has_new_background(rec),
                 "width": hw[1],
                 "height": hw[0],
                 "evidence": {k: str(v.relative_to(root)) for k, v in ev.items() if v.is_file()},
-                "check_record": rec,
+                "check_record": rec.to_json(),
                 "premask": premask,
                 "error": error,
                 "overlap": overlap,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maskgate.check.result import CRITERIA
+from maskgate.core.types import CRITERIA
 from maskgate.review.queue import AnswerIn
 
 

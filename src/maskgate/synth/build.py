@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskgate.check.result import CRITERIA
+from maskgate.core.types import CRITERIA
 from maskgate.io.images import load_image, save_image
 from maskgate.synth.defects import DEFECTS
 from maskgate.synth.draw import add_overlays, compose, product, scene

@@ -10,10 +10,12 @@ import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
+from maskgate.check.criterion import Criterion, Feature
+from maskgate.check.evidence import tint
 from maskgate.check.measure import dilate, size_px
 
 
-def features(ctx: PairContext) -> dict:
+def measure(ctx: PairContext) -> dict:
     if ctx.kind != "inpainted":
         return {}
     prod = ctx.product_e
@@ -22,7 +24,7 @@ def features(ctx: PairContext) -> dict:
     if bg.sum() < 500:
         f.update(chroma_hf=0.0, luma_hf=0.0, edge_density=1.0, ghost_inliers=0)
         return f
-    lab = ctx.lab("edit")
+    lab = ctx.lab_edit
     hf = []
     for c in (1, 2):
         ch = lab[..., c]
@@ -30,7 +32,7 @@ def features(ctx: PairContext) -> dict:
     f["chroma_hf"] = float(np.mean(hf))
     L = lab[..., 0]
     f["luma_hf"] = float(np.abs(L - cv2.blur(L, (5, 5)))[bg].mean())
-    g = ctx.gray("edit").astype(np.float32)
+    g = ctx.gray_edit.astype(np.float32)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
     mag = np.hypot(gx, gy)
@@ -82,17 +84,40 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
 
 
 def _ghosts(ctx: PairContext, bg: np.ndarray) -> int:
-    orb = cv2.ORB_create(nfeatures=500, fastThreshold=12)
+    orb = cv2.ORB_create(nfeatures=500, fastThreshold=12)  # type: ignore[attr-defined]
     mo = (ctx.mask_o.astype(np.uint8)) * 255
-    k1, d1 = orb.detectAndCompute(ctx.gray("orig"), mo)
-    k2, d2 = orb.detectAndCompute(ctx.gray("edit"), bg.astype(np.uint8) * 255)
+    k1, d1 = orb.detectAndCompute(ctx.gray_orig, mo)
+    k2, d2 = orb.detectAndCompute(ctx.gray_edit, bg.astype(np.uint8) * 255)
     if d1 is None or d2 is None or len(k1) < 8 or len(k2) < 8:
         return 0
     ms = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(d1, d2, k=2)
     good = [m[0] for m in ms if len(m) == 2 and m[0].distance < 0.75 * m[1].distance]
     if len(good) < 6:
         return len(good) // 2
-    p1 = np.float32([k1[m.queryIdx].pt for m in good])
-    p2 = np.float32([k2[m.trainIdx].pt for m in good])
+    p1 = np.array([k1[m.queryIdx].pt for m in good], np.float32)
+    p2 = np.array([k2[m.trainIdx].pt for m in good], np.float32)
     _, inl = cv2.estimateAffinePartial2D(p1, p2, method=cv2.RANSAC, ransacReprojThreshold=5.0)
     return int(inl.sum()) if inl is not None else 0
+
+
+def evidence(ctx: PairContext, passed: bool | None) -> dict[str, np.ndarray]:
+    """The edit with its product greyed out: only the new background is left to look at."""
+    return {"background": tint(ctx.edit, ctx.product_e, (40, 40, 40), 0.7)} if passed is False else {}
+
+
+CRITERION = Criterion(
+    name="background",
+    measure=measure,
+    features=(
+        Feature("chroma_hf", "high", 2.0, -1),
+        Feature("luma_hf", "high", 14.0, -1),
+        # a smeared scene has no fine detail left
+        Feature("luma_hf_low", "low", 2.0, -1, of=lambda f: f.get("luma_hf", 10.0)),
+        Feature("grad_p99", "low", 135.0, -1),
+        Feature("edge_density", "low", 0.04, -1),
+        Feature("ghost_inliers", "high1p", 3.5, -1),
+        Feature("ghost_match", "lin", 0.7, -1),
+    ),
+    kinds=frozenset({"inpainted"}),
+    evidence=evidence,
+)

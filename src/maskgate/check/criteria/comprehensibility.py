@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from maskgate.check.context import PairContext
+from maskgate.check.criterion import Criterion, Feature
 
 
-def features(ctx: PairContext) -> dict:
+def measure(ctx: PairContext) -> dict:
     h, w = ctx.shape
     prod = ctx.product_e
     f: dict = {"area_share": float(prod.sum() / (h * w))}
@@ -20,3 +21,14 @@ def features(ctx: PairContext) -> dict:
         f["min_side"] = 0.0
     f["clutter_text"] = len(ctx.text_e)
     return f
+
+
+CRITERION = Criterion(
+    name="comprehensibility",
+    measure=measure,
+    features=(
+        Feature("area_share", "low", 0.05, -1),
+        Feature("bbox_share", "low", 0.08, -1),
+        Feature("min_side", "low", 0.2, -1),
+    ),
+)

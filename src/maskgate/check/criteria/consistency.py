@@ -8,25 +8,24 @@ import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.criteria.quality import tint_fit
-from maskgate.check.criteria.segmentation import changed_blobs, kept_map, lp_ncc_median, lp_textured
-from maskgate.check.measure import channel_norm, local_ncc, masked_pixels, sample_mask, size_px
+from maskgate.check.criterion import Criterion, Feature
+from maskgate.check.measure import changed_blobs, channel_norm, local_ncc, masked_pixels, sample_mask, size_px
 
 
-def features(ctx: PairContext) -> dict:
+def measure(ctx: PairContext) -> dict:
     f: dict = {"mirrored": float(ctx.alignment.mirrored)}
-    prod = ctx.shared_product()
-    inner = ctx.shared_core(max(3, int(0.03 * size_px(prod))))
-    kept_map(ctx)
-    ncc, sd, de = ctx.cache["ncc"], ctx.cache["sd"], ctx.cache["de"]
+    prod = ctx.shared_product
+    r = max(3, int(0.03 * size_px(prod)))
+    inner = ctx.shared_core(r)
+    (ncc, sd), de = ctx.ncc_sd, ctx.de
     if inner.sum() < 50:
         f.update(ncc_med=1.0, low_ncc_share=0.0, de_med=0.0, de_p90=0.0, changed_blob=0.0, hue_shift=0.0)
         f.update(lp_ncc_med=1.0, lp_low_share=0.0, inner_blob=0.0, tint_resid=0.0)
         f.update(hue_rot=0.0, flow_med=0.0, warp_gain=0.0, patch_blob=0.0, patch_inner=0.0)
         return f
-    ncc_lp = ctx.cache["ncc_lp"]
-    tex_lp = lp_textured(ctx)
-    f["lp_ncc_med"] = lp_ncc_median(ctx)
+    ncc_lp = ctx.lowpass_ncc_sd[0]
+    tex_lp = ctx.lp_textured
+    f["lp_ncc_med"] = ctx.lp_ncc_med
     f["lp_low_share"] = float((ncc_lp[tex_lp] < 0.5).mean()) if tex_lp.sum() > 30 else 0.0
     textured = inner & (sd > 6)
     f["ncc_med"] = float(np.median(ncc[textured])) if textured.sum() > 30 else 1.0
@@ -38,8 +37,8 @@ def features(ctx: PairContext) -> dict:
     f["changed_blob"] = max((a for _, a, _ in blobs), default=0.0)
     # a replaced patch is surrounded by product; a cut (segmentation's business) opens onto the outline
     f["inner_blob"] = max((a for _, a, o in blobs if o < 0.2), default=0.0)
-    f["tint_resid"] = tint_fit(ctx, inner)[1]
-    lo, le = ctx.lab("orig_in_e"), ctx.lab("edit")
+    f["tint_resid"] = ctx.tint(r)[1]
+    lo, le = ctx.lab_orig_in_e, ctx.lab_edit
     ab_o, ab_e = masked_pixels(lo, inner, (1, 2)) - 128, masked_pixels(le, inner, (1, 2)) - 128
     chromatic = np.hypot(ab_o[:, 0], ab_o[:, 1]) > 8
     if chromatic.sum() > 50:
@@ -91,7 +90,7 @@ _dis = None
 def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     global _dis
     if _dis is None:
-        _dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        _dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)  # type: ignore[attr-defined]
     return _dis.calc(a, b, None)
 
 
@@ -112,7 +111,7 @@ def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> 
     """
     if textured.sum() < 50:
         return {"flow_med": 0.0, "warp_gain": 0.0}
-    go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
+    go, ge = ctx.gray_orig_in_e, ctx.gray_edit
     flow = _flow(go, ge)
     mag = np.hypot(flow[..., 0], flow[..., 1])
     scale = size_px(inner)
@@ -121,7 +120,7 @@ def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> 
         ge, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
     ncc_w, _ = local_ncc(go, back, 11)
-    ncc = ctx.cache["ncc"]
+    ncc = ctx.ncc_sd[0]
     gain = float(np.median(ncc_w[textured]) - np.median(ncc[textured]))
     return {"flow_med": float(100.0 * np.median(mag[textured]) / scale), "warp_gain": max(gain, 0.0)}
 
@@ -159,3 +158,38 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
         "patch_blob": max((a for _, a, _ in blobs), default=0.0),
         "patch_inner": max((a for _, a, o_ in blobs if o_ < 0.2), default=0.0),
     }
+
+
+def evidence(ctx: PairContext, passed: bool | None) -> dict[str, np.ndarray]:
+    """The original beside a map of how far each of its product's pixels moved in colour."""
+    if passed is not False:
+        return {}
+    diff = np.clip(ctx.de / 60.0, 0, 1) * ctx.mask_o_in_e
+    color = cv2.applyColorMap((diff * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)[..., ::-1]
+    return {"difference": np.hstack([ctx.orig_in_e, color])}
+
+
+CRITERION = Criterion(
+    name="consistency",
+    measure=measure,
+    features=(
+        Feature("mirrored", "lin", 0.0, -1),
+        Feature("ncc_med", "low", 0.9, -1),
+        Feature("lp_ncc_med", "low", 0.95, -1),
+        Feature("lp_low_share", "high", 0.02, -1),
+        Feature("low_ncc_share", "high", 0.02, -1),
+        Feature("inner_blob", "high", 0.005, -1),
+        Feature("changed_blob", "high", 0.01, -1),
+        Feature("tint_resid", "high1p", 6.0, -1),
+        Feature("outline_lost", "high", 0.05, 1),
+        Feature("hue_rot", "lin", 0.08, -1),
+        Feature("flow_med", "high", 0.3, -1),
+        Feature("warp_gain", "lin", 0.01, -1),
+        Feature("patch_blob", "high", 0.01, -1),
+        Feature("patch_inner", "high", 0.005, -1),
+    ),
+    needs_detail=True,
+    # a cut (segmentation) also changes the inside near the outline; a tint (quality) moves colours
+    borrows={"outline_lost": "segmentation", "mean_shift": "quality"},
+    evidence=evidence,
+)

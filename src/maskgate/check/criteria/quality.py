@@ -6,26 +6,21 @@ difference against the original's own product pixels.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.measure import (
-    blockiness,
-    dilate,
-    flat_share,
-    laplacian_energy,
-    masked_pixels,
-    sample_mask,
-    size_px,
-)
+from maskgate.check.criterion import Criterion, Feature
+from maskgate.check.measure import blockiness, dilate, flat_share, laplacian_energy, size_px
 
 
-def features(ctx: PairContext) -> dict:
-    prod = ctx.shared_product()
+def measure(ctx: PairContext) -> dict:
+    prod = ctx.shared_product
     r = max(2, int(0.02 * size_px(prod)))
     inner = ctx.shared_core(r)
     f: dict = {}
-    go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
+    go, ge = ctx.gray_orig_in_e, ctx.gray_edit
     lo, le = laplacian_energy(go, inner), laplacian_energy(ge, inner)
     f["sharp_ratio"] = float(le / (lo + 1e-3))
     f["flat_delta"] = flat_share(ge, inner) - flat_share(go, inner)
@@ -33,11 +28,9 @@ def features(ctx: PairContext) -> dict:
     # colour: a tint blends the product toward one colour: E = a*O + b (shared a) fits well
     sel = inner
     if sel.sum() > 50:
-        f["tint_slope"], f["tint_resid"], f["mean_shift"] = tint_fit(ctx, sel)
-        from maskgate.check.criteria.segmentation import lp_ncc_median
-
-        f["lp_ncc_med"] = lp_ncc_median(ctx)
-        de = ctx.cache["de"]  # kept_map's colour difference (lp_ncc_median ran kept_map)
+        f["tint_slope"], f["tint_resid"], f["mean_shift"] = ctx.tint(r)
+        f["lp_ncc_med"] = ctx.lp_ncc_med
+        de = ctx.de
         f["de_inner"] = float(np.median(de[sel]))
         band = prod & ~ctx.shared_core(max(3, r))
         f["de_band"] = float(np.median(de[band])) if band.any() else 0.0
@@ -59,24 +52,42 @@ def features(ctx: PairContext) -> dict:
     return f
 
 
-def tint_fit(ctx: PairContext, sel: np.ndarray) -> tuple[float, float, float]:
-    """Fit E = a*O + b (one slope for all channels) over ``sel``: (a, residual RMS, max mean shift).
+def evidence(ctx: PairContext, passed: bool | None) -> dict[str, np.ndarray]:
+    """The product's box in the original beside the edit's: blur, blocks and tints show side by side."""
+    ys, xs = np.nonzero(ctx.product_e)
+    if passed is not False or not len(xs):
+        return {}
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    return {"crop": np.hstack([ctx.orig_in_e[y0:y1, x0:x1], ctx.edit[y0:y1, x0:x1]])}
 
-    A tint blends the product toward one colour, which this model explains almost exactly; a hue
-    change or a different product leaves a large residual.
-    """
-    key = ("tint", int(sel.sum()))
-    if key in ctx.cache:
-        return ctx.cache[key]
-    if np.count_nonzero(sel) < 20:
-        return 1.0, 0.0, 0.0
-    sample = sample_mask(sel)
-    o = masked_pixels(ctx.orig_in_e, sample).astype(np.float32)
-    e = masked_pixels(ctx.edit, sample).astype(np.float32)
-    om, em = o.mean(0), e.mean(0)
-    oc, ec = o - om, e - em
-    a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
-    resid = ec - a * oc
-    out = (a, float(np.sqrt((resid**2).mean())), float(np.abs(em - om).max()))
-    ctx.cache[key] = out
-    return out
+
+def tint_signal(f) -> float:
+    """A colour shift that one blend toward a colour explains: a tint, not a changed product."""
+    return max(0.0, math.log1p(f.get("mean_shift", 0.0)) - math.log1p(f.get("tint_resid", 0.0)))
+
+
+def _halo_signal(f) -> float:
+    """The outline band's colour moved more than the inside's: a halo of the old background."""
+    return max(0.0, math.log1p(f.get("de_band", 0.0)) - math.log1p(f.get("de_inner", 0.0)) - 0.5)
+
+
+CRITERION = Criterion(
+    name="quality",
+    measure=measure,
+    features=(
+        Feature("sharp_ratio", "low", 0.85, -1),
+        Feature("flat_delta", "lin", 0.02, -1),
+        Feature("block_delta", "high1p", 0.2, -1),
+        Feature("tint_slope", "low", 0.95, -1),
+        Feature("tint_signal", "lin", 0.0, -1, of=tint_signal),
+        Feature("halo_signal", "lin", 0.0, -1, of=_halo_signal),
+        Feature("de_outer", "high1p", 8.0, -1),
+        Feature("lp_ncc_med", "low", 0.9, 1),
+        Feature("hue_rot", "lin", 0.3, 1),
+        Feature("warp_gain", "lin", 0.05, 1),
+    ),
+    needs_detail=True,
+    # a hue change or a warp also moves colours and the outline band: they are consistency's
+    borrows={"hue_rot": "consistency", "warp_gain": "consistency"},
+    evidence=evidence,
+)

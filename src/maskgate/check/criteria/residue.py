@@ -7,14 +7,16 @@ and, for cut-outs, foreground that is not the product (stray blobs, a collar of 
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.kind import backdrop_distance, transparent
-from maskgate.check.measure import dilate, local_ncc, size_px
-from maskgate.make.overlay import on_product
-from maskgate.make.text import regions_mask
+from maskgate.check.criterion import Criterion, Feature
+from maskgate.check.evidence import overlay_heat
+from maskgate.check.measure import dilate, local_ncc, local_sd, size_px
+from maskgate.vision.text import regions_mask
 
 
 def _outside_share(region_mask: np.ndarray, product: np.ndarray) -> float:
@@ -22,7 +24,7 @@ def _outside_share(region_mask: np.ndarray, product: np.ndarray) -> float:
     return float((region_mask & ~product).sum() / a) if a else 0.0
 
 
-def features(ctx: PairContext) -> dict:
+def measure(ctx: PairContext) -> dict:
     h, w = ctx.shape
     f: dict = {}
     prod = ctx.product_e
@@ -42,19 +44,19 @@ def features(ctx: PairContext) -> dict:
         # only the overlays' box is compared (padded past the 9-px window: same values as the frame)
         ys, xs = np.nonzero(np.logical_or.reduce(ov))
         box = (slice(max(ys.min() - 9, 0), ys.max() + 10), slice(max(xs.min() - 9, 0), xs.max() + 10))
-        go, ge = ctx.gray("orig")[box], ctx.gray("edit")[box]
+        go, ge = ctx.gray_orig[box], ctx.gray_edit[box]
         ncc, _ = local_ncc(go, ge, 9)
-        strokes = _local_sd(go) > 12  # where the original overlay has strokes
+        strokes = local_sd(go) > 12  # where the original overlay has strokes
         for m in ov:
             sel = m[box] & ~prod_d[box] & strokes
             if np.count_nonzero(sel) >= 30:
                 carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
     if ctx.kind == "text_removed":
-        f["overlay_left"] = erasure_left(ctx)[0]
+        f["overlay_left"] = ctx.erasure_left[0]
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     if ctx.fg_e is not None:
-        faint = faint_foreground(ctx)
+        faint = ctx.faint_foreground
         # product fragments (a cut can split a product) stay near the original's product outline
         stray = faint & ~prod_d & ~dilate(ctx.mask_o_in_e, grow)
         f["stray_share"] = float(stray.sum() / (h * w))
@@ -66,92 +68,13 @@ def features(ctx: PairContext) -> dict:
         if prod.mean() < 0.015:  # a thumbnail-sized product: the warped outline is too coarse to compare
             collar[:] = False
         f["collar_share"] = float(collar.sum() / max(prod.sum(), 1))
-        f["outline_on_edge"] = outline_edge_ratio(ctx.gray("orig_in_e"), prod)
+        f["outline_on_edge"] = outline_edge_ratio(ctx.gray_orig_in_e, prod)
     else:
         f["stray_share"] = 0.0
         f["stray_blobs"] = 0
         f["collar_share"] = 0.0
         f["outline_on_edge"] = 2.0
     return f
-
-
-def erasure_left(ctx: PairContext) -> tuple[float, np.ndarray]:
-    """How much of the original's overlay text an erasure still shows, and where: the largest
-    share of one of its text lines that the edit's OCR still reads (1 for a line the edit left
-    untouched), and the mask of that text (``memo``-ised: the heatmap shows it).
-
-    Every text line of the original is overlay to erase, except print on the product that the edit
-    left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
-    erases unless print is certain, so it also wants product all round; a check flags residue
-    only when the line is clearly not print), and not in a block whose other lines the edit
-    erased. A line the edit touched is overlay whatever the mask says: the editor took it for one.
-    Reading the edit's OCR rather than pixel structure is what tells a half-erased line (glyphs
-    left) from an erasure whose fill keeps the plate's edges."""
-    return ctx.memo("erasure_left", lambda: _erasure_left(ctx))
-
-
-def _erasure_left(ctx: PairContext, touched_at: float = 0.1) -> tuple[float, np.ndarray]:
-    where = np.zeros(ctx.shape, bool)
-    if not ctx.text_o:
-        return 0.0, where
-    # a line's strokes are touched where their structure is gone (low local NCC) or their contrast
-    # dropped (a ghost): not where colours merely moved, as a re-encoded or re-toned edit moves
-    # every pixel and erases nothing
-    go, ge = ctx.gray("orig"), ctx.gray("edit")
-    if ctx.edit_detail < 0.95:  # compare with the original as soft as the edit's resolution makes it
-        h, w = go.shape
-        small = (max(1, round(w * ctx.edit_detail)), max(1, round(h * ctx.edit_detail)))
-        go = cv2.resize(
-            cv2.resize(go, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
-        )
-    ncc, _ = local_ncc(go, ge, 9)
-    sd_o = _local_sd(go)
-    strokes = sd_o > 12
-    gone = strokes & ((ncc < 0.5) | (_local_sd(ge) < 0.7 * sd_o))
-    read = regions_mask(ctx.shape, ctx.text_e) > 0 if ctx.text_e else np.zeros(ctx.shape, bool)
-    lines = []
-    for r in ctx.text_o:
-        m = regions_mask(ctx.shape, [r])
-        if not m.any():
-            continue
-        # the line's core, a quarter of its height in from the outline: the margin of a
-        # neighbour's erasure grazes a line's edge without erasing it
-        height = min(cv2.minAreaRect(r.polygon.astype(np.float32))[1])
-        k = max(1, int(height / 4))
-        core = cv2.erode(m, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
-        touched = np.count_nonzero(gone & core) >= touched_at * max(np.count_nonzero(strokes & core), 1)
-        lines.append((r, m > 0, height, touched))
-    left = 0.0
-    for r, m, height, touched in lines:
-        if not touched and on_product(r, ctx.mask_o, ring_share=0.0) and not _block_erased(r, height, lines):
-            continue
-        shown = read & m if touched else m
-        where |= shown
-        left = max(left, np.count_nonzero(shown) / np.count_nonzero(m))
-    return float(left), where
-
-
-def _block_erased(line, height: float, lines) -> bool:
-    """Did the edit erase a line of the same text block (a line as tall, right above or below it,
-    overlapping it sideways)? Then the block is overlay, even where it crosses the product, and
-    the line left of it is not the product's print."""
-    x0, y0, x1, y1 = line.bbox
-    for r, _, h, touched in lines:
-        if not touched or r is line or not 0.67 <= h / max(height, 1e-3) <= 1.5:
-            continue
-        a0, b0, a1, b1 = r.bbox
-        gap = max(b0 - y1, y0 - b1)
-        if gap <= 0.5 * height and min(x1, a1) - max(x0, a0) > 0.3 * min(x1 - x0, a1 - a0):
-            return True
-    return False
-
-
-def faint_foreground(ctx: PairContext, tol: float = 4.0) -> np.ndarray:
-    """Off-backdrop pixels at a tolerance low enough for a 5%-contrast ghost of erased text."""
-    if transparent(ctx.edit_alpha):
-        return ctx.edit_alpha > 6
-    fg = backdrop_distance(cv2.GaussianBlur(ctx.edit, (5, 5), 0), ctx.backdrop) > tol
-    return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
@@ -175,7 +98,49 @@ def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
     return float(mag[outline].mean() / (mag[near].mean() + 1e-3))
 
 
-def _local_sd(gray: np.ndarray, k: int = 5) -> np.ndarray:
-    g = gray.astype(np.float32)
-    m = cv2.boxFilter(g, -1, (k, k))
-    return np.sqrt(np.maximum(cv2.boxFilter(g * g, -1, (k, k)) - m * m, 0))
+def heatmap(ctx: PairContext) -> np.ndarray:
+    """Where something that is not the product remains: text boxes plus off-backdrop pixels, and
+    for an erasure the original's overlay text it still shows."""
+    heat = np.zeros(ctx.shape, np.float32)
+    outside = ~dilate(ctx.product_e, 4)
+    heat += (regions_mask(ctx.shape, ctx.text_e) > 0) & outside
+    if ctx.kind == "text_removed":
+        heat = np.maximum(heat, ctx.erasure_left[1])
+    if ctx.fg_e is not None:
+        heat += 0.7 * (ctx.faint_foreground & outside)
+    return overlay_heat(ctx.edit, heat)
+
+
+def evidence(ctx: PairContext, passed: bool | None) -> dict[str, np.ndarray]:
+    return {"heatmap": heatmap(ctx)} if passed is False else {}
+
+
+def _collar_off_edge(f) -> float:
+    """A collar counts where the cut-out's outline is off the original's edges (ratio under 1.6)."""
+    return f.get("collar_share", 0.0) * max(0.0, math.log(1.6 / max(f.get("outline_on_edge", 2.0), 1e-3)))
+
+
+CRITERION = Criterion(
+    name="residue",
+    measure=measure,
+    features=(
+        Feature("text_count", "lin", 0.0, -1),
+        Feature("text_score", "lin", 0.3, -1),
+        Feature("text_area", "high", 0.0005, -1),
+        Feature("overlay_carried", "lin", 0.3, -1),
+        Feature("stray_share", "high", 0.0002, -1),
+        Feature("stray_blobs", "high1p", 0.0, -1),
+        Feature("collar_share", "high", 0.01, -1),
+        Feature("collar_off_edge", "lin", 0.0, -1, of=_collar_off_edge),
+    ),
+    # An erasure's residue is its own question (did the original's overlay text go?), weighed on
+    # its own measurements and fitted on erasure labels when a calibration has them.
+    by_kind={
+        "text_removed": (
+            Feature("overlay_left", "lin", 0.0, -1),
+            Feature("overlay_carried", "lin", 0.3, -1),
+            Feature("text_area", "high", 0.0005, -1),
+        )
+    },
+    evidence=evidence,
+)

@@ -11,67 +11,9 @@ import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
-from maskgate.check.measure import channel_norm, delta_e, dilate, erode, local_ncc, size_px
-
-
-def kept_map(ctx: PairContext) -> np.ndarray:
-    """Pixels of the original's product that the edit still shows (bool, edit frame)."""
-    if "kept" in ctx.cache:
-        return ctx.cache["kept"]
-    go, ge = ctx.gray("orig_in_e"), ctx.gray("edit")
-    ncc, sd = ctx.cache["identity_ncc"] if "identity_ncc" in ctx.cache else local_ncc(go, ge, 11)
-    # low-pass NCC forgives blur, pixelation and compression but not a geometric change
-    lp_o, lp_e = cv2.GaussianBlur(go, (0, 0), 3), cv2.GaussianBlur(ge, (0, 0), 3)
-    ncc_lp, sd_lp = local_ncc(lp_o, lp_e, 21)
-    de = delta_e(ctx.lab("edit"), ctx.lab("orig_in_e"))
-    kept = (ncc > 0.5) | (de < 20)
-    ctx.cache.update(kept=kept, ncc=ncc, sd=sd, de=de, ncc_lp=ncc_lp, sd_lp=sd_lp)
-    return kept
-
-
-def lp_textured(ctx: PairContext) -> np.ndarray:
-    """Where the low-pass NCC is meaningful: textured, and ~20 px (the low-pass window's reach) off
-    the outline, where the backdrop changed."""
-
-    def make() -> np.ndarray:
-        kept_map(ctx)
-        return ctx.shared_core(20) & (ctx.cache["sd_lp"] > 3)
-
-    return ctx.memo("lp_textured", make)
-
-
-def lp_ncc_median(ctx: PairContext) -> float:
-    """Median low-pass NCC deep inside the textured product: a geometric change lowers it, blur or
-    compression does not (quality and consistency both read it)."""
-
-    def make() -> float:
-        tex = lp_textured(ctx)
-        return float(np.median(ctx.cache["ncc_lp"][tex])) if np.count_nonzero(tex) > 30 else 1.0
-
-    return ctx.memo("lp_ncc_med", make)
-
-
-def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share: float = 0.002):
-    """(mask, share of product area, share of its rim outside the product) per changed region.
-
-    The rim test tells a cut (the hole opens onto the background) from a replaced patch (the
-    changed region is surrounded by product).
-    """
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
-    out = []
-    k = np.ones((9, 9), np.uint8)
-    for i in range(1, n):
-        a = stats[i, cv2.CC_STAT_AREA] / area
-        if a < min_share:
-            continue
-        x, y, w, h = stats[i, :4]
-        x0, y0 = max(x - 6, 0), max(y - 6, 0)
-        x1, y1 = min(x + w + 6, changed.shape[1]), min(y + h + 6, changed.shape[0])
-        comp = lab[y0:y1, x0:x1] == i
-        rim = cv2.dilate(comp.astype(np.uint8), k).astype(bool) & ~comp
-        open_frac = float((~product[y0:y1, x0:x1][rim]).mean()) if rim.any() else 0.0
-        out.append((comp, float(a), open_frac))
-    return out
+from maskgate.check.criterion import Criterion, Feature
+from maskgate.check.evidence import outline, tint
+from maskgate.check.measure import changed_blobs, channel_norm, dilate, erode, size_px
 
 
 def _window_sums(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: int) -> np.ndarray:
@@ -109,14 +51,14 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
             inside / np.maximum(n_in, 1e-3)[:, None] - outside / np.maximum(n_out, 1e-3)[:, None]
         )
 
-    c_o, c_e = contrast(ctx.lab("orig_in_e")), contrast(ctx.lab("edit"))
+    c_o, c_e = contrast(ctx.lab_orig_in_e), contrast(ctx.lab_edit)
     seen = c_o > 15
     if np.count_nonzero(seen) < 30:
         return 0.0
     return float(np.count_nonzero(seen & (c_e < 0.35 * c_o)) / np.count_nonzero(seen))
 
 
-def features(ctx: PairContext) -> dict:
+def measure(ctx: PairContext) -> dict:
     ref = ctx.mask_o_in_e
     area = max(int(ref.sum()), 1)
     r = max(2, int(0.015 * size_px(ref)))
@@ -125,7 +67,7 @@ def features(ctx: PairContext) -> dict:
     if ctx.fg_e is not None:
         missing = ref & ~dilate(ctx.fg_e, r)
     else:
-        kept = kept_map(ctx)
+        kept = ctx.kept
         domain = erode(ref, r)
         missing = domain & ~kept
         missing = cv2.morphologyEx(
@@ -142,3 +84,30 @@ def features(ctx: PairContext) -> dict:
     f["missing_biggest"] = float(big)
     f["missing_open"] = float(touching)
     return f
+
+
+def evidence(ctx: PairContext, passed: bool | None) -> dict[str, np.ndarray]:
+    ev = {"product_mask": (ctx.mask_o * 255).astype(np.uint8)}
+    if passed is False:
+        missing = ctx.mask_o_in_e & ~(ctx.fg_e if ctx.fg_e is not None else ctx.kept)
+        ev["missing"] = outline(tint(ctx.edit, missing), ctx.mask_o_in_e)
+    return ev
+
+
+CRITERION = Criterion(
+    name="segmentation",
+    measure=measure,
+    features=(
+        Feature("missing_share", "high", 0.02, -1),
+        Feature("missing_biggest", "high", 0.01, -1),
+        Feature("missing_open", "high", 0.01, -1),
+        Feature("outline_lost", "high", 0.05, -1),
+        Feature("hue_shift", "lin", 0.1, 1),
+        Feature("lp_ncc_med", "low", 0.95, 1),
+    ),
+    needs_detail=True,
+    # A cut and a changed product both make the edit differ inside the product; each needs the
+    # other's evidence to know which of the two it is looking at.
+    borrows={"hue_shift": "consistency", "lp_ncc_med": "quality"},
+    evidence=evidence,
+)

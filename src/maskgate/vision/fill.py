@@ -12,8 +12,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskgate.models.registry import MissingModelError, ModelSpec, get_spec, resolve_model
+from maskgate.core.types import TextRegion
+from maskgate.models.registry import REGISTRY, MissingModelError, ModelSpec, get_spec, resolve_model
 from maskgate.models.sessions import onnx_session
+from maskgate.vision.blend import blend
+from maskgate.vision.text import ERASE_FILTER, detect_text, plausible_text, regions_mask, text_grow
 
 CLASSIC_SIDE = 1536  # classical fills run at most at this side
 CLASSIC_HOLE = 250_000  # ... and at most this many hole pixels (their cost grows with hole area)
@@ -21,8 +24,6 @@ CLASSIC_HOLE = 250_000  # ... and at most this many hole pixels (their cost grow
 
 def available() -> list[str]:
     """Inpainter names usable here without weights, plus registered ONNX inpainters."""
-    from maskgate.models.registry import REGISTRY
-
     names = ["telea", "ns"]
     if hasattr(cv2, "xphoto"):
         names.append("fsr")
@@ -155,8 +156,6 @@ def inpaint(
         filled = _classic(sub, sub_m, method)
     # Paste only the hole, feathered a few pixels outward so the seam does not show (uint8 alpha,
     # blended a band of rows at a time: no float copy of a 100-MP crop).
-    from maskgate.make.isolate import blend
-
     a8 = sub_m
     if feather > 0:
         grown = cv2.dilate(sub_m, np.ones((3, 3), np.uint8), iterations=feather)
@@ -164,3 +163,14 @@ def inpaint(
     out = rgb.copy()
     out[crop.y0 : crop.y1, crop.x0 : crop.x1] = blend(filled, sub, a8)
     return out
+
+
+def without_text(work: np.ndarray, regions, full_shape) -> np.ndarray:
+    """``work`` with its text filled in (Telea), so that a saliency network stops calling bold
+    promo text the product. ``regions``: detections on an image of ``full_shape`` (None: detect)."""
+    f = work.shape[0] / full_shape[0]
+    regions = detect_text(work) if regions is None else [TextRegion(r.polygon * f, r.score) for r in regions]
+    regions = plausible_text(regions, work.shape, ERASE_FILTER)
+    if not regions:
+        return work
+    return inpaint(work, regions_mask(work.shape, regions, grow=text_grow(regions)), "telea")

@@ -1,0 +1,91 @@
+"""Did an erasure remove the original's overlay text? Judged line by line on the original's text.
+
+Shared by the residue criterion (its measurement) and its evidence heatmap (where), through the
+pair context, which computes it once.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from maskgate.check.measure import local_ncc, local_sd
+from maskgate.core.types import TextRegion
+from maskgate.vision.text import on_product, regions_mask
+
+
+def overlay_left(
+    gray_o: np.ndarray,
+    gray_e: np.ndarray,
+    text_o: list[TextRegion],
+    text_e: list[TextRegion],
+    mask_o: np.ndarray,
+    edit_detail: float = 1.0,
+    touched_at: float = 0.1,
+) -> tuple[float, np.ndarray]:
+    """How much of the original's overlay text an erasure still shows, and where: the largest
+    share of one of its text lines that the edit's OCR still reads (1 for a line the edit left
+    untouched), and the mask of that text (the residue heatmap shows it).
+
+    Every text line of the original is overlay to erase, except print on the product that the edit
+    left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
+    erases unless print is certain, so it also wants product all round; a check flags residue
+    only when the line is clearly not print), and not in a block whose other lines the edit
+    erased. A line the edit touched is overlay whatever the mask says: the editor took it for one.
+    Reading the edit's OCR rather than pixel structure is what tells a half-erased line (glyphs
+    left) from an erasure whose fill keeps the plate's edges. ``edit_detail``: the edit's
+    resolution over the frame's (an edit delivered smaller is softer for that alone)."""
+    shape = gray_o.shape[:2]
+    where = np.zeros(shape, bool)
+    if not text_o:
+        return 0.0, where
+    # a line's strokes are touched where their structure is gone (low local NCC) or their contrast
+    # dropped (a ghost): not where colours merely moved, as a re-encoded or re-toned edit moves
+    # every pixel and erases nothing
+    go, ge = gray_o, gray_e
+    if edit_detail < 0.95:  # compare with the original as soft as the edit's resolution makes it
+        h, w = go.shape
+        small = (max(1, round(w * edit_detail)), max(1, round(h * edit_detail)))
+        go = cv2.resize(
+            cv2.resize(go, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
+        )
+    ncc, _ = local_ncc(go, ge, 9)
+    sd_o = local_sd(go)
+    strokes = sd_o > 12
+    gone = strokes & ((ncc < 0.5) | (local_sd(ge) < 0.7 * sd_o))
+    read = regions_mask(shape, text_e) > 0 if text_e else np.zeros(shape, bool)
+    lines = []
+    for r in text_o:
+        m = regions_mask(shape, [r])
+        if not m.any():
+            continue
+        # the line's core, a quarter of its height in from the outline: the margin of a
+        # neighbour's erasure grazes a line's edge without erasing it
+        height = float(min(cv2.minAreaRect(r.polygon.astype(np.float32))[1]))
+        k = max(1, int(height / 4))
+        core = cv2.erode(m, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
+        touched = np.count_nonzero(gone & core) >= touched_at * max(int(np.count_nonzero(strokes & core)), 1)
+        lines.append((r, m > 0, height, touched))
+    left = 0.0
+    for r, m, height, touched in lines:
+        if not touched and on_product(r, mask_o, ring_share=0.0) and not _block_erased(r, height, lines):
+            continue
+        shown = read & m if touched else m
+        where |= shown
+        left = max(left, np.count_nonzero(shown) / np.count_nonzero(m))
+    return float(left), where
+
+
+def _block_erased(line, height: float, lines) -> bool:
+    """Did the edit erase a line of the same text block (a line as tall, right above or below it,
+    overlapping it sideways)? Then the block is overlay, even where it crosses the product, and
+    the line left of it is not the product's print."""
+    x0, y0, x1, y1 = line.bbox
+    for r, _, h, touched in lines:
+        if not touched or r is line or not 0.67 <= h / max(height, 1e-3) <= 1.5:
+            continue
+        a0, b0, a1, b1 = r.bbox
+        gap = max(b0 - y1, y0 - b1)
+        if gap <= 0.5 * height and min(x1, a1) - max(x0, a0) > 0.3 * min(x1 - x0, a1 - a0):
+            return True
+    return False
