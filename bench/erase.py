@@ -23,7 +23,7 @@ import numpy as np
 
 from maskgate.io.images import load_image
 from maskgate.make.erase import erase
-from maskgate.make.text import read_text
+from maskgate.vision.text import read_text
 
 
 def parse_boxes(path: Path) -> dict[str, list[tuple[tuple[int, int, int, int], str]]]:

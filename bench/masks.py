@@ -20,7 +20,7 @@ import numpy as np
 
 from maskgate.io.images import load_image
 from maskgate.make.refine import refine
-from maskgate.make.segment import FAST_PASSES, saliency_views
+from maskgate.vision.segment import FAST_PASSES, saliency_views
 
 LADDER = [
     ("raw", ()),

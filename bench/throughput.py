@@ -22,10 +22,9 @@ from pathlib import Path
 
 
 def floor_pair(pair, max_side: int) -> None:
-    from maskgate.make.segment import saliency_lowres
-    from maskgate.make.text import detect_text
-
     from maskgate.io.images import load_image
+    from maskgate.vision.segment import saliency_lowres
+    from maskgate.vision.text import detect_text
 
     o = load_image(pair.original, max_side=max_side)
     e = load_image(pair.edited, max_side=max_side)

