@@ -80,6 +80,32 @@ def test_csrf_is_required(live):
     assert c.post(url, json={}, headers={"X-CSRF-Token": tok}).status_code == 200
 
 
+def test_json_writes_check_login_csrf_body_lease_in_that_order(live):
+    """A request failing several checks gets the status of the first; body problems are a 400 whose
+    detail is one sentence (review.js shows it to the reviewer), not a 422 list."""
+    anon = httpx.Client(base_url=live.url)
+    assert anon.post("/api/tasks/1/submit", content=b"{nope").status_code == 401
+    c, tok = login(live.url, "alice")
+    task = c.get("/api/next").json()["task"]
+    url = f"/api/tasks/{task['assignment_id']}"
+    h = {"X-CSRF-Token": tok}
+    assert c.post(url + "/submit", content=b"{nope").status_code == 403
+    for body, detail in (
+        (b"{nope", "body is not JSON"),
+        (b"[1]", "body must be a JSON object"),
+        (b'{"mask": 5}', "'mask' must be a PNG data URL"),
+    ):
+        r = c.post(url + "/submit", content=body, headers=h)
+        assert (r.status_code, r.json()) == (400, {"detail": detail})
+    assert c.post("/api/tasks/9999/submit", json={"mask": 5}, headers=h).status_code == 409
+    r = c.post(url + "/refine", json={"fg": 5}, headers=h)
+    assert (r.status_code, r.json()) == (400, {"detail": "'mask' (a PNG data URL) is required"})
+    r = c.post(url + "/refine", json={"mask": "data:image/png;base64,@@"}, headers=h)
+    assert r.status_code == 400 and r.json()["detail"].startswith("mask: ")
+    r = c.post(url + "/submit", json={"answers": 5}, headers=h)
+    assert (r.status_code, r.json()) == (422, {"detail": "'answers' must be an object"})
+
+
 def test_path_traversal_rejected(live, results_dir):
     """Raw request paths (http.client does not normalise ``..`` away like browsers and httpx do)."""
     import http.client

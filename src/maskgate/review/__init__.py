@@ -3,5 +3,5 @@
 Layout: ``schema`` (tables), ``db`` (engine, migrations), ``queue`` (leasing work), ``agreement``
 (kappa / IoU, pure), ``masks`` (RLE, GrabCut), ``importer`` / ``exporter`` (JSONL in and out),
 ``accounts`` and ``security`` (users, passwords, CSRF, safe paths), ``stats`` (admin numbers),
-``app`` (HTTP routes).
+``app`` (the web app: middlewares, settings) and ``web`` (its routes, one router per area).
 """

@@ -1,0 +1,144 @@
+"""What the routers share: who is asking, whether they may, and what the app holds.
+
+Login, role and CSRF are dependencies, and the routers also declare login (or the admin role) for
+all their routes, so a new route cannot forget them. FastAPI runs a route's dependencies in the
+order they are declared, and each route declares them in the order the checks have always run
+(login, then CSRF, then the body, then the lease), so a request that fails several checks still
+gets the status of the first. Engine, session factory, settings and templates come from
+``request.app.state``: the routers hold no globals, so one process can serve several apps (the
+tests start one per database).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from maskgate.review.accounts import Account, get_account
+from maskgate.review.schema import Item
+from maskgate.review.security import new_token, tokens_match
+
+CSRF_WRONG = "CSRF token missing or wrong; reload the page"
+
+
+class NeedLogin(Exception):
+    """No valid session. Raised rather than answered here because the answer depends on who asks:
+    the app sends pages to the login form and gives API, file and write requests a 401."""
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_sessions(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessions
+
+
+def get_settings(request: Request):
+    """The app's ``maskgate.review.app.Settings``."""
+    return request.app.state.settings
+
+
+DbEngine = Annotated[Engine, Depends(get_engine)]
+DbSessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+AppSettings = Annotated[Any, Depends(get_settings)]
+
+
+def current_user(request: Request, engine: DbEngine) -> Account:
+    """Looked up on every request, so a deleted account or a changed role counts at once."""
+    uid = request.session.get("uid")
+    acct = get_account(engine, uid) if isinstance(uid, int) else None
+    if acct is None:
+        raise NeedLogin()
+    return acct
+
+
+CurrentUser = Annotated[Account, Depends(current_user)]
+
+
+def admin_user(acct: CurrentUser) -> Account:
+    if acct.role != "admin":
+        raise HTTPException(403, "admins only")
+    return acct
+
+
+AdminUser = Annotated[Account, Depends(admin_user)]
+
+
+async def csrf_form(request: Request) -> dict:
+    """The submitted form, once its ``csrf`` field matches the session's token (forms cannot set
+    headers, so pages put the token in a hidden field)."""
+    form = await request.form()
+    if not tokens_match(request.session.get("csrf"), form.get("csrf")):
+        raise HTTPException(403, CSRF_WRONG)
+    return dict(form)
+
+
+def csrf_header(request: Request) -> None:
+    """The JSON API's variant: review.js sends the page's token as ``X-CSRF-Token``."""
+    if not tokens_match(request.session.get("csrf"), request.headers.get("x-csrf-token")):
+        raise HTTPException(403, CSRF_WRONG)
+
+
+CsrfForm = Annotated[dict, Depends(csrf_form)]
+
+
+async def json_object(request: Request, _csrf: Annotated[None, Depends(csrf_header)]) -> dict:
+    """The body as a JSON object, read whatever the Content-Type (an empty body is ``{}``).
+
+    Parsed here rather than as a FastAPI body parameter because FastAPI reads the body before any
+    dependency runs: a malformed body would then answer 422 before login and CSRF were checked."""
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError as e:
+        raise HTTPException(400, "body is not JSON") from e
+    if not isinstance(data, dict):
+        raise HTTPException(400, "body must be a JSON object")
+    return data
+
+
+JsonObject = Annotated[dict, Depends(json_object)]
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_model(model: type[M]) -> Callable[[dict], M]:
+    """A dependency giving the JSON body as ``model``; a body that does not fit is a 400 whose
+    ``detail`` is the first problem as one sentence, which review.js shows the reviewer as is
+    (FastAPI's 422 would give a list, shown as "[object Object]")."""
+
+    def parse(data: JsonObject) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as e:
+            raise HTTPException(400, e.errors(include_url=False)[0]["msg"]) from e
+
+    return parse
+
+
+def csrf_token(request: Request) -> str:
+    tok = request.session.get("csrf")
+    if not tok:
+        tok = request.session["csrf"] = new_token()
+    return tok
+
+
+def render(request: Request, name: str, acct: Account | None, **ctx) -> HTMLResponse:
+    """Every page gets the user (for the header) and the CSRF token (for its forms and for
+    review.js, which reads it from a meta tag)."""
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, {"user": acct, "csrf": csrf_token(request), **ctx})
+
+
+def load_item(db: sessionmaker[Session], item_id: int) -> Item:
+    with db() as s:
+        it = s.get(Item, item_id)
+        if it is None:
+            raise HTTPException(404, "no such item")
+        return it
