@@ -106,6 +106,7 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
     without scores last; gold mixing still happens at its rate."""
     import json
 
+    from maskgate.core.record import PairRecord
     from maskgate.learn.active import priority
     from maskgate.review.importer import import_results
 
@@ -140,7 +141,7 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
     assert rep.imported == 8 and rep.gold == 1, rep.summary()
     with engine.connect() as c:
         stored = dict(c.execute(select(Item.ext_id, Item.priority)).all())
-    assert stored["close"] == pytest.approx(priority(recs[2])) == pytest.approx(0.98)
+    assert stored["close"] == pytest.approx(priority(PairRecord.from_json(recs[2]))) == pytest.approx(0.98)
     assert stored["unscored"] == 0.0
 
     expected = ["closest", "close", "near", "medium", "sure_pass", "sure_fail", "unscored"]

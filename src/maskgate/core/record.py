@@ -183,7 +183,10 @@ class PairRecord:
             kind=cast(Kind | None, kind),
             verdict=cast(Verdict, verdict),
             score=None if score is None else _float(score, "score"),
-            criteria={str(n): CriterionRecord.from_json(c, f"criteria.{n}") for n, c in crit.items()},
+            # a null entry is a criterion the writer left out (hand-made or other tools' records)
+            criteria={
+                str(n): CriterionRecord.from_json(c, f"criteria.{n}") for n, c in crit.items() if c is not None
+            },
             source_overlay=so if isinstance(so, bool) else None,
             notes=tuple(notes),
             error=None if err is None else str(err),

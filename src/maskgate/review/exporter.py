@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from maskgate.review.adjudication import final_records
+from maskgate.review.importer import stored_record
 from maskgate.review.masks import decode_rle, mask_to_png
 from maskgate.review.schema import Answer, Item, User
 
@@ -50,11 +51,11 @@ def answer_records(engine: Engine, *, include_gold: bool = True):
     finals = final_records(engine)
     with engine.connect() as c:
         for r in c.execute(q).mappings():
-            rec = r["check_record"] or {}
+            rec = stored_record(r["check_record"])
             yield {
                 "id": r["ext_id"],
-                "original": rec.get("original"),
-                "edited": rec.get("edited"),
+                "original": rec.original if rec else None,
+                "edited": rec.edited if rec else None,
                 "kind": r["kind"],
                 "reviewer": r["username"],
                 "labels": r["labels"],

@@ -85,6 +85,11 @@ def _abs(base: Path, p: str) -> Path:
     return (q if q.is_absolute() else base / q).resolve()
 
 
+def stored_record(raw: dict | None) -> PairRecord | None:
+    """The check record an item was imported with (None for items loaded without a check)."""
+    return PairRecord.from_json(raw) if raw else None
+
+
 def has_new_background(rec: PairRecord) -> bool:
     return rec.passed("background") is not None
 

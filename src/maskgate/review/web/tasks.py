@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from maskgate.io.images import ImageReadError, load_image
 from maskgate.review import queue
 from maskgate.review.accounts import Account
+from maskgate.review.importer import stored_record
 from maskgate.review.masks import (
     MaskError,
     decode_rle,
@@ -73,7 +74,7 @@ def take_next(
 
 
 def task_payload(it: Item, t: queue.Task) -> TaskOut:
-    rec = it.check_record or {}
+    rec = stored_record(it.check_record)
     return TaskOut(
         assignment_id=t.assignment_id,
         expires_at=t.expires_at,
@@ -95,12 +96,10 @@ def task_payload(it: Item, t: queue.Task) -> TaskOut:
                 if k != "product_mask"
             },
             premask=f"/api/tasks/{t.assignment_id}/premask.png" if it.premask else None,
-            criteria={
-                k: Criterion(pass_=(v or {}).get("pass"), score=(v or {}).get("score"))
-                for k, v in (rec.get("criteria") or {}).items()
-                if v
-            },
-            notes=rec.get("notes") or [],
+            criteria={k: Criterion(pass_=v.passed, score=v.score) for k, v in rec.criteria.items()}
+            if rec
+            else {},
+            notes=list(rec.notes) if rec else [],
         ),
         questions=questions(it.has_background),
     )
