@@ -1,12 +1,18 @@
-"""Accuracy of `maskgate check` on labelled pairs.
+"""Accuracy of `maskgate check` on labelled sets, per set and per edit kind.
 
-    python bench/accuracy.py ../shared/bench/dev/labels.jsonl [--out DIR] [--workers N] [--oof]
+    python bench/accuracy.py [NAME=]LABELS [[NAME=]LABELS ...] [--out DIR] [--workers N]
+                             [--calibration FILE] [--trained-on NAME ...] [--oof]
 
-Runs the check (resumable: re-running reuses DIR/results.jsonl), then prints per-criterion
-precision/recall/F1 of catching failures and the verdict figures: accept precision, reject
-precision, automation (share decided without a human). ``--oof`` also refits the scorers with
-product-grouped cross-validation on the same measurements and prints out-of-fold figures: what to
-expect on products the calibration never saw.
+Each set is checked into DIR/NAME (resumable: re-running reuses DIR/NAME/results.jsonl). For each
+set, and within it for each edit kind, it prints what users judge a gate by:
+- accept precision: of the edits accepted alone, the share that were good (with the count);
+- good accepted / good rejected: of the good edits, the shares accepted alone and rejected alone;
+- reject precision and automation (share decided without a person);
+- per criterion, precision/recall/F1 of catching failures (caught, missed, false alarms).
+A set named with ``--trained-on`` was used to fit the gate: its figures are training figures and
+are printed as such. ``--oof`` also refits the scorers with grouped cross-validation on the same
+measurements (groups: the label's ``group`` field, else the product in a PRODUCT__N original
+name) and prints out-of-fold figures; those are refits on the set itself, not held-out figures.
 """
 
 from __future__ import annotations
@@ -17,52 +23,83 @@ import platform
 from pathlib import Path
 
 from maskgate.check.runner import run_check
-from maskgate.core.record import read_records
-from maskgate.core.types import CRITERIA
-
-
-def _metrics(records: list[dict], labels: dict[str, dict]) -> tuple[dict, dict]:
-    from maskgate.report.metrics import criterion_metrics, verdict_metrics
-
-    return criterion_metrics(records, labels), verdict_metrics(records, labels)
+from maskgate.core.record import PairRecord, read_records
+from maskgate.core.types import CRITERIA, KINDS
+from maskgate.learn.calibrate import calibrate, rows_from_results
+from maskgate.report.metrics import criterion_metrics, verdict_metrics
 
 
 def product_of(label: dict) -> str:
+    """The benchmark sets name their originals PRODUCT__N: grouping by product keeps every view of
+    one product in one fold, so out-of-fold figures speak of unseen products."""
     return label.get("group") or Path(label["original"]).stem.split("__")[0]
+
+
+def _pct(v) -> str:
+    return "   -  " if v is None else f"{v:6.3f}"
+
+
+def summary(records: list[PairRecord], labels: dict[str, dict], title: str) -> None:
+    v = verdict_metrics(records, labels)
+    print(
+        f"  {title:14s} pairs {v['labelled']:4d}  good {v['good']:4d}  accept precision {_pct(v['accept_precision'])}"
+        f" ({v['accepted']} accepted)  good accepted {_pct(v['good_accepted'])}  good rejected"
+        f" {_pct(v['good_rejected'])}  reject precision {_pct(v['reject_precision'])}"
+        f" ({v['rejected']} rejected)  automation {_pct(v['automation'])}"
+    )
+
+
+def criteria_table(records: list[PairRecord], labels: dict[str, dict]) -> None:
+    crit = criterion_metrics(records, labels)
+    print(f"  {'criterion':18s} {'precision':>9s} {'recall':>7s} {'F1':>6s}")
+    for c in CRITERIA:
+        m = crit[c]
+        if not m["n"]:
+            print(f"  {c:18s} {'(no labels)':>24s}")
+            continue
+        print(
+            f"  {c:18s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}"
+            f"   ({m['tp']} caught, {m['fn']} missed, {m['fp']} false alarms)"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("labels", type=Path)
+    ap.add_argument("sets", nargs="+", help="labels.jsonl files, optionally NAME=PATH")
     ap.add_argument("--out", type=Path, default=Path("bench-out/accuracy"))
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--calibration", type=Path, default=None)
-    ap.add_argument("--oof", action="store_true", help="also print out-of-fold (cross-validated) figures")
+    ap.add_argument("--trained-on", nargs="*", default=[], help="names of the sets the gate was fitted on")
+    ap.add_argument("--oof", action="store_true", help="also print out-of-fold (cross-validated) refits")
     args = ap.parse_args()
-    run_check(args.labels, args.out, workers=args.workers, calibration=args.calibration, progress=True)
-    labels = {json.loads(x)["id"]: json.loads(x) for x in args.labels.read_text().splitlines() if x.strip()}
-    records = read_records(args.out / "results.jsonl")
-    crit, verd = _metrics(records, labels)
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}")
-    print(f"pairs: {len(records)} (labelled {sum(r.id in labels for r in records)})")
-    print(f"{'criterion':18s} {'precision':>9s} {'recall':>7s} {'F1':>6s}")
-    for c in CRITERIA:
-        m = crit.get(c, {})
-        if not m.get("n"):
-            print(f"{c:18s} {'(no labels)':>24s}")
-            continue
-        print(
-            f"{c:18s} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f}   ({m['tp']} caught, {m['fn']} missed, {m['fp']} false alarms)"
+    print(f"gate: {args.calibration or 'shipped default'}")
+    for spec in args.sets:
+        name, _, path = spec.rpartition("=")
+        labels_path = Path(path)
+        name = name or labels_path.parent.name
+        out = args.out / name
+        run_check(labels_path, out, workers=args.workers, calibration=args.calibration, progress=True)
+        labels = {}
+        for line in labels_path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                labels[rec["id"]] = rec
+        records = read_records(out / "results.jsonl")
+        role = (
+            "TRAINING figures (fitted on this set)" if name in args.trained_on else "held out (not fitted on)"
         )
-    print(json.dumps(verd, indent=1))
-    if args.oof:
-        from maskgate.learn.calibrate import calibrate, rows_from_results
-
-        # the benchmark sets name their originals PRODUCT__N: grouping by product keeps every view
-        # of one product in one fold, so the figures speak of unseen products
-        rows = rows_from_results(args.out / "results.jsonl", args.labels, group=product_of)
-        cal = calibrate(rows, 0.98)
-        print("out-of-fold (grouped by product):", json.dumps(cal.metrics))
+        print(f"\n== {name}: {labels_path} -- {role}")
+        summary(records, labels, "all kinds")
+        for kind in KINDS:
+            sub = [r for r in records if r.kind == kind]
+            if sub:
+                summary(sub, labels, kind)
+        criteria_table(records, labels)
+        if args.oof:
+            rows = rows_from_results(out / "results.jsonl", labels_path, group=product_of)
+            cal = calibrate(rows, 0.98)
+            print("  out-of-fold refit on this set (grouped by product):", json.dumps(cal.metrics))
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def criterion_metrics(records: Sequence[PairRecord], labels: Mapping[str, Mappin
 def verdict_metrics(records: Sequence[PairRecord], labels: Mapping[str, Mapping]) -> dict:
     """Accept precision, reject precision and automation (share decided without a person)."""
     counts: dict[str, int] = {}
-    acc_ok = acc_n = rej_ok = rej_n = labelled = 0
+    acc_ok = acc_n = rej_ok = rej_n = labelled = good = 0
     for r in records:
         v = r.verdict
         counts[v] = counts.get(v, 0) + 1
@@ -65,6 +65,7 @@ def verdict_metrics(records: Sequence[PairRecord], labels: Mapping[str, Mapping]
         if lab is None or lab.get("acceptable") is None or v == "error":
             continue
         labelled += 1
+        good += bool(lab["acceptable"])
         if v == "accept":
             acc_n += 1
             acc_ok += bool(lab["acceptable"])
@@ -79,4 +80,9 @@ def verdict_metrics(records: Sequence[PairRecord], labels: Mapping[str, Mapping]
         "automation": (acc_n + rej_n) / labelled if labelled else None,
         "accepted": acc_n,
         "rejected": rej_n,
+        # what users judge a gate by: of the good edits, how many it lets through alone, and how
+        # many it throws away (each a share of the labelled acceptable edits)
+        "good": good,
+        "good_accepted": acc_ok / good if good else None,
+        "good_rejected": (rej_n - rej_ok) / good if good else None,
     }
