@@ -172,5 +172,10 @@ def test_wrong_password_and_admin_pages_show_agreement(engine, live):
     page = a.get("/admin").text
     assert "alice" in page and "bob" in page and "Disagreements" in page
     assert page.count('href="/admin/items/') == 4  # all four pairs disagree
+    # the agreement table counts the items each question was answered on by both reviewers (all
+    # four for the questions every pair gets; the background question only for new backgrounds)
+    table = page[page.index('id="agreement"') : page.index("</table>", page.index('id="agreement"'))]
+    cells = dict(re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td>", table))
+    assert cells["q1"] == cells["quality"] == "4" and all(v.isdigit() for v in cells.values()), cells
     first = re.search(r'href="(/admin/items/\d+)"', page).group(1)
     assert "bob" in a.get(first).text
