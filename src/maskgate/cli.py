@@ -463,7 +463,13 @@ def review_import(
     ),
     overlap: int = typer.Option(1, "--overlap", min=1, help="Reviewers per pair (K)."),
     gold: Path = typer.Option(
-        None, "--gold", help="labels.jsonl: matching ids become gold items with known answers."
+        None,
+        "--gold",
+        help='labels.jsonl: its ids flagged "gold": true, and a --gold-share sample of the others, become '
+        "gold items with known answers (gold items measure reviewers and are not queued for review).",
+    ),
+    gold_share: float = typer.Option(
+        0.1, "--gold-share", min=0.0, max=1.0, help="Share of the labelled ids drawn as gold."
     ),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
     prelabel: bool = typer.Option(
@@ -500,6 +506,7 @@ def review_import(
         verdict=verdict,
         overlap=overlap,
         gold=gold,
+        gold_share=gold_share,
         segment=default_segmenter if prelabel else None,
         thresholds=thresholds,
     )

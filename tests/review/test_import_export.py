@@ -53,10 +53,11 @@ def test_gold_items(engine, results_dir, tmp_path):
                 "kind": "text_removed",
                 "labels": {"residue": True, "quality": False},
                 "acceptable": False,
+                "gold": True,
             }
         )
         + "\n"
-        + json.dumps({"id": "nowhere", "labels": {}, "acceptable": True})
+        + json.dumps({"id": "nowhere", "labels": {}, "acceptable": True, "gold": True})
         + "\n"
     )
     rep = import_results(engine, results_dir / "results.jsonl", gold=gold, segment=None)
@@ -65,6 +66,29 @@ def test_gold_items(engine, results_dir, tmp_path):
         g = c.execute(select(Item).where(Item.ext_id == "ok0")).one()
         assert g.is_gold and g.gold_labels["quality"] is False and g.gold_acceptable is False
         assert c.scalar(select(func.count()).select_from(Slot).where(Slot.item_id == g.id)) == 0
+
+
+def test_a_labels_file_for_every_item_makes_only_a_sample_gold(engine, tmp_path):
+    """The README's `review import --gold labels.jsonl` on a set whose labels cover every pair
+    must still leave pairs to review: gold is a sample, not every labelled item."""
+    from maskgate.review.importer import in_gold_sample
+
+    folder = tmp_path / "check"
+    recs = [make_pair(folder, f"p{i:02d}", seed=i) for i in range(40)]
+    (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    labels = folder / "labels.jsonl"
+    labels.write_text(
+        "".join(
+            json.dumps({"id": r["id"], "labels": {"residue": True}, "acceptable": True}) + "\n" for r in recs
+        )
+    )
+    rep = import_results(
+        engine, folder / "results.jsonl", gold=labels, gold_share=0.2, segment=None, only_review=False
+    )
+    expected = sum(in_gold_sample(r["id"], 0.2) for r in recs)
+    assert rep.gold == expected and 0 < expected < 20
+    assert rep.queued_slots == 40 - expected
+    assert sum(in_gold_sample(f"x{i}", 0.2) for i in range(2000)) == pytest.approx(400, abs=60)
 
 
 def test_premask_from_the_model_when_check_gave_none(engine, tmp_path):

@@ -133,7 +133,7 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
     recs.append(gold)
     (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     (folder / "gold.jsonl").write_text(
-        json.dumps({"id": "gold0", "labels": {"residue": True}, "acceptable": True}) + "\n"
+        json.dumps({"id": "gold0", "labels": {"residue": True}, "acceptable": True, "gold": True}) + "\n"
     )
     rep = import_results(
         engine, folder / "results.jsonl", segment=None, overlap=2, gold=folder / "gold.jsonl"

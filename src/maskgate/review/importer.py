@@ -6,6 +6,7 @@ an item whose images are missing is stored with its error (visible to admins) bu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -69,14 +70,26 @@ def read_jsonl(path: Path, report: ImportReport) -> Iterable[tuple[int, dict]]:
             yield n, rec
 
 
-def read_gold(path: Path, report: ImportReport) -> dict[str, GoldLabel]:
+def in_gold_sample(pair_id: str, share: float) -> bool:
+    """A stable draw of ``share`` of the ids (a hash, not a random state): importing the same
+    file twice, or in parts, picks the same gold items."""
+    h = int.from_bytes(hashlib.sha1(pair_id.encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < share
+
+
+def read_gold(path: Path, report: ImportReport, share: float = 0.1) -> dict[str, GoldLabel]:
+    """Gold items from a labels file: those flagged ``"gold": true``, and a ``share`` sample of the
+    other labelled ones. Gold items measure reviewers and are never queued for review, so making
+    every labelled pair gold would leave nothing to review (a labels file often covers a whole set)."""
     gold = {}
     for n, rec in read_jsonl(path, report):
         labels = rec.get("labels") or {}
         bad = sorted(set(labels) - set(CRITERIA))
         if bad:
             report.problems.append(f"{path.name} line {n}: unknown criteria {bad}")
-        gold[str(rec["id"])] = GoldLabel({k: labels.get(k) for k in CRITERIA}, rec.get("acceptable"))
+        pid = str(rec["id"])
+        if rec.get("gold") is True or in_gold_sample(pid, share):
+            gold[pid] = GoldLabel({k: labels.get(k) for k in CRITERIA}, rec.get("acceptable"))
     return gold
 
 
@@ -139,19 +152,21 @@ def import_results(
     verdict: str = "review",
     overlap: int = 1,
     gold: str | Path | None = None,
+    gold_share: float = 0.1,
     segment: Callable[[np.ndarray], np.ndarray] | None = default_segmenter,
     batch: int = 500,
     thresholds: dict[str, float] | None = None,
 ) -> ImportReport:
     """Import check records as review items. Each item's queue priority comes from its scores
     (:func:`maskgate.learn.active.priority`, against ``thresholds`` per criterion, default 0.5):
-    the closest calls are served first."""
+    the closest calls are served first. ``gold``: a labels file whose ids flagged ``"gold": true``,
+    and a ``gold_share`` sample of the rest, become gold items (see ``read_gold``)."""
     if overlap < 1:
         raise ValueError("overlap must be >= 1")
     results = Path(results).resolve()
     base = results.parent
     report = ImportReport()
-    gold_map = read_gold(Path(gold), report) if gold else {}
+    gold_map = read_gold(Path(gold), report, gold_share) if gold else {}
     with engine.connect() as c:
         existing = set(c.execute(select(IT.c.ext_id)).scalars())
     roots: dict[str, int] = {}
