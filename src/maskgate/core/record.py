@@ -185,7 +185,9 @@ class PairRecord:
             score=None if score is None else _float(score, "score"),
             # a null entry is a criterion the writer left out (hand-made or other tools' records)
             criteria={
-                str(n): CriterionRecord.from_json(c, f"criteria.{n}") for n, c in crit.items() if c is not None
+                str(n): CriterionRecord.from_json(c, f"criteria.{n}")
+                for n, c in crit.items()
+                if c is not None
             },
             source_overlay=so if isinstance(so, bool) else None,
             notes=tuple(notes),
