@@ -272,6 +272,9 @@ def check(
     calibration: Path = typer.Option(
         None, help="Calibration file from `maskgate calibrate` (default: packaged)."
     ),
+    model: Path = typer.Option(
+        None, "--model", help="Model folder from `maskgate learn` to score with (instead of --calibration)."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
@@ -279,8 +282,10 @@ def check(
     from maskgate.models.registry import MissingModelError
     from maskgate.report.html import write_report
 
+    if model is not None and not model.is_dir():
+        _fail(f"--model {model}: not a folder (a model folder from `maskgate learn`)")
     try:
-        s = run_check(manifest, out, workers=workers, calibration=calibration, progress=progress)
+        s = run_check(manifest, out, workers=workers, calibration=calibration, model=model, progress=progress)
     except (MissingModelError, FileNotFoundError, ValueError, RunBusyError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
@@ -374,6 +379,128 @@ def report(
     typer.echo(f"report: {write_report(path, labels=lab)}")
 
 
+def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, workers: int, group_by: str):
+    """Labelled measurements from each label file and its check run, running the check on the label
+    file where no results.jsonl is given; (rows, the results file used for each label file)."""
+    from maskgate.learn.calibrate import rows_from_results
+
+    if results and len(results) != len(labels):
+        _fail(
+            f"--results given {len(results)} times for {len(labels)} label files: give one per label file, in order"
+        )
+    rows, used = [], []
+    for i, lab in enumerate(labels):
+        if not lab.is_file():
+            _fail(f"no such label file: {lab}")
+        if results:
+            res = results[i]
+            if not res.is_file():
+                _fail(f"no such results file: {res}")
+        else:
+            from maskgate.check.runner import run_check
+
+            run_dir = work / (f"{i}-{lab.parent.name}" if len(labels) > 1 else "")
+            run_check(lab, run_dir, workers=workers)
+            res = run_dir / "results.jsonl"
+        found = rows_from_results(res, lab, group=group_by)
+        if not found:
+            _fail(f"no labelled pairs in common between {res} and {lab}")
+        rows += found
+        used.append(res)
+    return rows, used
+
+
+@app.command()
+def learn(
+    labels: list[Path] = typer.Argument(
+        ...,
+        help="Labelled pairs (labels.jsonl: id, original, edited, kind, labels, acceptable); several sets train together.",
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Model folder to write (model.json and tree files)."),
+    results: list[Path] = typer.Option(
+        None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
+    ),
+    target_precision: float = typer.Option(
+        0.98, help="Precision that automatic accepts (and rejects) must surely reach (95% confidence bound)."
+    ),
+    group_by: str = typer.Option(
+        "group",
+        help="Label field naming each pair's cross-validation group (pairs of one group never straddle folds); "
+        "pairs without it are grouped by their original image.",
+    ),
+    model_class: str = typer.Option(
+        "auto",
+        help="auto: per scorer, whichever of logistic and monotone trees has the lower held-out log-loss; "
+        "or force logistic / gbm.",
+    ),
+    work: Path = typer.Option(
+        None, help="Folder for the check runs on LABELS (default: OUT's name + -check-run, beside it)."
+    ),
+    workers: int = typer.Option(1, help="Worker processes for the check run."),
+) -> None:
+    """Train every criterion's scorer and sure accept/reject thresholds; prints held-out figures."""
+    from maskgate.learn.train import MODEL_CHOICES, describe_sources, train
+
+    if model_class not in MODEL_CHOICES:
+        _fail(f"--model-class {model_class}: choose one of {', '.join(MODEL_CHOICES)}")
+    if not 0.5 < target_precision < 1:
+        _fail(f"--target-precision {target_precision}: give a share between 0.5 and 1")
+    rows, used = _labelled_rows(
+        labels, results, work or out.parent / f"{out.name}-check-run", workers, group_by
+    )
+    try:
+        model = train(
+            rows,
+            target_precision,
+            model_class,
+            sources=describe_sources(labels, used),
+            group_by=group_by,
+        )
+    except ValueError as e:
+        _fail(str(e))
+    model.save(out)
+    _print_model(model)
+    typer.echo(f"wrote {out}")
+
+
+def _print_model(model) -> None:
+    """Each scorer's class and held-out figures, then the pair-level verdict figures."""
+    from rich.table import Table
+
+    v = model.meta["validation"]
+    table = Table(title="scorers (grouped out-of-fold)")
+    for col in ("scorer", "class", "pairs", "F1", "AUC", "log-loss", "decide", "accept", "reject"):
+        table.add_column(col, justify="left" if col in ("scorer", "class") else "right")
+
+    def num(x) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    for key, fig in v["scorers"].items():
+        t = model.thresholds[key]
+        table.add_row(
+            key,
+            fig["class"],
+            str(fig["rows"]),
+            num(fig.get("f1")),
+            num(fig.get("auc")),
+            num(fig.get("log_loss")),
+            num(t.decide),
+            "never" if t.accept > 1 else num(t.accept),
+            "never" if t.reject < 0 else num(t.reject),
+        )
+    Console(width=110).print(table)
+    a, r = v["accept"], v["reject"]
+    typer.echo(
+        f"accepted {a['pairs']} ({a['bad']} bad; precision {num(a['precision'])}, 95% lower bound "
+        f"{num(a['precision_lower_bound'])}); rejected {r['pairs']} (precision {num(r['precision'])}, "
+        f"lower bound {num(r['precision_lower_bound'])})"
+    )
+    typer.echo(
+        f"good edits accepted {v['good_accepted_share']:.1%}, good edits rejected {v['good_rejected_share']:.1%}, "
+        f"automation {v['automation']:.1%} of {v['pairs']} pairs"
+    )
+
+
 @app.command()
 def calibrate(
     labels: list[Path] = typer.Argument(
@@ -399,28 +526,8 @@ def calibrate(
 ) -> None:
     """Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."""
     from maskgate.learn.calibrate import calibrate as fit_calibration
-    from maskgate.learn.calibrate import rows_from_results
 
-    if results and len(results) != len(labels):
-        _fail(
-            f"--results given {len(results)} times for {len(labels)} label files: give one per label file, in order"
-        )
-    rows = []
-    for i, lab in enumerate(labels):
-        if results:
-            res = results[i]
-        else:
-            from maskgate.check.runner import run_check
-
-            run_dir = (work or out.parent / "calibration-run") / (
-                f"{i}-{lab.parent.name}" if len(labels) > 1 else ""
-            )
-            run_check(lab, run_dir, workers=workers)
-            res = run_dir / "results.jsonl"
-        found = rows_from_results(res, lab, group=group_by)
-        if not found:
-            _fail(f"no labelled pairs in common between {res} and {lab}")
-        rows += found
+    rows, _ = _labelled_rows(labels, results, work or out.parent / "calibration-run", workers, group_by)
     cal = fit_calibration(rows, target_precision, source=", ".join(str(lab) for lab in labels))
     cal.save(out)
     typer.echo(json.dumps(cal.metrics, indent=2))

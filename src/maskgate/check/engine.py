@@ -23,8 +23,8 @@ from maskgate.check.context import PairContext, build_context, fit_edit
 from maskgate.check.criteria import REGISTRY
 from maskgate.check.kind import edit_kind
 from maskgate.check.measure import dilate
-from maskgate.check.scoring import probability
-from maskgate.check.verdict import Calibration, decide
+from maskgate.check.model import LearnedModel, load_scoring
+from maskgate.check.verdict import Calibration, Scoring, decide
 from maskgate.core.record import CriterionRecord, PairRecord, evidence_path
 from maskgate.core.types import Kind, LoadedImage, TextRegion
 from maskgate.io.images import rgba_over
@@ -67,17 +67,22 @@ class Checker:
 
     def __init__(
         self,
-        calibration: str | Path | Calibration | None = None,
-        model: str = "u2netp",
-        model_path: str | None = None,
+        calibration: str | Path | Calibration | LearnedModel | None = None,
+        model: str | Path | LearnedModel | None = None,
+        segmenter: str = "u2netp",
+        segmenter_path: str | None = None,
     ):
-        self.calibration = (
-            calibration if isinstance(calibration, Calibration) else Calibration.load(calibration)
-        )
-        self.model = model
-        self.model_path = model_path
+        """Scored with ``model`` (a MODEL_DIR from ``maskgate learn``) or ``calibration`` (a
+        calibration JSON, or a MODEL_DIR too: one loader tells them apart), never both: two
+        sources of thresholds would leave it unclear which one decided. ``model`` names the
+        scoring, as ``maskgate check --model`` does; the saliency network is ``segmenter``."""
+        if calibration is not None and model is not None:
+            raise ValueError("give a calibration or a model to score with, not both")
+        self.calibration: Scoring = load_scoring(model if model is not None else calibration)
+        self.segmenter = segmenter
+        self.segmenter_path = segmenter_path
         self._pool: ThreadPoolExecutor | None = None
-        resolve_model(model, model_path)  # fail now, with the fix, rather than on the first pair
+        resolve_model(segmenter, segmenter_path)  # fail now, with the fix, rather than on the first pair
 
     def start(
         self,
@@ -158,7 +163,7 @@ class Checker:
             if given is not None:
                 return given.astype(np.float32)
             src = orig if texts is None else without_text(orig, texts[0], orig.shape)
-            return saliency(src, self.model, self.model_path)
+            return saliency(src, self.segmenter, self.segmenter_path)
 
         total = thread_budget()
         if total < 2:  # one core: nothing runs beside anything else
@@ -202,11 +207,7 @@ class Checker:
         cal = self.calibration
         keys = {c.name: cal.scorer(c.name, ctx.kind) for c in REGISTRY}
         scores = {
-            c.name: (
-                probability(keys[c.name], feats[c.name], cal.models.get(keys[c.name]))
-                if c.judgeable(ctx)
-                else None
-            )
+            c.name: (cal.probability(keys[c.name], feats[c.name]) if c.judgeable(ctx) else None)
             for c in REGISTRY
         }
         passed, verdict, overall = decide(scores, cal, keys)

@@ -273,13 +273,20 @@ def run_check(
     calibration=None,
     progress: bool = True,
     checker_factory: Callable | None = None,
+    model=None,
 ) -> RunSummary:
     """Check every pair of ``manifest`` into ``out_dir`` (see module doc); returns the counts (the
     caller asks for a report: ``report.html.write_report(summary.out_dir / RESULTS)``).
 
-    ``checker_factory(calibration)`` builds the checker (default: the engine's ``Checker``);
-    ``workers`` > 1 builds one per worker process.
+    ``calibration`` (a calibration JSON) or ``model`` (a MODEL_DIR from ``maskgate learn``) is
+    what the pairs are scored with; either reaches ``checker_factory(scoring)``, which builds the
+    checker (default: the engine's ``Checker``, whose loader tells a file from a folder), once
+    per worker process when ``workers`` > 1, so each worker loads it itself.
     """
+    if calibration is not None and model is not None:
+        raise ValueError("give --calibration or --model, not both")
+    if model is not None:
+        calibration = model
     factory = checker_factory or build_checker
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

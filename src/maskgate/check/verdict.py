@@ -9,11 +9,13 @@ precision), rejected as soon as one score falls under ``reject``; anything betwe
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
-from maskgate.check.scoring import FEATURES, scorer
+from maskgate.check.scoring import FEATURES, probability, scorer
 from maskgate.core.types import CRITERIA, Verdict
 
 
@@ -26,6 +28,17 @@ class Thresholds:
     decide: float = 0.5
     accept: float = 0.7
     reject: float = 0.3
+
+
+class Scoring(Protocol):
+    """What the engine scores with: a calibration JSON (``Calibration``) or a trained MODEL_DIR
+    (``check.model.LearnedModel``), so either can drive a check run."""
+
+    thresholds: dict[str, Thresholds]
+
+    def scorer(self, criterion: str, kind: str | None) -> str: ...
+
+    def probability(self, key: str, feats: Mapping[str, float]) -> float: ...
 
 
 @dataclass
@@ -62,6 +75,10 @@ class Calibration:
         key = scorer(criterion, kind)
         return key if key in self.models and key in self.thresholds else criterion
 
+    def probability(self, key: str, feats: Mapping[str, float]) -> float:
+        """P(pass) of scorer ``key``: its fitted logistic model, or the untrained squashed badness."""
+        return probability(key, feats, self.models.get(key))
+
     def save(self, path: str | Path) -> None:
         raw = {
             "thresholds": {c: asdict(t) for c, t in self.thresholds.items()},
@@ -74,7 +91,7 @@ class Calibration:
 
 
 def decide(
-    scores: dict[str, float | None], cal: Calibration, keys: dict[str, str] | None = None
+    scores: dict[str, float | None], cal: Scoring, keys: dict[str, str] | None = None
 ) -> tuple[dict[str, bool | None], Verdict, float]:
     """(pass per criterion, verdict, overall score) for one pair's criterion scores; ``keys`` names
     the thresholds each criterion was scored with (``Calibration.scorer``), by default its own."""
