@@ -321,16 +321,57 @@ def synth(
         None, help="Product photos with masks/<stem>.png (or RGBA cut-outs); default: drawn products."
     ),
     out: Path = typer.Option(
-        ..., "--out", "-o", help="Folder for originals/, edited/, manifest.jsonl, labels.jsonl."
+        ..., "--out", "-o", help="Folder for originals/, edited/, manifest.jsonl, labels.jsonl, summary.json."
+    ),
+    backgrounds: Path = typer.Option(
+        None, help="Folder of background photos for new backgrounds (besides drawn studio and busy scenes)."
     ),
     n_products: int = typer.Option(4, help="Products to draw when PRODUCTS is not given."),
-    per_product: int = typer.Option(None, help="Edits per product (default: one per defect kind)."),
+    per_product: int = typer.Option(
+        None,
+        help="Edits per product, each at a drawn severity with benign variation; default: every family "
+        "once per kind at a blatant severity, plus clean edits.",
+    ),
+    families: str = typer.Option(
+        "all", help="Comma-separated defect families (see docs/synth.md), or 'all'."
+    ),
+    kinds: str = typer.Option("isolated,inpainted", help="Comma-separated edit kinds."),
+    size: str = typer.Option(
+        "384-512", help="Originals' long side in px, or a LOW-HIGH range drawn per product."
+    ),
+    ok_share: float = typer.Option(0.2, help="Share of clean edits among drawn edits (with --per-product)."),
     seed: int = typer.Option(0),
 ) -> None:
-    """Build labelled (original, edited) pairs with known defects, to measure and calibrate on."""
+    """Build labelled (original, edited) pairs with known defects at known severities, to train,
+    measure and calibrate on."""
     from maskgate.synth.build import build_set
 
-    labels = build_set(out, n_products=n_products, seed=seed, products=products, per_product=per_product)
+    try:
+        lo, _, hi = size.partition("-")
+        span = (int(lo), int(hi)) if hi else int(lo)
+        labels = build_set(
+            out,
+            n_products=n_products,
+            seed=seed,
+            products=products,
+            per_product=per_product,
+            size=span,
+            backgrounds=backgrounds,
+            families=families,
+            kinds=[k.strip() for k in kinds.split(",")],
+            ok_share=ok_share,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    summary = json.loads((labels.parent / "summary.json").read_text())
+    kept = {k: v.get("pass", 0) + v.get("fail", 0) for k, v in summary["families"].items()}
+    left = sum(v.get("left_out", 0) for v in summary["families"].values())
+    typer.echo(
+        f"{summary['pairs']} pairs ({', '.join(f'{k}: {v}' for k, v in sorted(kept.items()))}); "
+        f"{left} left out in dead zones"
+    )
+    for err in summary["errors"]:
+        typer.echo(f"skipped {err}", err=True)
     typer.echo(f"labels: {labels}")
 
 
