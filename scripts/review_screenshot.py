@@ -89,6 +89,15 @@ def demo(folder: Path) -> Path:
     return folder / "results.jsonl"
 
 
+HEAT_DRAWN = """() => {
+  const c = document.querySelector('#pane-right canvas');
+  if (!c || !c.width) return false;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 0; i < d.length; i += 16) if (d[i] > 180 && d[i + 1] < 80 && d[i + 2] < 80) return true;
+  return false;
+}"""
+
+
 def take_screenshot(out: str | Path, chromium: str = "/usr/bin/chromium") -> Path:
     """Write the screenshot to ``out`` (1280x640 PNG) and return its path. Tested in
     tests/review/test_screenshot.py so this script cannot rot."""
@@ -140,7 +149,10 @@ def take_screenshot(out: str | Path, chromium: str = "/usr/bin/chromium") -> Pat
                     page.mouse.move(*pt, steps=5)
                 page.mouse.up()
                 page.keyboard.press("h")
-                page.wait_for_timeout(300)
+                # the heatmap loads on first use: wait until the edit's pane shows its hot colours
+                # (a fixed pause was too short on a loaded machine)
+                page.wait_for_function(HEAT_DRAWN, timeout=20000)
+                page.wait_for_timeout(200)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(out))
                 b.close()

@@ -41,6 +41,8 @@ def test_mask_folder_with_corrupt_file_reports_it_and_does_the_rest(u2netp, tmp_
         assert iou(m > 127, gt) > 0.9
 
 
+# the first soft mask in a fresh environment JIT-compiles pymatting (numba), minutes on a loaded box
+@pytest.mark.timeout(900)
 def test_mask_soft_rgba_and_gray(u2netp, tmp_path, scene):
     img, gt = scene
     rgba = np.dstack(
