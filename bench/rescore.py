@@ -1,0 +1,73 @@
+"""Score existing check results with another gate, without running the check again.
+
+    python bench/rescore.py --model MODEL_DIR [NAME=]RESULTS:LABELS ... [--trained-on NAME ...]
+
+The check's measurements do not depend on the gate (only the scores and verdicts do), so a new
+model can be compared with the old one on every set in seconds. The records hold measurements
+rounded to 4 decimals, so a figure here can differ slightly from a `maskgate check --model` run
+of the same model; final figures come from such a run (bench/accuracy.py). Prints the same
+per-set, per-kind figures as bench/accuracy.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from maskgate.check.criteria import BY_NAME
+from maskgate.check.model import load_scoring
+from maskgate.check.verdict import decide
+from maskgate.core.record import CriterionRecord, PairRecord, read_records
+from maskgate.core.types import KINDS
+
+from accuracy import criteria_table, summary  # noqa: I001 - bench scripts import each other by path
+
+
+def rescore(rec: PairRecord, gate) -> PairRecord:
+    """``rec`` with the scores, passes and verdict ``gate`` gives its measurements."""
+    if rec.verdict == "error":
+        return rec
+    keys = {n: gate.scorer(n, rec.kind) for n in rec.criteria}
+    scores: dict[str, float | None] = {}
+    for n, c in rec.criteria.items():
+        judged = BY_NAME[n].applies(rec.kind) and "not_judged" not in c.evidence
+        scores[n] = gate.probability(keys[n], c.measurements()) if judged else None
+    passed, verdict, overall = decide(scores, gate, keys)
+    crit = {
+        n: CriterionRecord(passed[n], 1.0 if scores[n] is None else round(float(scores[n] or 0), 4), c.evidence, c.images)
+        for n, c in rec.criteria.items()
+    }
+    return replace(rec, criteria=crit, verdict=verdict, score=round(float(overall), 4))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="+", help="NAME=RESULTS.jsonl:LABELS.jsonl")
+    ap.add_argument("--model", default=None, help="MODEL_DIR or calibration JSON (default: the shipped gate)")
+    ap.add_argument("--trained-on", nargs="*", default=[])
+    args = ap.parse_args()
+    gate = load_scoring(args.model)
+    print(f"gate: {args.model or 'shipped default'}")
+    for spec in args.sets:
+        name, _, paths = spec.rpartition("=")
+        res, _, lab = paths.partition(":")
+        labels = {}
+        for line in Path(lab).read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                labels[r["id"]] = r
+        records = [rescore(r, gate) for r in read_records(res)]
+        role = "TRAINING figures (fitted on this set)" if name in args.trained_on else "held out (not fitted on)"
+        print(f"\n== {name or res}: {res} -- {role}")
+        summary(records, labels, "all kinds")
+        for kind in KINDS:
+            sub = [r for r in records if r.kind == kind]
+            if sub:
+                summary(sub, labels, kind)
+        criteria_table(records, labels)
+
+
+if __name__ == "__main__":
+    main()
