@@ -36,7 +36,9 @@ def rescore(rec: PairRecord, gate) -> PairRecord:
         scores[n] = gate.probability(keys[n], c.measurements()) if judged else None
     passed, verdict, overall = decide(scores, gate, keys)
     crit = {
-        n: CriterionRecord(passed[n], 1.0 if scores[n] is None else round(float(scores[n] or 0), 4), c.evidence, c.images)
+        n: CriterionRecord(
+            passed[n], 1.0 if scores[n] is None else round(float(scores[n] or 0), 4), c.evidence, c.images
+        )
         for n, c in rec.criteria.items()
     }
     return replace(rec, criteria=crit, verdict=verdict, score=round(float(overall), 4))
@@ -59,7 +61,9 @@ def main() -> None:
                 r = json.loads(line)
                 labels[r["id"]] = r
         records = [rescore(r, gate) for r in read_records(res)]
-        role = "TRAINING figures (fitted on this set)" if name in args.trained_on else "held out (not fitted on)"
+        role = (
+            "TRAINING figures (fitted on this set)" if name in args.trained_on else "held out (not fitted on)"
+        )
         print(f"\n== {name or res}: {res} -- {role}")
         summary(records, labels, "all kinds")
         for kind in KINDS:
