@@ -16,13 +16,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from accuracy import criteria_table, summary  # noqa: I001 - bench scripts import each other by path
 from maskgate.check.criteria import BY_NAME
 from maskgate.check.model import load_scoring
 from maskgate.check.verdict import decide
 from maskgate.core.record import CriterionRecord, PairRecord, read_records
 from maskgate.core.types import KINDS
-
-from accuracy import criteria_table, summary  # noqa: I001 - bench scripts import each other by path
 
 
 def rescore(rec: PairRecord, gate) -> PairRecord:
