@@ -21,7 +21,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from accuracy import criteria_table, summary  # noqa: I001 - bench scripts import each other by path
+from accuracy import criteria_table, summary  # bench scripts import each other (run from bench/)
 from maskgate.core.record import read_records
 from maskgate.core.types import KINDS
 from maskgate.learn.calibrate import rows_from_results

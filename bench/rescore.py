@@ -16,7 +16,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from accuracy import criteria_table, summary  # noqa: I001 - bench scripts import each other by path
+from accuracy import criteria_table, summary  # bench scripts import each other (run from bench/)
 from maskgate.check.criteria import BY_NAME
 from maskgate.check.model import load_scoring
 from maskgate.check.verdict import decide

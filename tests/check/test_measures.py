@@ -78,3 +78,22 @@ def test_calibration_for_other_measurements_is_refused(tmp_path):
     with pytest.raises(CalibrationError, match="maskgate calibrate"):
         Calibration.load(path)
     assert json.loads(path.read_text())["thresholds"]  # the file itself is left as it was
+
+
+def test_a_reframed_product_is_registered_not_taken_for_a_change():
+    """Benign framing (the product shifted and scaled by a few per cent) must be found by the
+    alignment, or every criterion sees the misregistration as a changed product."""
+    from tests.check.conftest import compose, product
+
+    rgb, mask = product(256)
+    white = np.full((320, 320, 3), 255, np.uint8)
+    pad = lambda a: np.pad(a, ((32, 32), (32, 32)) + ((0, 0),) * (a.ndim - 2), constant_values=0)  # noqa: E731
+    big, m = pad(rgb), pad(mask.astype(np.uint8)) > 0
+    orig = compose(white, big, m)
+    t = np.array([[1.04, 0.0, -0.04 * 160 + 5], [0.0, 1.04, -0.04 * 160 - 3]])
+    edit = cv2.warpAffine(orig, t, (320, 320), borderValue=(255, 255, 255))
+    m_e = cv2.warpAffine(m.astype(np.uint8), t, (320, 320), flags=cv2.INTER_NEAREST) > 0
+    al = align(orig, edit, m, m_e)
+    assert al.method == "reframe" and al.scale == pytest.approx(1.04, abs=0.01)
+    assert np.abs(al.matrix - t).max() < 1.5
+    assert align(orig, orig.copy(), m, m).method == "identity"  # in register: identity stays

@@ -121,6 +121,66 @@ def _moments_fit(mask_o: np.ndarray, mask_e: np.ndarray) -> np.ndarray | None:
     return np.array([[s, 0.0, t[0]], [0.0, s, t[1]]])
 
 
+# A reframed edit (benign framing: the product moved or was scaled by a few per cent) still
+# matches in place over much of a smooth product, so identity wins the first test, and every
+# criterion then sees the misregistration as a change. A small similarity found by ECC replaces
+# identity only when it clearly fits the structure better and stays a small move.
+REFRAME_SIDE = 256
+REFRAME_GAIN = 0.05  # share of matching pixels and median NCC must both improve by this much
+REFRAME_MAX_SCALE = 0.15  # |scale - 1| of an accepted reframing
+REFRAME_MAX_SHIFT = 0.1  # shift of an accepted reframing, as a share of the frame's longest side
+
+
+def _reframe(
+    og: np.ndarray, eg: np.ndarray, region: np.ndarray, eroded: np.ndarray, m_id: float, med_id: float
+) -> Alignment | None:
+    """A small similarity (original -> edit) that fits the edit clearly better than identity."""
+    if m_id > 0.97 or eroded.sum() < 200:  # already in register: nothing to gain, skip the cost
+        return None
+    h, w = og.shape
+    f = min(1.0, REFRAME_SIDE / max(h, w))
+    size = (max(8, round(w * f)), max(8, round(h * f)))
+    o_s = cv2.resize(og, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    e_s = cv2.resize(eg, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    m_s = cv2.resize(
+        cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)), size, interpolation=cv2.INTER_NEAREST
+    )
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        # ECC finds W with orig(W(x)) ~ edit(x) over the edit's product: W maps edit -> original
+        _, warp = cv2.findTransformECC(
+            e_s,
+            o_s,
+            warp,
+            cv2.MOTION_AFFINE,
+            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4),
+            m_s,
+            5,
+        )
+    except cv2.error:  # no convergence (a flat product, a changed one): keep identity
+        return None
+    w_full = warp.astype(np.float64).copy()
+    w_full[:, 2] /= f
+    m = cv2.invertAffineTransform(w_full)
+    lin = m[:, :2]
+    scale = float(np.sqrt(abs(np.linalg.det(lin))))
+    # the shift allowed grows with the scale change: scaling about the frame's corner moves the centre
+    reach = (REFRAME_MAX_SHIFT + abs(scale - 1)) * max(h, w)
+    if abs(scale - 1) > REFRAME_MAX_SCALE or np.abs(m[:, 2]).max() > reach:
+        return None
+    # a similarity, not an affine: generators reframe, they do not shear
+    angle = float(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))
+    c, s_ = scale * np.cos(angle), scale * np.sin(angle)
+    sim = np.array([[c, -s_, m[0, 2]], [s_, c, m[1, 2]]])
+    cand = Alignment(sim, False, "reframe")
+    warped = cand.warp(og, og.shape)
+    sel = cand.warp(eroded.astype(np.uint8), og.shape, nearest=True).astype(bool) & region
+    m_re, med_re = identity_match(warped, eg, sel)
+    if m_re >= m_id + REFRAME_GAIN and med_re >= med_id + REFRAME_GAIN:
+        return cand
+    return None
+
+
 def align(
     orig_rgb: np.ndarray,
     edit_rgb: np.ndarray,
@@ -153,7 +213,8 @@ def align(
                     break
             if best is not None and _mirror_wins(m_id, med_id, best[1], best[2]):
                 return best[0]
-        return Alignment(IDENTITY.copy(), False, "identity")
+        reframed = _reframe(og, eg, region, eroded, m_id, med_id)
+        return reframed or Alignment(IDENTITY.copy(), False, "identity")
     mo8 = cv2.dilate(mask_o.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
     me8 = None if mask_e is None else cv2.dilate(mask_e.astype(np.uint8), np.ones((9, 9), np.uint8)) * 255
     straight, n1 = _orb_fit(og, eg, mo8, me8)

@@ -15,7 +15,7 @@ import numpy as np
 from maskgate.check.align import Alignment, align
 from maskgate.check.erasure import overlay_left
 from maskgate.check.kind import faint_foreground, isolated_foreground
-from maskgate.check.measure import delta_e, erode, local_ncc, tint_fit
+from maskgate.check.measure import delta_e, erode, local_ncc, soften_to, tint_fit
 from maskgate.core.types import Kind, TextRegion
 from maskgate.vision.text import CHECK_FILTER, plausible_text, regions_mask
 
@@ -71,6 +71,12 @@ class PairContext:
     @cached_property
     def gray_orig_in_e(self) -> np.ndarray:
         return cv2.cvtColor(self.orig_in_e, cv2.COLOR_RGB2GRAY)
+
+    @cached_property
+    def gray_orig_in_e_soft(self) -> np.ndarray:
+        """The original in the edit frame as soft as the edit's own resolution makes it (benign
+        delivery at a smaller size): what a sharpness comparison should hold the edit to."""
+        return soften_to(self.gray_orig_in_e, self.edit_detail)
 
     @cached_property
     def lab_edit(self) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskgate.check.measure import local_ncc, local_sd
+from maskgate.check.measure import local_ncc, local_sd, soften_to
 from maskgate.core.types import TextRegion
 from maskgate.vision.text import on_product, regions_mask
 
@@ -42,13 +42,7 @@ def overlay_left(
     # a line's strokes are touched where their structure is gone (low local NCC) or their contrast
     # dropped (a ghost): not where colours merely moved, as a re-encoded or re-toned edit moves
     # every pixel and erases nothing
-    go, ge = gray_o, gray_e
-    if edit_detail < 0.95:  # compare with the original as soft as the edit's resolution makes it
-        h, w = go.shape
-        small = (max(1, round(w * edit_detail)), max(1, round(h * edit_detail)))
-        go = cv2.resize(
-            cv2.resize(go, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
-        )
+    go, ge = soften_to(gray_o, edit_detail), gray_e  # the original as soft as the edit's resolution
     ncc, _ = local_ncc(go, ge, 9)
     sd_o = local_sd(go)
     strokes = sd_o > 12

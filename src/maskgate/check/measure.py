@@ -116,6 +116,18 @@ def blockiness(gray: np.ndarray, region: np.ndarray, period: int = 8) -> float:
     return float(on / (off + 1e-3))
 
 
+def soften_to(gray: np.ndarray, detail: float) -> np.ndarray:
+    """``gray`` as soft as an image delivered at ``detail`` of its resolution and scaled back up:
+    what an edit delivered smaller can show at best, so it is not blamed for that alone."""
+    if detail >= 0.95:
+        return gray
+    h, w = gray.shape[:2]
+    small = (max(1, round(w * detail)), max(1, round(h * detail)))
+    return cv2.resize(
+        cv2.resize(gray, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_LINEAR
+    )
+
+
 def size_px(mask: np.ndarray) -> float:
     """A length scale for a mask: the side of a square of the same area."""
     return float(np.sqrt(max(mask.sum(), 1)))

@@ -21,7 +21,9 @@ def measure(ctx: PairContext) -> dict:
     inner = ctx.shared_core(r)
     f: dict = {}
     go, ge = ctx.gray_orig_in_e, ctx.gray_edit
-    lo, le = laplacian_energy(go, inner), laplacian_energy(ge, inner)
+    # sharpness against the original as soft as the edit's delivered resolution allows: a smaller
+    # delivery is benign, only blur beyond it is the edit's
+    lo, le = laplacian_energy(ctx.gray_orig_in_e_soft, inner), laplacian_energy(ge, inner)
     f["sharp_ratio"] = float(le / (lo + 1e-3))
     f["flat_delta"] = flat_share(ge, inner) - flat_share(go, inner)
     f["block_delta"] = blockiness(ge, inner) - blockiness(go, inner)
