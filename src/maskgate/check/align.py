@@ -123,18 +123,20 @@ def _moments_fit(mask_o: np.ndarray, mask_e: np.ndarray) -> np.ndarray | None:
 
 # A reframed edit (benign framing: the product moved or was scaled by a few per cent) still
 # matches in place over much of a smooth product, so identity wins the first test, and every
-# criterion then sees the misregistration as a change. A small similarity found by ECC replaces
+# criterion then sees the misregistration as a change. A small reframing found by ECC replaces
 # identity only when it clearly fits the structure better and stays a small move.
 REFRAME_SIDE = 256
 REFRAME_GAIN = 0.05  # share of matching pixels and median NCC must both improve by this much
 REFRAME_MAX_SCALE = 0.15  # |scale - 1| of an accepted reframing
+REFRAME_MAX_SHEAR = 0.05  # largest departure of the fitted linear part from a pure scale
 REFRAME_MAX_SHIFT = 0.1  # shift of an accepted reframing, as a share of the frame's longest side
 
 
 def _reframe(
     og: np.ndarray, eg: np.ndarray, region: np.ndarray, eroded: np.ndarray, m_id: float, med_id: float
 ) -> Alignment | None:
-    """A small similarity (original -> edit) that fits the edit clearly better than identity."""
+    """A small reframing (original -> edit: a move and a scale, ECC's affine kept only when it is
+    close to that) that fits the edit clearly better than identity."""
     if m_id > 0.97 or eroded.sum() < 200:  # already in register: nothing to gain, skip the cost
         return None
     h, w = og.shape
@@ -168,11 +170,11 @@ def _reframe(
     reach = (REFRAME_MAX_SHIFT + abs(scale - 1)) * max(h, w)
     if abs(scale - 1) > REFRAME_MAX_SCALE or np.abs(m[:, 2]).max() > reach:
         return None
-    # a similarity, not an affine: generators reframe, they do not shear
-    angle = float(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))
-    c, s_ = scale * np.cos(angle), scale * np.sin(angle)
-    sim = np.array([[c, -s_, m[0, 2]], [s_, c, m[1, 2]]])
-    cand = Alignment(sim, False, "reframe")
+    # generators reframe (move, scale), they do not shear or stretch: an affine far from that is a
+    # changed product, which the criteria are there to judge
+    if np.abs(lin - scale * np.eye(2)).max() > REFRAME_MAX_SHEAR:
+        return None
+    cand = Alignment(m, False, "reframe")
     warped = cand.warp(og, og.shape)
     sel = cand.warp(eroded.astype(np.uint8), og.shape, nearest=True).astype(bool) & region
     m_re, med_re = identity_match(warped, eg, sel)
