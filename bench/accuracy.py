@@ -1,7 +1,7 @@
 """Accuracy of `maskgate check` on labelled sets, per set and per edit kind.
 
     python bench/accuracy.py [NAME=]LABELS [[NAME=]LABELS ...] [--out DIR] [--workers N]
-                             [--calibration FILE] [--trained-on NAME ...] [--oof]
+                             [--calibration FILE | --model MODEL_DIR] [--trained-on NAME ...] [--oof]
 
 Each set is checked into DIR/NAME (resumable: re-running reuses DIR/NAME/results.jsonl). For each
 set, and within it for each edit kind, it prints what users judge a gate by:
@@ -63,39 +63,60 @@ def criteria_table(records: list[PairRecord], labels: dict[str, dict]) -> None:
         )
 
 
+def read_labels(path: Path) -> dict[str, dict]:
+    """A labels.jsonl by id."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            out[rec["id"]] = rec
+    return out
+
+
+def report_set(title: str, records: list[PairRecord], labels: dict[str, dict]) -> None:
+    """A set's figures: all kinds, then each edit kind, then the criteria."""
+    print(f"\n== {title}")
+    summary(records, labels, "all kinds")
+    for kind in KINDS:
+        sub = [r for r in records if r.kind == kind]
+        if sub:
+            summary(sub, labels, kind)
+    criteria_table(records, labels)
+
+
+def role(name: str, trained_on: list[str]) -> str:
+    return "TRAINING figures (fitted on this set)" if name in trained_on else "held out (not fitted on)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="+", help="labels.jsonl files, optionally NAME=PATH")
     ap.add_argument("--out", type=Path, default=Path("bench-out/accuracy"))
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--calibration", type=Path, default=None)
+    ap.add_argument("--model", type=Path, default=None, help="a MODEL_DIR from `maskgate learn`")
     ap.add_argument("--trained-on", nargs="*", default=[], help="names of the sets the gate was fitted on")
     ap.add_argument("--oof", action="store_true", help="also print out-of-fold (cross-validated) refits")
     args = ap.parse_args()
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}")
-    print(f"gate: {args.calibration or 'shipped default'}")
+    print(f"gate: {args.model or args.calibration or 'shipped default'}")
     for spec in args.sets:
         name, _, path = spec.rpartition("=")
         labels_path = Path(path)
         name = name or labels_path.parent.name
         out = args.out / name
-        run_check(labels_path, out, workers=args.workers, calibration=args.calibration, progress=True)
-        labels = {}
-        for line in labels_path.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                labels[rec["id"]] = rec
-        records = read_records(out / "results.jsonl")
-        role = (
-            "TRAINING figures (fitted on this set)" if name in args.trained_on else "held out (not fitted on)"
+        run_check(
+            labels_path,
+            out,
+            workers=args.workers,
+            calibration=args.calibration,
+            model=args.model,
+            progress=True,
         )
-        print(f"\n== {name}: {labels_path} -- {role}")
-        summary(records, labels, "all kinds")
-        for kind in KINDS:
-            sub = [r for r in records if r.kind == kind]
-            if sub:
-                summary(sub, labels, kind)
-        criteria_table(records, labels)
+        records = read_records(out / "results.jsonl")
+        report_set(
+            f"{name}: {labels_path} -- {role(name, args.trained_on)}", records, read_labels(labels_path)
+        )
         if args.oof:
             rows = rows_from_results(out / "results.jsonl", labels_path, group=product_of)
             cal = calibrate(rows, 0.98)

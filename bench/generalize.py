@@ -17,13 +17,11 @@ reject precision, per-criterion F1. Nothing here is a training figure except whe
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
-from accuracy import criteria_table, summary  # bench scripts import each other (run from bench/)
+from accuracy import read_labels, report_set  # bench scripts import each other (run from bench/)
 from maskgate.core.record import read_records
-from maskgate.core.types import KINDS
 from maskgate.learn.calibrate import rows_from_results
 from maskgate.learn.train import describe_sources, train
 from rescore import rescore
@@ -35,15 +33,6 @@ def _parse(spec: str) -> tuple[str, Path, Path]:
     return name or Path(lab).parent.name, Path(res), Path(lab)
 
 
-def _labels(path: Path) -> dict[str, dict]:
-    out = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out[r["id"]] = r
-    return out
-
-
 def _fit(sets, target: float, model_class: str):
     rows = [r for _, res, lab in sets for r in rows_from_results(res, lab, group="group")]
     sources = describe_sources([lab for *_, lab in sets], [res for _, res, _ in sets])
@@ -51,15 +40,7 @@ def _fit(sets, target: float, model_class: str):
 
 
 def _report(name: str, res: Path, lab: Path, gate, role: str) -> None:
-    labels = _labels(lab)
-    records = [rescore(r, gate) for r in read_records(res)]
-    print(f"\n== {name} -- {role}")
-    summary(records, labels, "all kinds")
-    for kind in KINDS:
-        sub = [r for r in records if r.kind == kind]
-        if sub:
-            summary(sub, labels, kind)
-    criteria_table(records, labels)
+    report_set(f"{name} -- {role}", [rescore(r, gate) for r in read_records(res)], read_labels(lab))
 
 
 def main() -> None:

@@ -12,16 +12,14 @@ per-set, per-kind figures as bench/accuracy.py.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from pathlib import Path
 
-from accuracy import criteria_table, summary  # bench scripts import each other (run from bench/)
+from accuracy import read_labels, report_set, role  # bench scripts import each other (run from bench/)
 from maskgate.check.criteria import BY_NAME
 from maskgate.check.model import load_scoring
 from maskgate.check.verdict import decide
 from maskgate.core.record import CriterionRecord, PairRecord, read_records
-from maskgate.core.types import KINDS
 
 
 def rescore(rec: PairRecord, gate) -> PairRecord:
@@ -54,22 +52,8 @@ def main() -> None:
     for spec in args.sets:
         name, _, paths = spec.rpartition("=")
         res, _, lab = paths.partition(":")
-        labels = {}
-        for line in Path(lab).read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                labels[r["id"]] = r
         records = [rescore(r, gate) for r in read_records(res)]
-        role = (
-            "TRAINING figures (fitted on this set)" if name in args.trained_on else "held out (not fitted on)"
-        )
-        print(f"\n== {name or res}: {res} -- {role}")
-        summary(records, labels, "all kinds")
-        for kind in KINDS:
-            sub = [r for r in records if r.kind == kind]
-            if sub:
-                summary(sub, labels, kind)
-        criteria_table(records, labels)
+        report_set(f"{name or res}: {res} -- {role(name, args.trained_on)}", records, read_labels(Path(lab)))
 
 
 if __name__ == "__main__":
