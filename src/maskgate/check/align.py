@@ -147,13 +147,12 @@ def _reframe(
     m_s = cv2.resize(
         cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)), size, interpolation=cv2.INTER_NEAREST
     )
-    warp = np.eye(2, 3, dtype=np.float32)
     try:
         # ECC finds W with orig(W(x)) ~ edit(x) over the edit's product: W maps edit -> original
-        _, warp = cv2.findTransformECC(
+        _, found = cv2.findTransformECC(
             e_s,
             o_s,
-            warp,
+            np.eye(2, 3, dtype=np.float32),
             cv2.MOTION_AFFINE,
             (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4),
             m_s,
@@ -161,7 +160,7 @@ def _reframe(
         )
     except cv2.error:  # no convergence (a flat product, a changed one): keep identity
         return None
-    w_full = warp.astype(np.float64).copy()
+    w_full = np.asarray(found, np.float64).copy()
     w_full[:, 2] /= f
     m = cv2.invertAffineTransform(w_full)
     lin = m[:, :2]
