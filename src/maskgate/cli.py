@@ -84,15 +84,18 @@ def _make_batch(inp: Path, out: Path, desc: str, work) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*cols, console=console, transient=False) as bar:
-        task = bar.add_task(desc, total=len(files))
-        report = run_batch(
-            files,
-            one,
-            on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
-            on_done=lambda f: bar.advance(task),
-        )
-        bar.update(task, description=desc)
+    try:
+        with Progress(*cols, console=console, transient=False) as bar:
+            task = bar.add_task(desc, total=len(files))
+            report = run_batch(
+                files,
+                one,
+                on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
+                on_done=lambda f: bar.advance(task),
+            )
+            bar.update(task, description=desc)
+    except KeyboardInterrupt:
+        _fail(f"interrupted: the files finished so far are in {out}", 130)
     console.print(f"{desc}: {len(report.written)} written to {out}, {len(report.failed)} failed")
     for f, why in report.failed:
         console.print(f"[red]failed[/red] {f}: {why}")
@@ -294,6 +297,8 @@ def check(
             130,
         )
     _print_summary(s, write_report(s.out_dir / RESULTS))
+    if s.failed:  # pairs of this manifest recorded as `error` (this run's or an earlier run's)
+        raise typer.Exit(1)
 
 
 def _print_summary(s, report: Path) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from maskgate.check.engine import Checker, Judgement
 from maskgate.core.record import PairRecord
-from maskgate.io.images import ImageReadError, load_image, save_image
+from maskgate.io.images import ImageReadError, load_image, save_image, shape_problem
 from maskgate.io.manifest import PairSpec, read_manifest
 
 RESULTS = "results.jsonl"
@@ -62,6 +62,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     totals: dict[str, int] = field(default_factory=dict)  # verdicts over the whole results.jsonl
+    failed: int = 0  # this manifest's pairs whose record is an `error` (this run's or an earlier one's)
 
     @property
     def done(self) -> int:
@@ -108,11 +109,17 @@ def _save_evidence(j: Judgement, out_dir: Path) -> None:
             save_image(out_dir / j.record.criteria[crit].images[name], np.ascontiguousarray(img), fast=True)
 
 
-def _load(role: str, path: str, max_side: int):
+def _load(role: str, path: str, max_side: int, *, checked: bool = True):
+    """Decode one file of a pair; ``checked``: it is judged (not a mask), so it must also be big
+    enough to check (``io.images.shape_problem``), or the engine fails on it deep inside OpenCV."""
     try:
-        return load_image(path, max_side=max_side)
+        im = load_image(path, max_side=max_side)
     except ImageReadError as e:
         raise ImageReadError(f"{role}: {e}") from e
+    why = shape_problem(im.source_size, "check") if checked else None
+    if why:
+        raise ImageReadError(f"{role}: {why}")
+    return im
 
 
 def mask_plane(m) -> np.ndarray:
@@ -133,7 +140,14 @@ def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], PairRecor
     try:
         orig = _load("original", spec.original, checker.max_side)
         edit = _load("edited", spec.edited, checker.max_side)
-        mask = mask_plane(_load("mask", spec.mask, checker.max_side)) if spec.mask else None
+        mask_im = _load("mask", spec.mask, checker.max_side, checked=False) if spec.mask else None
+        mask = mask_plane(mask_im) if mask_im is not None else None
+        notes = tuple(
+            f"{role}: {note}"
+            for role, im in (("original", orig), ("edited", edit), ("mask", mask_im))
+            if im is not None
+            for note in im.notes
+        )
         if hasattr(checker, "start"):
             finish = checker.start(orig, edit, kind=spec.kind, mask=mask, pair=spec)
         else:
@@ -143,7 +157,7 @@ def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], PairRecor
                 return res
     except Exception as e:  # noqa: BLE001 - see _record
         return partial(_failed_record, spec, e)
-    return partial(_record, spec, finish, out_dir)
+    return partial(_record, spec, finish, out_dir, notes)
 
 
 def _failed_record(spec: PairSpec, e: Exception) -> PairRecord:
@@ -152,11 +166,15 @@ def _failed_record(spec: PairSpec, e: Exception) -> PairRecord:
     return _error_record(spec, f"check failed: {type(e).__name__}: {e}")
 
 
-def _record(spec: PairSpec, finish: Callable[[], Judgement], out_dir: Path) -> PairRecord:
+def _record(
+    spec: PairSpec, finish: Callable[[], Judgement], out_dir: Path, notes: tuple[str, ...] = ()
+) -> PairRecord:
     try:
         j = finish()
     except Exception as e:  # noqa: BLE001 - one broken pair must not stop a batch of thousands
         return _failed_record(spec, e)
+    if notes:  # what decoding chose (an animation's first frame) belongs with the verdict
+        j = replace(j, record=replace(j.record, notes=(*j.record.notes, *notes)))
     try:
         _save_evidence(j, out_dir)
         return j.record
@@ -318,12 +336,18 @@ def _run(
             factory(calibration)  # a missing model or bad calibration fails here, once, with its message
             _run_pool(todo, out_dir, workers, factory, calibration, emit)
     summary.seconds = time.perf_counter() - t0
-    for line in results.read_text(encoding="utf-8").splitlines():
+    ours = {p.id for p in pairs}
+    failed: set[str] = set()
+    for line in results.read_bytes().splitlines():  # bytes: a hand-edited line may not be UTF-8
         try:
-            v = json.loads(line)["verdict"]
+            rec = json.loads(line)
+            v, rid = rec["verdict"], str(rec["id"])
         except (ValueError, KeyError, TypeError):
             continue
         summary.totals[v] = summary.totals.get(v, 0) + 1
+        if v == "error" and rid in ours:
+            failed.add(rid)
+    summary.failed = len(failed)
     return summary
 
 

@@ -35,6 +35,7 @@ class LoadedImage:
     alpha: np.ndarray | None  # HxW uint8, None when the file has no (non-trivial) alpha
     source_size: tuple[int, int]  # (width, height) of the file after EXIF rotation, before any downscale
     path: str = ""
+    notes: tuple[str, ...] = ()  # what decoding chose for the user (an animation's first frame)
 
     @property
     def size(self) -> tuple[int, int]:

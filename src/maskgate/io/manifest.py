@@ -1,20 +1,24 @@
 """Read the pairs to check from JSONL, HFPC JSONL, CSV or a folder of originals/ and edited/.
 
 A malformed line becomes an error item (with its line number) instead of stopping the batch: the
-user learns about it in results.jsonl next to everything else that did run.
+user learns about it in results.jsonl next to everything else that did run. That includes a line
+that is not UTF-8: each line is decoded on its own, so one Latin-1 byte costs its line, not the run.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from maskgate.core.types import KINDS, Kind
-
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+from maskgate.io.images import IMAGE_EXTS, UNREAD_IMAGE_EXTS, unsupported_format
 
 
 @dataclass
@@ -110,9 +114,51 @@ def _spec(rec: dict, base: Path, where: str) -> PairSpec:
     )
 
 
+def _manifest_bytes(path: Path) -> bytes:
+    """The manifest's bytes, refusing what reading would block on (a pipe) or make no sense of."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"manifest is not a regular file (a pipe or device?): {path}")
+    return path.read_bytes()
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, text, why it is unreadable or None) for every line, decoded one by one.
+
+    A UTF-8 BOM (spreadsheet exports, Notepad) is dropped; a file with a UTF-16 BOM ("Unicode
+    text" from a spreadsheet) is decoded as UTF-16 as a whole. Otherwise a line that is not UTF-8
+    comes back with the offending byte and its text decoded with replacement characters, so a CSV
+    reader keeps its quoting in step. Only ``\\n``, ``\\r\\n`` and ``\\r`` end a line (not the
+    Unicode separators a JSON string may hold)."""
+    data = _manifest_bytes(path)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path.name}: starts with a UTF-16 BOM but is not UTF-16 ({e.reason})") from e
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    for n, raw in enumerate(data.splitlines(keepends=True), 1):  # ends kept: a CSV cell may span lines
+        try:
+            yield n, raw.decode("utf-8"), None
+        except UnicodeDecodeError as e:
+            why = (
+                f"not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}; "
+                "Latin-1 or Windows-1252?): save the file as UTF-8"
+            )
+            yield n, raw.decode("utf-8", errors="replace"), why
+
+
+def _line_error(path: Path, n: int, why: str) -> PairSpec:
+    return PairSpec(id=f"line-{n}", original="", edited="", error=f"{path.name} line {n}: {why}")
+
+
 def _read_jsonl(path: Path) -> list[PairSpec]:
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line, undecodable in _lines(path):
+        if undecodable:
+            out.append(_line_error(path, n, undecodable))
+            continue
         if not line.strip():
             continue
         try:
@@ -120,38 +166,80 @@ def _read_jsonl(path: Path) -> list[PairSpec]:
             if not isinstance(rec, dict):
                 raise ValueError("not a JSON object")
         except ValueError as e:
-            out.append(
-                PairSpec(
-                    id=f"line-{n}", original="", edited="", error=f"{path.name} line {n}: invalid JSON ({e})"
-                )
-            )
+            out.append(_line_error(path, n, f"invalid JSON ({e})"))
             continue
         out.append(_from_record(rec, path.parent, f"{path.name} line {n}"))
     return out
 
 
 def _read_csv(path: Path) -> list[PairSpec]:
+    """Rows by their physical line numbers (a quoted cell may span lines): a row is an error item
+    when any line of it is not UTF-8, or holds a NUL byte, or does not parse."""
+    texts: list[str] = []
+    bad: dict[int, str] = {}
+    for n, text, undecodable in _lines(path):
+        if "\x00" in text:
+            undecodable, text = undecodable or "holds a NUL byte (a binary file?)", text.replace("\x00", "")
+        if undecodable:
+            bad[n] = undecodable
+        texts.append(text)
+    if 1 in bad:
+        raise ValueError(f"{path.name} line 1 (the header): {bad[1]}")
+    reader = csv.reader(texts)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return []
     out = []
-    with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: spreadsheet exports start with a BOM
-        for n, row in enumerate(csv.DictReader(f), 2):
-            rec = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
-            out.append(_from_record(rec, path.parent, f"{path.name} line {n}"))
+    last = reader.line_num
+    while True:
+        first = last + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            out.append(_line_error(path, first, f"not CSV ({e})"))
+            last = reader.line_num
+            continue
+        last = reader.line_num
+        if not row:
+            continue
+        why = next((f"{path.name} line {i}: {bad[i]}" for i in range(first, last + 1) if i in bad), None)
+        if why:
+            out.append(PairSpec(id=f"line-{first}", original="", edited="", error=why))
+            continue
+        cells = [c.strip() for c in row]
+        rec = {k: (cells[i] if i < len(cells) else None) for i, k in enumerate(header) if k}
+        out.append(_from_record(rec, path.parent, f"{path.name} line {first}"))
     return out
 
 
 def _images(folder: Path) -> list[Path]:
-    return [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS]
+    """Files named as images, sorted; those in a format we do not read are kept (the pair says so)
+    and so are pipes and devices named like images (reading them is refused with the reason)."""
+    names = IMAGE_EXTS | UNREAD_IMAGE_EXTS
+    return [p for p in sorted(folder.iterdir()) if not p.is_dir() and p.suffix.lower() in names]
+
+
+def _unread(role: str, p: Path) -> str | None:
+    why = unsupported_format(p)
+    return f"{role} {p.parent.name}/{p.name}: {why}" if why else None
 
 
 def _read_folder(path: Path) -> list[PairSpec]:
     """``originals/`` and ``edited/`` matched by stem; an edit's stem may extend its original's
-    (``bear__00__bg_ok`` -> ``bear__00``): the longest original stem followed by ``_`` wins."""
+    (``bear__00__bg_ok`` -> ``bear__00``): the longest original stem followed by ``_`` wins.
+
+    A file in a format maskgate does not read (.svg, .heic, ...) is not dropped in silence: its
+    pairs are error items saying so, and an original no edit matches gets an error item of its own."""
     o_dir, e_dir = path / "originals", path / "edited"
     if not o_dir.is_dir() or not e_dir.is_dir():
         raise ValueError(f"{path} must hold originals/ and edited/ folders")
     originals = {p.stem: p for p in reversed(_images(o_dir))}  # same stem twice: first by name wins
     masks = {p.stem: p for p in reversed(_images(path / "masks"))} if (path / "masks").is_dir() else {}
     by_len = sorted(originals, key=len, reverse=True)
+    used: set[str] = set()
     out = []
     for ep in _images(e_dir):  # a list, not a dict: cup.jpg and cup.png are two edits to check
         stem = ep.stem
@@ -159,18 +247,25 @@ def _read_folder(path: Path) -> list[PairSpec]:
         if match is None:
             out.append(
                 PairSpec(
-                    id=stem, original="", edited=str(ep), error=f"no original in {o_dir} matches {ep.name}"
+                    id=stem,
+                    original="",
+                    edited=str(ep),
+                    error=_unread("edited", ep) or f"no original in {o_dir} matches {ep.name}",
                 )
             )
             continue
+        used.add(match)
+        op, mp = originals[match], masks.get(match)
+        why = _unread("original", op) or _unread("edited", ep) or (_unread("mask", mp) if mp else None)
         out.append(
             PairSpec(
-                id=stem,
-                original=str(originals[match]),
-                edited=str(ep),
-                mask=str(masks[match]) if match in masks else None,
+                id=stem, original=str(op), edited=str(ep), mask=str(mp) if mp else None, error=why or None
             )
         )
+    for stem, op in sorted(originals.items()):
+        why = _unread("original", op)
+        if why and stem not in used:
+            out.append(PairSpec(id=f"originals/{op.name}", original=str(op), edited="", error=why))
     return out
 
 

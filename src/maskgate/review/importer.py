@@ -20,7 +20,7 @@ from sqlalchemy import Engine, insert, select
 
 from maskgate.core.record import PairRecord, iter_records
 from maskgate.core.types import CRITERIA
-from maskgate.io.images import ImageReadError, load_image
+from maskgate.io.images import ImageReadError, image_size, load_image
 from maskgate.learn.active import priority
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
@@ -220,10 +220,16 @@ def import_results(
             else Path(os.path.commonpath([p.parent for p in every]))
         )
         error, premask, hw = None, None, (None, None)
-        missing = [str(p) for p in (orig, edit) if not p.is_file()]
+        missing = [str(p) for p in (orig, edit) if not p.exists()]
         if missing:
             error = "missing image: " + ", ".join(missing)
         else:
+            try:
+                # header only: a pipe, device or bomb is refused here, not served to a reviewer's browser
+                image_size(edit)
+            except ImageReadError as e:
+                error = f"cannot read edited: {e}"
+        if not error:
             try:
                 premask, hw, note = _premask(ev, orig, segment)
                 if note:

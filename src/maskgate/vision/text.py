@@ -22,6 +22,20 @@ PRODUCT_TEXT_SHARE = 0.6  # a text region at least this much inside the product 
 RING_SHARE = 0.9  # ... with product on this share of a ring a text-height wide is the product's print
 
 
+# PP-OCR's default detector scales the short side up to 736 px. It pads a wide strip to a squarer
+# shape first, but not a tall one: a 16x1024 column would be detected at 736x47104 (minutes and
+# several GB). A tall image whose upscale would pass this long side is detected without upscaling.
+DET_UPSCALE_SIDE = 736
+MAX_UPSCALED_SIDE = 4096
+
+
+def _det_limit(shape: tuple[int, ...], max_side: int | None) -> int | None:
+    h, w = shape[:2]
+    if max_side is None and h > w and h * DET_UPSCALE_SIDE / w > MAX_UPSCALED_SIDE:
+        return MAX_UPSCALED_SIDE
+    return max_side
+
+
 @lru_cache(maxsize=4)
 def _engine(threads: int = 0, max_side: int | None = None):
     """PP-OCR detection only, with the lock its calls need (an engine keeps per-call state; the
@@ -53,7 +67,7 @@ def detect_text(rgb: np.ndarray, *, box_thresh: float = 0.5, max_side: int | Non
     if max_side and max(rgb.shape[:2]) > max_side:
         f = max_side / max(rgb.shape[:2])
         img = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    eng, lock = _engine(default_threads(), max_side)
+    eng, lock = _engine(default_threads(), _det_limit(img.shape, max_side))
     with lock:
         res = eng(
             np.ascontiguousarray(img[..., ::-1]),

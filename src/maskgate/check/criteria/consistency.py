@@ -85,12 +85,20 @@ def hue_rotation(lab_o: np.ndarray, lab_e: np.ndarray, sel: np.ndarray) -> float
 
 
 _dis = None
+# OpenCV's DIS flow reads outside its pyramid on images under 32 px on a side (a 16x300 strip
+# segfaults the worker), so a smaller pair is padded to this and the flow cropped back.
+DIS_MIN_SIDE = 32
 
 
 def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     global _dis
     if _dis is None:
         _dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)  # type: ignore[attr-defined]
+    h, w = a.shape[:2]
+    ph, pw = max(0, DIS_MIN_SIDE - h), max(0, DIS_MIN_SIDE - w)
+    if ph or pw:
+        pad = [cv2.copyMakeBorder(x, 0, ph, 0, pw, cv2.BORDER_REPLICATE) for x in (a, b)]
+        return _dis.calc(pad[0], pad[1], None)[:h, :w]
     return _dis.calc(a, b, None)
 
 
