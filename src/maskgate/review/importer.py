@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -46,6 +46,10 @@ class ImportReport:
             f"{self.skipped_existing} already present, {self.filtered_out} filtered out, "
             f"{len(self.problems)} problems"
         )
+
+    def to_json(self) -> dict:
+        """The ``--json`` object of ``maskgate review import``."""
+        return asdict(self)
 
 
 @dataclass
