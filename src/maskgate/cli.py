@@ -127,9 +127,8 @@ _MODEL_HELP = "Segmenter: a registry name (u2netp, u2net, isnet-general-use, bir
 
 def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(), alpha: bool = False) -> None:
     """Run ``work(src, dest)`` over INPUT; report failures with reasons; exit 1 if any failed."""
+    import sys
     import tempfile
-
-    import click
 
     from maskgate.io.targets import copy_out, is_stdio
     from maskgate.make.batch import plan_targets, require_models, run_batch
@@ -142,14 +141,14 @@ def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(),
     except MissingModelError as e:
         _fail(str(e))
     with tempfile.TemporaryDirectory(prefix="maskgate-") as scratch:
-        stdin = click.get_binary_stream("stdin") if is_stdio(inp) else None
+        stdin = sys.stdin.buffer if is_stdio(inp) else None
         try:
             targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha)
         except (FileNotFoundError, ValueError) as e:
             _fail(str(e))
         report = _run_with_bar(targets, desc, work, run_batch)
         if targets.to_stdout is not None and report.ok:
-            copy_out(targets.to_stdout, click.get_binary_stream("stdout"))
+            copy_out(targets.to_stdout, sys.stdout.buffer)
     _note(f"{desc}: {len(report.written)} written to {targets.shown}, {len(report.failed)} failed")
     for f, why in report.failed:
         _note(f"failed {f}: {why}")
