@@ -151,7 +151,7 @@ def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(),
             copy_out(targets.to_stdout, sys.stdout.buffer)
     _note(f"{desc}: {len(report.written)} written to {targets.shown}, {len(report.failed)} failed")
     for f, why in report.failed:
-        _note(f"failed {f}: {why}")
+        _note(f"failed {targets.name(f)}: {why}")
     if as_json:
         _emit(targets.to_json(desc, report))
     if report.failed:
@@ -749,7 +749,7 @@ def review_import(
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.review.db import open_db
-    from maskgate.review.importer import default_segmenter, import_results
+    from maskgate.review.importer import import_results, prelabel_segmenter
 
     if not results.is_file():
         _fail(f"no such file: {results}")
@@ -764,6 +764,9 @@ def review_import(
         if not calibration.is_file():
             _fail(f"no such file: {calibration}")
         thresholds = {k: t.decide for k, t in Calibration.load(calibration).thresholds.items()}
+    segment, why = prelabel_segmenter() if prelabel else (None, None)
+    if why:
+        _note(f"warning: {why}")
     rep = import_results(
         open_db(db),
         results,
@@ -772,14 +775,14 @@ def review_import(
         overlap=overlap,
         gold=gold,
         gold_share=gold_share,
-        segment=default_segmenter if prelabel else None,
+        segment=segment,
         thresholds=thresholds,
     )
     for p in rep.problems:
         _note(f"warning: {p}")
     typer.echo(rep.summary(), err=as_json)
     if as_json:
-        _emit({"results": str(results), **rep.to_json()})
+        _emit({"results": str(results), "prelabel": segment is not None, **rep.to_json()})
 
 
 @review_app.command(

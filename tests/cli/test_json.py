@@ -97,7 +97,7 @@ def test_review_import_and_export(tmp_path):
     r = invoke("review", "import", folder / "results.jsonl", "--db", db, "--no-prelabel", "--json")
     assert r.exit_code == 0, r.output
     s = one_json(r)
-    assert s["imported"] == 3 and s["filtered_out"] == 1 and s["problems"] == []
+    assert s["imported"] == 3 and s["filtered_out"] == 1 and s["problems"] == [] and s["prelabel"] is False
     engine = open_db(db)
     with engine.connect() as c:
         assert c.execute(select(func.count()).select_from(Item)).scalar() == 3
@@ -137,3 +137,17 @@ def test_models_list(tmp_path, u2netp):
     for name, m in found.items():
         if name != "u2netp":
             assert m["path"] is None and f"maskgate models pull {name}" in m["fix"]
+
+
+def test_review_import_without_the_prelabel_model_says_so_once(tmp_path):
+    folder = tmp_path / "check"
+    recs = [make_pair(folder, f"p{i}", seed=i, with_mask=False) for i in range(3)]
+    (folder / "results.jsonl").write_text("".join(json.dumps(x) + "\n" for x in recs))
+    empty = {"MASKGATE_MODEL_DIR": str(tmp_path / "none"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    db = f"sqlite:///{tmp_path / 'review.db'}"
+    r = invoke("review", "import", folder / "results.jsonl", "--db", db, "--json", env=empty)
+    assert r.exit_code == 0, r.output
+    s = one_json(r)
+    assert s["imported"] == 3 and s["prelabel"] is False and s["problems"] == []
+    err = " ".join(r.stderr.split())
+    assert err.count("no pre-labels") == 1 and "maskgate models pull u2netp" in err

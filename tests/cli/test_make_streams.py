@@ -132,8 +132,12 @@ def test_bad_bytes_on_stdin(tmp_path, u2netp):
     assert r.exit_code == 2 and "no image on standard input" in r.stderr and r.stdout_bytes == b""
     r = invoke("mask", "-", "--out", "-", "--fast", input=b"\x89PNG\r\n\x1a\n truncated")
     assert r.exit_code == 1, r.output
-    assert "cannot decode image" in " ".join(r.stderr.split())
+    assert "failed -: cannot decode image" in " ".join(r.stderr.split())
     assert r.stdout_bytes == b""  # a failed item never leaves part of a PNG in the pipe
+    r = invoke("mask", "-", "--out", tmp_path / "m.png", "--fast", "--json", input=b"GIF89a nope")
+    assert r.exit_code == 1 and not (tmp_path / "m.png").exists()
+    (failed,) = one_json(r)["failed"]
+    assert failed["path"] == "-" and "cannot decode image" in failed["reason"]
 
 
 def test_a_missing_model_fails_once_before_the_batch(photo, tmp_path, u2netp):

@@ -38,6 +38,11 @@ class Targets:
     dest: Callable[[Path], Path]
     shown: str  # where the results go, as the user should read it
     to_stdout: Path | None = None  # the finished file to copy to standard output
+    from_stdin: Path | None = None  # the spooled copy of standard input
+
+    def name(self, src: Path) -> str:
+        """An input as the user gave it: ``-`` for the spooled stdin, not its temporary path."""
+        return STDIO if src == self.from_stdin else str(src)
 
     def to_json(self, command: str, report: BatchReport) -> dict:
         """The ``--json`` object of a make run: what was written where and what failed, with why."""
@@ -46,7 +51,7 @@ class Targets:
             "command": command,
             "out": self.shown,
             "written": written,
-            "failed": [{"path": str(f), "reason": why} for f, why in report.failed],
+            "failed": [{"path": self.name(f), "reason": why} for f, why in report.failed],
             "ok": report.ok,
         }
 
@@ -85,11 +90,12 @@ def plan_targets(
                 f"INPUT {inp} is a folder ({len(files)} images) but --out names {target}: "
                 "give an output folder, or one image as INPUT"
             )
+    spooled = files[0] if from_stdin else None
     if to_stdout:
         tmp = scratch / "stdout.png"
-        return Targets(files, lambda _src: tmp, "standard output", tmp)
+        return Targets(files, lambda _src: tmp, "standard output", tmp, spooled)
     if one_file:
-        return Targets(files, lambda _src: out, str(out))
+        return Targets(files, lambda _src: out, str(out), from_stdin=spooled)
     return Targets(files, lambda src: out_path(src, inp, out), str(out))
 
 

@@ -22,6 +22,7 @@ from maskgate.core.record import PairRecord, iter_records
 from maskgate.core.types import CRITERIA
 from maskgate.io.images import ImageReadError, image_size, load_image
 from maskgate.learn.active import priority
+from maskgate.models.registry import MissingModelError, resolve_model
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
 from maskgate.review.schema import Item, Root, Slot
@@ -111,8 +112,22 @@ def has_new_background(rec: PairRecord) -> bool:
     return rec.passed("background") is not None
 
 
+PRELABEL_MODEL = "u2netp"
+
+
 def default_segmenter(rgb: np.ndarray) -> np.ndarray:
-    return saliency(rgb) > 0.5
+    return saliency(rgb, PRELABEL_MODEL) > 0.5
+
+
+def prelabel_segmenter() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str | None]:
+    """The segmenter for pre-labels, or None and why there is none. A missing model is said once
+    for the whole import rather than as a problem on every item; the import goes on without
+    pre-labels, as reviewers can paint from an empty mask."""
+    try:
+        resolve_model(PRELABEL_MODEL)
+    except MissingModelError as e:
+        return None, f"no pre-labels: {e}"
+    return default_segmenter, None
 
 
 def _premask(
