@@ -511,6 +511,10 @@ def report(
     from maskgate.report.html import write_report
 
     path = results / "results.jsonl" if results.is_dir() else results
+    if not path.is_file():
+        _fail(f"no such results file: {path} (give a `maskgate check` output folder or its results.jsonl)")
+    if labels is not None and not labels.is_file():
+        _fail(f"no such labels file: {labels}")
     lab = None
     if labels is not None:
         lab = {json.loads(x)["id"]: json.loads(x) for x in labels.read_text().splitlines() if x.strip()}

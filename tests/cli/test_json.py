@@ -46,6 +46,8 @@ def test_check_then_report(tmp_path, u2netp):
     assert r.exit_code == 0, r.output
     assert one_json(r) == {"report": str(out / "report.html"), "results": str(out / "results.jsonl")}
     assert (out / "report.html").is_file()
+    r = invoke("report", tmp_path / "nowhere", "--json")
+    assert r.exit_code == 2 and r.stdout == "" and "no such results file" in r.stderr
 
 
 def test_synth(tmp_path):
