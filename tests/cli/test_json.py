@@ -153,3 +153,13 @@ def test_review_import_without_the_prelabel_model_says_so_once(tmp_path):
     assert s["imported"] == 3 and s["prelabel"] is False and s["problems"] == []
     err = " ".join(r.stderr.split())
     assert err.count("no pre-labels") == 1 and "maskgate models pull u2netp" in err
+
+
+def test_check_without_the_model_fails_once_with_the_fix(tmp_path):
+    manifest = _write_pairs(tmp_path, 3)
+    empty = {"MASKGATE_MODEL_DIR": str(tmp_path / "none"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    r = invoke("check", manifest, "--out", tmp_path / "out", "--no-progress", "--json", env=empty)
+    assert r.exit_code == 2, r.output
+    err = " ".join(r.stderr.split())
+    assert err.count("not found") == 1 and "maskgate models pull u2netp" in err and r.stdout == ""
+    assert not list(read_records(tmp_path / "out" / "results.jsonl"))  # no pair recorded as an error
