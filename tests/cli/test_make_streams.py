@@ -117,6 +117,8 @@ def test_an_existing_folder_named_like_an_image_stays_a_folder(photo, tmp_path, 
         (["mask", "{src}", "--out", "-", "--json"], "both write to standard output"),
         (["mask", "{src}", "--out", "{tmp}/m.svg"], "cannot write .svg"),
         (["isolate", "{src}", "--out", "{tmp}/cut.jpg", "--bg", "transparent"], "JPEG cannot store"),
+        (["erase", "{src}", "--out", "{src}"], "would overwrite 1 input image"),
+        (["mask", "{photo}", "--out", "{photo}"], "would overwrite 1 input image"),
     ],
 )
 def test_contradictory_input_and_output_are_refused_before_anything_runs(args, why, photo, tmp_path, u2netp):
@@ -125,6 +127,8 @@ def test_contradictory_input_and_output_are_refused_before_anything_runs(args, w
     assert r.exit_code == 2, r.output
     assert why in " ".join(r.stderr.split()) and r.stdout == ""
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
+    assert sorted(p.name for p in photo.rglob("*")) == ["a.png", "sub"]
+    assert (_pixels(photo / "sub" / "a.png") == product_photo(text="SALE 50%")).all()  # the input untouched
 
 
 def test_bad_bytes_on_stdin(tmp_path, u2netp):

@@ -95,8 +95,15 @@ def plan_targets(
         tmp = scratch / "stdout.png"
         return Targets(files, lambda _src: tmp, "standard output", tmp, spooled)
     if one_file:
-        return Targets(files, lambda _src: out, str(out), from_stdin=spooled)
-    return Targets(files, lambda src: out_path(src, inp, out), str(out))
+        targets = Targets(files, lambda _src: out, str(out), from_stdin=spooled)
+    else:
+        targets = Targets(files, lambda src: out_path(src, inp, out), str(out))
+    over = [f for f in files if f != spooled and targets.dest(f).resolve() == f.resolve()]
+    if over:
+        raise TargetError(
+            f"--out {out} would overwrite {len(over)} input image(s), e.g. {over[0]}: give another --out"
+        )
+    return targets
 
 
 def require_models(names: Iterable[str]) -> None:
