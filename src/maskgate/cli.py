@@ -686,6 +686,85 @@ def review_export(
     )
 
 
+# ---------------------------------------------------------------- export, import labelstudio
+
+import_app = typer.Typer(no_args_is_help=True, help="Read other tools' labels back as review labels.")
+app.add_typer(import_app, name="import")
+
+
+@app.command("export")
+def export_cmd(
+    fmt: str = typer.Argument(
+        ..., metavar="FORMAT", help="coco, labelstudio, fiftyone, csv, parquet, masks or hfpc."
+    ),
+    results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (a new folder for fiftyone and masks)."),
+    labels: Path = typer.Option(
+        None,
+        "--labels",
+        help="Review labels (`maskgate review export` or `maskgate import labelstudio` output).",
+    ),
+    db: str = typer.Option(None, "--db", help="Also read the answers from this review database."),
+    gold: bool = typer.Option(True, help="With --db: include answers on gold items."),
+    masks: Path = typer.Option(
+        None,
+        "--masks",
+        help="Product masks named after each original (`maskgate mask` output, a manifest's masks/).",
+    ),
+    text_masks: Path = typer.Option(
+        None, "--text-masks", help="Overlay masks named after each original (`maskgate text-mask` output)."
+    ),
+    image_root: Path = typer.Option(None, "--image-root", help="Write image paths relative to this folder."),
+    url_prefix: str = typer.Option(
+        None,
+        "--url-prefix",
+        help="labelstudio: image URLs are this prefix + the path (e.g. /data/local-files/?d=).",
+    ),
+    label_from: str = typer.Option(
+        "labels", "--label-from", help="hfpc: label from the people's `labels` or the check's `verdict`."
+    ),
+) -> None:
+    """Write check results (and review labels) in another tool's format."""
+    from maskgate.export import FORMATS, ExportError, export, load
+    from maskgate.export.source import review_answers
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    try:
+        answers = review_answers(db, include_gold=gold) if db is not None else None
+        src = load(results, labels=labels, answers=answers, masks_dir=masks, text_masks_dir=text_masks)
+        rep = export(fmt, src, out, image_root=image_root, url_prefix=url_prefix, label_from=label_from)
+    except ExportError as e:
+        _fail(str(e))
+    for p in rep.problems:
+        console.print(f"[yellow]warning:[/yellow] {p}")
+    typer.echo(rep.summary())
+
+
+@import_app.command("labelstudio")
+def import_labelstudio_cmd(
+    export_json: Path = typer.Argument(
+        ..., metavar="EXPORT.json", help="A Label Studio project exported as JSON."
+    ),
+    out: Path = typer.Option(
+        Path("review-labels.jsonl"), "--out", "-o", help="Review labels JSONL to write."
+    ),
+) -> None:
+    """Read a Label Studio export of `maskgate export labelstudio` tasks into review labels."""
+    from maskgate.export import ExportError, import_labelstudio
+
+    try:
+        rep = import_labelstudio(export_json, out)
+    except ExportError as e:
+        _fail(str(e))
+    for p in rep.problems:
+        console.print(f"[yellow]warning:[/yellow] {p}")
+    typer.echo(
+        f"wrote {rep.written} answers ({rep.masks} masks) to {out}"
+        + (f", left out {rep.skipped}" if rep.skipped else "")
+    )
+
+
 @user_app.command("add")
 def user_add(
     username: str,
