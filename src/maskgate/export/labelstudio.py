@@ -238,7 +238,10 @@ def _answer(task_data: Mapping, ann: Mapping, where: str, problems: list[str]) -
             except (KeyError, TypeError, ValueError) as e:
                 problems.append(f"{where}: {label} brush unreadable ({e}): left out")
                 continue
-            masks[label] = masks[label] | m if label in masks and masks[label].shape == m.shape else m
+            if label in masks and masks[label].shape != m.shape:
+                problems.append(f"{where}: {label} brushes of different sizes: the first is kept")
+                continue
+            masks[label] = masks[label] | m if label in masks else m  # strokes of one label unite
         elif typ == "textarea" and name == "note":
             note = "\n".join(str(t) for t in val.get("text") or [])
         else:
@@ -309,7 +312,7 @@ def import_labelstudio(export: str | Path, out: str | Path) -> ExportReport:
                 continue
             line = _answer(td, ann, where, rep.problems)
             lines.append(line)
-            rep.masks += sum(line.get(k) is not None for k in ("mask", "overlay_mask"))
+            rep.masks += sum(line.get(m) is not None for m in ("mask", "overlay_mask"))
     with atomic_file(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for line in lines:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
