@@ -42,7 +42,8 @@ def write_coco(src: Source, out: Path, *, image_root: Path | None = None, **_: A
     groups: dict[Path, list[Item]] = {}
     for it in src.items:
         groups.setdefault(it.original.resolve(), []).append(it)
-    images, anns = [], []
+    images: list[dict] = []
+    anns: list[dict] = []
     nomask: list[str] = []
     for img_id, (orig, items) in enumerate(groups.items(), 1):
         hw = next((h for h in (i.original_hw() for i in items) if h is not None), None)

@@ -138,17 +138,21 @@ class Item:
     def original_hw(self) -> tuple[int, int] | None:
         """(height, width) of the original, from its header; None (and a problem) when unreadable."""
         if "hw" not in self._cache:
-            hw = None
+            hw: tuple[int, int] | None = None
             try:
                 w, h = image_size(self.original)
                 hw = (h, w)
             except (OSError, ImageReadError) as e:
                 for a in reversed(self.answers):  # a reviewer's mask is in the original's grid
                     if isinstance(a.get("mask"), Mapping):
-                        hw = tuple(int(v) for v in a["mask"]["size"])
+                        hw = (int(a["mask"]["size"][0]), int(a["mask"]["size"][1]))
                         break
                 if hw is None:
                     self._src.problem(f"{self.id}: original unreadable, no masks ({e})")
+                else:
+                    self._src.problem(
+                        f"{self.id}: original unreadable ({e}); its size is the reviewer's mask's"
+                    )
             self._cache["hw"] = hw
         return self._cache["hw"]
 
