@@ -229,23 +229,48 @@ def test_fiftyone_folder_structure(run, tmp_path):
     assert samples[0]["label_source"] == "final" and samples[0]["acceptable"] is True
 
 
-def test_fiftyone_imports_the_folder(run, tmp_path):
-    fo = pytest.importorskip(
+def _fiftyone():
+    return pytest.importorskip(
         "fiftyone", reason="fiftyone is not installed (pip install 'maskgate[fiftyone]')"
     )
+
+
+def test_fiftyones_own_importer_reads_the_folder(run, tmp_path):
+    """FiftyOne's importer for this layout turns every sample into a ``fo.Sample`` with its fields
+    and masks (no database needed for this part)."""
+    fo = _fiftyone()
     out = tmp_path / "fo"
     export("fiftyone", _full(run), out)
-    ds = fo.Dataset.from_dir(str(out), dataset_type=fo.types.FiftyOneDataset)
+    assert fo.utils.data.FiftyOneDatasetImporter(str(out))._is_legacy_format_data()  # what from_dir checks
+    importer = fo.types.LegacyFiftyOneDataset().get_dataset_importer_cls()(str(out))
+    with importer:
+        samples = list(importer)
+    assert [s.maskgate_id for s in samples] == ["cup", "vase", "bowl/a", "bowl/b"]
+    for s in samples:
+        rec = run.records[s.maskgate_id]
+        assert isinstance(s, fo.Sample) and s.verdict == rec.verdict and s.tags == [rec.verdict]
+        assert s.residue_score == rec.criteria["residue"].score
+        assert s.residue_pass is rec.criteria["residue"].passed
+        assert isinstance(s.product_mask, fo.Segmentation)
+        expect = run.check["bowl/b"] if s.maskgate_id == "bowl/b" else run.product[s.maskgate_id]
+        assert np.array_equal(s.product_mask.get_mask() > 0, expect)
+
+
+def test_fiftyone_imports_the_folder_into_a_dataset(run, tmp_path):
+    fo = _fiftyone()
+    out = tmp_path / "fo"
+    export("fiftyone", _full(run), out)
+    try:
+        ds = fo.Dataset.from_dir(str(out), dataset_type=fo.types.FiftyOneDataset)
+    except Exception as e:  # noqa: BLE001 - FiftyOne's database (MongoDB) may be unavailable here
+        if "mongo" in f"{type(e).__name__} {e}".lower() or "database" in str(e).lower():
+            pytest.skip(f"FiftyOne's database is not available: {type(e).__name__}: {str(e)[:160]}")
+        raise
     try:
         assert len(ds) == 4
-        assert sorted(ds.values("verdict")) == sorted(
-            r.verdict for r in run.records.values() if r.verdict != "error"
-        )
-        by_id = {s.maskgate_id: s for s in ds}
-        for pid, s in by_id.items():
-            assert s.residue_score == run.records[pid].criteria["residue"].score
-            m = s.product_mask.get_mask() if hasattr(s.product_mask, "get_mask") else None
-            if m is not None:
-                assert m.shape == run.sizes[pid]
+        assert sorted(ds.values("verdict")) == ["accept", "accept", "reject", "review"]
+        assert ds.count_values("tags") == {"accept": 2, "reject": 1, "review": 1}
+        for s in ds:
+            assert s.product_mask.get_mask().shape == run.sizes[s.maskgate_id]
     finally:
         ds.delete()
