@@ -175,6 +175,11 @@ def test_export_import_export_is_lossless(run, tmp_path):
                     assert np.array_equal(decode_rle(a[k]), decode_rle(b[k]))
             else:
                 assert b[k] == a[k], k
+    # the lines are labels `maskgate learn` / `calibrate` read (the last answer per id counts there)
+    from maskgate.learn.calibrate import rows_from_results
+
+    rows = {r.id: r for r in rows_from_results(run.results, back)}
+    assert set(rows) == {"bowl/a", "cup"} and rows["bowl/a"].labels["segmentation"] is False
     second = tmp_path / "2.json"
     export("labelstudio", load(run.results, labels=back, text_masks_dir=run.overlays), second)
     assert second.read_bytes() == first.read_bytes()
