@@ -812,6 +812,113 @@ def review_export(
         _emit({"out": str(out), "masks_dir": str(masks_dir) if masks_dir else None, **rep.to_json()})
 
 
+# ---------------------------------------------------------------- export, import labelstudio
+
+import_app = typer.Typer(no_args_is_help=True, help="Read other tools' labels back as review labels.")
+app.add_typer(import_app, name="import")
+
+
+@app.command(
+    "export",
+    help="Write check results (and review labels) in another tool's format: coco, labelstudio, fiftyone, csv, parquet, masks, hfpc.",
+)
+def export_cmd(
+    fmt: str = typer.Argument(
+        ..., metavar="FORMAT", help="coco, labelstudio, fiftyone, csv, parquet, masks or hfpc."
+    ),
+    results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (a new folder for fiftyone and masks)."),
+    labels: Path = typer.Option(
+        None,
+        "--labels",
+        help="Review labels (`maskgate review export` or `maskgate import labelstudio` output).",
+    ),
+    db: str = typer.Option(None, "--db", help="Also read the answers from this review database."),
+    gold: bool = typer.Option(True, help="With --db: include answers on gold items."),
+    masks: Path = typer.Option(
+        None,
+        "--masks",
+        help="Product masks named after each original (`maskgate mask` output, a manifest's masks/).",
+    ),
+    text_masks: Path = typer.Option(
+        None, "--text-masks", help="Overlay masks named after each original (`maskgate text-mask` output)."
+    ),
+    image_root: Path = typer.Option(None, "--image-root", help="Write image paths relative to this folder."),
+    url_prefix: str = typer.Option(
+        None,
+        "--url-prefix",
+        help="labelstudio: image URLs are this prefix + the path (e.g. /data/local-files/?d=).",
+    ),
+    label_from: str = typer.Option(
+        "labels", "--label-from", help="hfpc: label from the people's `labels` or the check's `verdict`."
+    ),
+    as_json: bool = _json_option(),
+) -> None:
+    from maskgate.export import FORMATS, ExportError, export, load
+    from maskgate.export.source import review_answers
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    try:
+        answers = review_answers(db, include_gold=gold) if db is not None else None
+        src = load(results, labels=labels, answers=answers, masks_dir=masks, text_masks_dir=text_masks)
+        rep = export(fmt, src, out, image_root=image_root, url_prefix=url_prefix, label_from=label_from)
+    except ExportError as e:
+        _fail(str(e))
+    for p in rep.problems:
+        typer.echo(f"warning: {p}", err=True)
+    typer.echo(rep.summary(), err=as_json)
+    if as_json:
+        _emit(
+            {
+                "format": rep.format,
+                "out": str(rep.out),
+                "written": rep.written,
+                "masks": rep.masks,
+                "skipped": rep.skipped,
+                "problems": rep.problems,
+            }
+        )
+
+
+@import_app.command(
+    "labelstudio",
+    help="Read a Label Studio export of `maskgate export labelstudio` tasks into review labels.",
+)
+def import_labelstudio_cmd(
+    export_json: Path = typer.Argument(
+        ..., metavar="EXPORT.json", help="A Label Studio project exported as JSON."
+    ),
+    out: Path = typer.Option(
+        Path("review-labels.jsonl"), "--out", "-o", help="Review labels JSONL to write."
+    ),
+    as_json: bool = _json_option(),
+) -> None:
+    from maskgate.export import ExportError, import_labelstudio
+
+    try:
+        rep = import_labelstudio(export_json, out)
+    except ExportError as e:
+        _fail(str(e))
+    for p in rep.problems:
+        typer.echo(f"warning: {p}", err=True)
+    typer.echo(
+        f"wrote {rep.written} answers ({rep.masks} masks) to {out}"
+        + (f", left out {rep.skipped}" if rep.skipped else ""),
+        err=as_json,
+    )
+    if as_json:
+        _emit(
+            {
+                "out": str(out),
+                "written": rep.written,
+                "masks": rep.masks,
+                "skipped": rep.skipped,
+                "problems": rep.problems,
+            }
+        )
+
+
 @user_app.command("add", help="Create a review app account (or, with --update, change one).")
 def user_add(
     username: str = typer.Argument(..., help="The login name."),
