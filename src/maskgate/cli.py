@@ -573,7 +573,10 @@ def learn(
         None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
     ),
     target_precision: float = typer.Option(
-        0.98, help="Precision that automatic accepts (and rejects) must surely reach (95% confidence bound)."
+        0.98, help="Precision that automatic accepts must surely reach (95% confidence bound)."
+    ),
+    reject_precision: float = typer.Option(
+        0.95, help="Share of bad edits that automatic rejects must surely reach (95% confidence bound)."
     ),
     group_by: str = typer.Option(
         "group",
@@ -595,8 +598,9 @@ def learn(
 
     if model_class not in MODEL_CHOICES:
         _fail(f"--model-class {model_class}: choose one of {', '.join(MODEL_CHOICES)}")
-    if not 0.5 < target_precision < 1:
-        _fail(f"--target-precision {target_precision}: give a share between 0.5 and 1")
+    for name, share in (("--target-precision", target_precision), ("--reject-precision", reject_precision)):
+        if not 0.5 < share < 1:
+            _fail(f"{name} {share}: give a share between 0.5 and 1")
     rows, used = _labelled_rows(
         labels, results, work or out.parent / f"{out.name}-check-run", workers, group_by
     )
@@ -607,6 +611,7 @@ def learn(
             model_class,
             sources=describe_sources(labels, used),
             group_by=group_by,
+            reject_precision=reject_precision,
         )
     except ValueError as e:
         _fail(str(e))
