@@ -296,7 +296,7 @@ def check(
             f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on",
             130,
         )
-    _print_summary(s, write_report(s.out_dir / RESULTS))
+    _print_summary(s, write_report(s.out_dir / RESULTS, scoring=model or calibration))
     if s.failed:  # pairs of this manifest recorded as `error` (this run's or an earlier run's)
         raise typer.Exit(1)
 
@@ -413,16 +413,30 @@ def demo(
 @app.command()
 def report(
     results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
-    labels: Path = typer.Option(None, help="labels.jsonl to add precision/recall per criterion."),
+    labels: list[Path] = typer.Option(
+        None, help="labels.jsonl to judge the verdicts against (repeat for several; a later file wins)."
+    ),
+    calibration: Path = typer.Option(
+        None, help="Calibration file the run was scored with (default: packaged)."
+    ),
+    model: Path = typer.Option(
+        None, "--model", help="Model folder the run was scored with (instead of --calibration)."
+    ),
 ) -> None:
     """Re-render report.html from results.jsonl."""
     from maskgate.report.html import write_report
+    from maskgate.report.labels import LabelError, read_labels
 
     path = results / "results.jsonl" if results.is_dir() else results
-    lab = None
-    if labels is not None:
-        lab = {json.loads(x)["id"]: json.loads(x) for x in labels.read_text().splitlines() if x.strip()}
-    typer.echo(f"report: {write_report(path, labels=lab)}")
+    if not path.is_file():
+        _fail(f"{path}: no results.jsonl (give a `maskgate check` output folder or its results.jsonl)")
+    if calibration is not None and model is not None:
+        _fail("give --calibration or --model, not both")
+    try:
+        lab = read_labels(labels) if labels else None
+        typer.echo(f"report: {write_report(path, labels=lab, scoring=model or calibration)}")
+    except (LabelError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
 
 
 def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, workers: int, group_by: str):
