@@ -143,7 +143,7 @@ def take_screenshot(out: Path, chromium: str = "/usr/bin/chromium") -> Path:
             page.goto(report.as_uri())
             page.wait_for_selector("body[data-ready='1']")
             page.select_option("#f-outcome", "wrong")
-            page.evaluate("document.getElementById('labels').scrollIntoView()")
+            page.evaluate("document.getElementById('pairs').scrollIntoView()")
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=False)
             b.close()
