@@ -227,11 +227,23 @@ def test_labels_files_merge_and_bad_lines_name_file_and_line(tmp_path):
     b.write_text('{"id": "p", "acceptable": false, "defect": "blur"}\n')
     got = read_labels([a, b])
     assert got["p"]["acceptable"] is False and got["q"]["acceptable"] is False
+    # read as a manifest reads labels; an export's adjudicated answer outranks its reviewers'
+    a.write_text(
+        '{"id": "p", "acceptable": "yes", "labels": {"residue": 0, "quality": ""}}\n'
+        '{"id": "r", "acceptable": false, "final": {"acceptable": true, "labels": {"residue": true}}}\n'
+        '{"id": "r", "acceptable": false, "labels": {"residue": false}}\n'
+        '{"id": "h", "label": 1}\n'
+    )
+    got = read_labels([a])
+    assert got["p"]["acceptable"] is True and got["p"]["labels"] == {"residue": False, "quality": None}
+    assert got["r"]["acceptable"] is True and got["r"]["labels"] == {"residue": True}
+    assert got["h"]["acceptable"] is True
     for text, why in [
         ('{"id": "p"}\n{"id": ', "line 2: not JSON"),
         ('{"acceptable": true}\n', "line 1: expected an object with a string 'id'"),
-        ('{"id": "p", "labels": {"residue": "yes"}}\n', "line 1: 'labels' must map"),
-        ('{"id": "p", "acceptable": 1}\n', "line 1: 'acceptable' must be"),
+        ('{"id": "p", "labels": ["residue"]}\n', "line 1: 'labels' must map"),
+        ('{"id": "p", "labels": {"residue": "maybe"}}\n', "line 1: labels.residue: 'maybe' is not a label"),
+        ('{"id": "p", "acceptable": 7}\n', "line 1: 'acceptable': 7 is not a label"),
     ]:
         a.write_text(text)
         with pytest.raises(LabelError, match=why) as e:
