@@ -215,6 +215,17 @@ def test_hostile_id_cannot_break_out_of_the_data_island(tmp_path):
     assert data["cards"][0]["id"] == evil
 
 
+def test_foreign_record_with_nan_and_unknown_criterion(tmp_path):
+    r = rec("n", "review")
+    r["score"] = float("nan")  # json.dumps writes NaN, and PairRecord reads it
+    r["criteria"]["residue"]["score"] = float("nan")
+    r["criteria"]["sharpness"] = {"pass": False, "score": 0.2, "evidence": {}}
+    _, data = parse(write_report(_write(tmp_path, [r])))
+    card = data["cards"][0]
+    states = {c["c"]: (c["s"], c["st"]) for c in card["cr"]}
+    assert card["s"] is None and states["residue"] == (None, "na") and states["sharpness"] == (0.2, "na")
+
+
 def test_report_empty_run(tmp_path):
     out = write_report(_write(tmp_path, []))
     page, data = parse(out)

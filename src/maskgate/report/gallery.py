@@ -9,6 +9,7 @@ can be zipped and sent; the full-size view links the files themselves.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,12 @@ def _href(p: str, base: str) -> str:
     p = os.path.normpath(p)
     rel = p[len(base) + 1 :] if p.startswith(base + os.sep) else os.path.relpath(p, base)
     return quote(rel.replace(os.sep, "/"))
+
+
+def _num(x: float | None, digits: int) -> float | None:
+    """A score for the JSON island: NaN or infinity (a hand-made or foreign record) becomes null
+    rather than an invalid document."""
+    return round(x, digits) if x is not None and math.isfinite(x) else None
 
 
 class Thumbs:
@@ -120,14 +127,14 @@ def cards(
         crits = []
         for c, cr in r.criteria.items():
             t = scoring.thresholds.get(scoring.scorer(c, r.kind))
-            if cr.passed is None or t is None:
+            if cr.passed is None or t is None or _num(cr.score, 3) is None:
                 state = "na"
             else:
                 state = "fail" if cr.score < t.reject else "doubt" if cr.score < t.accept else "ok"
             crits.append(
                 {
                     "c": c,
-                    "s": round(cr.score, 3),
+                    "s": _num(cr.score, 3),
                     "st": state,
                     "p": cr.passed,
                     "l": truth.get(c),
@@ -138,7 +145,7 @@ def cards(
             "id": r.id,
             "v": r.verdict,
             "k": r.kind or lab.get("kind"),
-            "s": r.score,
+            "s": _num(r.score, 4),
             "g": good,
             "o": outcome(r.verdict, good),
             "d": lab.get("defect"),

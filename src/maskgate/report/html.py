@@ -9,6 +9,7 @@ next to it, so the folder can be zipped and sent.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -70,7 +71,10 @@ def write_report(
         for c in CRITERIA:
             v = r.passed(c)
             per_crit[c]["fail" if v is False else "pass" if v is True else "n/a"] += 1
-    scores = {v: [r.score for r in records if r.verdict == v and r.score is not None] for v in VERDICTS}
+    scores = {
+        v: [r.score for r in records if r.verdict == v and r.score is not None and math.isfinite(r.score)]
+        for v in VERDICTS
+    }
     dec = Decisions.build(records, labels, sc)
     curves = dec.curves() if labels else ([], [])
     defects = defect_table(records, labels) if labels else []

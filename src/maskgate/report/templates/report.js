@@ -77,7 +77,7 @@
   function chips(card) {
     const box = el("div", "crit");
     for (const c of card.cr) {
-      let t = c.c + " " + c.s.toFixed(2);
+      let t = c.c + " " + (c.s === null ? "n/a" : c.s.toFixed(2));
       if (c.st === "doubt") t += " (doubtful, accept ≥ " + c.a + ")";
       if (c.l !== null && c.l !== undefined) t += c.l ? " · label pass" : " · label fail";
       const s = el("span", "cs " + c.st + (disagrees(c) ? " disagree" : ""), t);
@@ -117,7 +117,9 @@
       imgs.appendChild(figure(card.im_e, "edit"));
       for (const e of card.ev) imgs.appendChild(figure(e.im, e.label));
       c.appendChild(imgs);
+      c.tabIndex = 0;
       c.addEventListener("click", () => openViewer(state.page * size + j));
+      c.addEventListener("keydown", (e) => { if (e.key === "Enter") openViewer(state.page * size + j); });
       g.appendChild(c);
     });
     $("status").textContent = n ? `${n} of ${cards.length} pairs · page ${state.page + 1} of ${pages}` : `no pair matches (of ${cards.length})`;
