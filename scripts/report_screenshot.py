@@ -107,6 +107,12 @@ def demo_run(folder: Path, n: int = 60, seed: int = 0, images: bool = True) -> t
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(folder / rel), cv2.addWeighted(e, 0.5, heat, 0.5, 0))
                 crit["residue"]["evidence"]["images"] = {"heatmap": rel}
+            if passed.get("quality") is False:  # side by side, as the quality criterion draws it
+                o = cv2.imread(str(orig))
+                rel = f"evidence/{pid}/quality_crop.png"
+                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(folder / rel), np.hstack([o[50:250, 100:300], e[50:250, 100:300]]))
+                crit["quality"]["evidence"]["images"] = {"crop": rel}
         truth = {c: (None if s is None else c != bad) for c, s in scores.items()}
         rec = {
             "id": pid,

@@ -116,7 +116,7 @@ def test_full_size_view_with_evidence_overlay(page, run):
     natural = page.wait_for_function("() => document.getElementById('v-base').naturalWidth").json_value()
     assert natural == Image.open(r.edited).width  # the file itself, not its thumbnail
     page.click("#v-layers button:has-text('residue: heatmap')")
-    page.wait_for_function("() => document.getElementById('v-over').naturalWidth > 0")
+    page.wait_for_selector("body[data-viewer-mode='overlay']")
     box = page.evaluate(
         "() => { const b = document.getElementById('v-base'), o = document.getElementById('v-over');"
         " return [b.clientWidth, b.clientHeight, o.clientWidth, o.clientHeight, o.hidden, getComputedStyle(o).opacity] }"
@@ -126,6 +126,14 @@ def test_full_size_view_with_evidence_overlay(page, run):
     assert page.evaluate("() => document.getElementById('v-over').hidden")
     page.keyboard.press("Escape")
     assert page.is_hidden("#viewer")
+    # side-by-side crops are not in the edit's frame: shown on their own, not stretched over it
+    r = next(r for r in records if r.criteria["quality"].images)
+    page.fill("#f-text", r.id)
+    page.click("#gallery .card")
+    page.click("#v-layers button:has-text('quality: crop')")
+    page.wait_for_selector("body[data-viewer-mode='alone']")
+    assert page.evaluate("() => getComputedStyle(document.getElementById('v-base')).visibility") == "hidden"
+    page.keyboard.press("Escape")
     page.fill("#f-text", "")
     page.click("#gallery .card >> nth=0")
     page.keyboard.press("ArrowRight")

@@ -136,11 +136,23 @@
     $("pairs").scrollIntoView();
   }
 
-  // ---- full-size view: the files themselves, an evidence image laid over the edit
+  // ---- full-size view: the files themselves; an evidence image drawn in the edit's frame (a
+  // heatmap, an outline) is laid over the edit, one of another shape (side-by-side crops) is shown
+  // on its own, since stretching it over the edit would misplace every pixel
+  function sameFrame(a, b) {
+    return a.naturalWidth && b.naturalWidth &&
+      Math.abs(a.naturalWidth / a.naturalHeight - b.naturalWidth / b.naturalHeight) < 0.02 * (b.naturalWidth / b.naturalHeight);
+  }
+
   function fitOverlay() {
     const base = $("v-base"), over = $("v-over");
-    over.style.width = base.clientWidth + "px";
-    over.style.height = base.clientHeight + "px";
+    if (state.over === null || over.hidden) return;
+    const laid = sameFrame(over, base);
+    base.style.visibility = laid ? "visible" : "hidden";
+    over.style.opacity = laid ? $("v-opacity").value / 100 : 1;
+    over.style.width = laid ? base.clientWidth + "px" : "";
+    over.style.height = laid ? base.clientHeight + "px" : "";
+    document.body.dataset.viewerMode = laid ? "overlay" : "alone";
   }
 
   function show() {
@@ -148,12 +160,18 @@
     const base = $("v-base"), over = $("v-over");
     const src = (card[state.layer] || [null, null])[1];
     base.onerror = () => { $("v-title").textContent = card.id + " — cannot load " + decodeURIComponent(src || "the image"); };
-    base.src = src || "";
+    if (base.getAttribute("src") !== src) base.src = src || "";
     base.alt = state.layer === "im_o" ? "original" : "edit";
+    base.style.visibility = "visible";
     const ev = state.over === null ? null : card.ev[state.over];
     over.hidden = !ev;
-    if (ev) over.src = ev.im[1];
-    over.style.opacity = $("v-opacity").value / 100;
+    over.style.width = over.style.height = "";
+    document.body.dataset.viewerMode = ev ? "loading" : "plain";
+    if (ev) {
+      over.alt = ev.label;
+      if (over.getAttribute("src") !== ev.im[1]) over.src = ev.im[1];
+      else fitOverlay();
+    }
     $("v-title").textContent = card.id;
     const layers = $("v-layers");
     layers.replaceChildren();
@@ -165,7 +183,7 @@
     };
     btn("original", state.layer === "im_o", () => { state.layer = "im_o"; state.over = null; show(); });
     btn("edit", state.layer === "im_e" && state.over === null, () => { state.layer = "im_e"; state.over = null; show(); });
-    card.ev.forEach((e, k) => btn(e.label + " over the edit", state.over === k, () => { state.layer = "im_e"; state.over = k; show(); }));
+    card.ev.forEach((e, k) => btn(e.label, state.over === k, () => { state.layer = "im_e"; state.over = k; show(); }));
     const info = $("v-info");
     info.replaceChildren(head(card), chips(card));
     document.body.dataset.viewer = card.id;
@@ -201,9 +219,10 @@
   $("v-close").addEventListener("click", closeViewer);
   $("v-prev").addEventListener("click", () => step(-1));
   $("v-next").addEventListener("click", () => step(1));
-  $("v-opacity").addEventListener("input", () => ($("v-over").style.opacity = $("v-opacity").value / 100));
+  $("v-opacity").addEventListener("input", fitOverlay);
   $("v-actual").addEventListener("change", () => { $("v-stage").classList.toggle("actual", $("v-actual").checked); fitOverlay(); });
   $("v-base").addEventListener("load", fitOverlay);
+  $("v-over").addEventListener("load", fitOverlay);
   window.addEventListener("resize", fitOverlay);
   document.addEventListener("keydown", (e) => {
     if ($("viewer").hidden) return;
