@@ -284,6 +284,13 @@ def test_cli_report_several_labels_and_a_bad_one_loses_nothing(tmp_path):
     assert report.read_text() == before
     res = CliRunner().invoke(cli, ["report", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "no results.jsonl" in res.output
+    res = CliRunner().invoke(cli, ["report", str(results), "--calibration", str(tmp_path / "no.json")])
+    assert res.exit_code == 2 and "no such calibration file" in res.output
+    res = CliRunner().invoke(
+        cli, ["report", str(results), "--calibration", str(labels), "--model", str(tmp_path)]
+    )
+    assert res.exit_code == 2 and "not both" in res.output
+    assert report.read_text() == before
 
 
 def test_ten_thousand_pairs_render_fast_and_as_data(tmp_path):
