@@ -152,3 +152,22 @@ def test_ten_thousand_pairs_in_the_browser(browser, tmp_path):
     n = sum(json.loads(x)["verdict"] == "accept" for x in results.read_text().splitlines())
     assert p.get_attribute("body", "data-matching") == str(n)
     p.close()
+
+
+def test_filters_travel_in_the_address(browser, run, page):
+    report, records, labels = run
+    page.select_option("#f-verdict", "reject")
+    page.select_option("#f-criterion", "residue")
+    page.select_option("#f-outcome", "right")
+    url = page.url
+    assert "verdict=reject" in url and "criterion=residue" in url
+    want = shown(page)
+    other = browser.new_page()
+    other.goto(url)
+    other.wait_for_selector("body[data-ready='1']")
+    assert shown(other) == want and other.input_value("#f-outcome") == "right"
+    other.goto(report.as_uri() + "#verdict=nonsense&page=2")  # unknown values are ignored
+    other.reload()
+    other.wait_for_selector("body[data-ready='1']")
+    assert other.input_value("#f-verdict") == "" and other.get_attribute("body", "data-page") == "2"
+    other.close()

@@ -40,6 +40,31 @@
     }
   }
 
+  // The filters live in the address's #fragment too, so a view ("false rejects on residue") can be
+  // bookmarked or sent along with the zipped folder.
+  const FIELDS = { verdict: "f-verdict", criterion: "f-criterion", kind: "f-kind", outcome: "f-outcome", id: "f-text", sort: "f-sort" };
+
+  function readHash() {
+    const q = new URLSearchParams(location.hash.slice(1));
+    for (const [k, id] of Object.entries(FIELDS)) {
+      const v = q.get(k);
+      if (v === null) continue;
+      const e = $(id);
+      if (e.tagName === "SELECT" && ![...e.options].some((o) => o.value === v)) continue;
+      e.value = v;
+    }
+    const page = parseInt(q.get("page") || "1", 10);
+    return Number.isFinite(page) && page > 0 ? page - 1 : 0;
+  }
+
+  function writeHash() {
+    const q = new URLSearchParams();
+    for (const [k, id] of Object.entries(FIELDS)) if ($(id).value) q.set(k, $(id).value);
+    if (state.page) q.set("page", String(state.page + 1));
+    const h = q.toString();
+    history.replaceState(null, "", h ? "#" + h : location.pathname + location.search);
+  }
+
   function apply(keepPage) {
     const f = {
       verdict: $("f-verdict").value, kind: $("f-kind").value, criterion: $("f-criterion").value,
@@ -128,6 +153,7 @@
     document.body.dataset.page = String(state.page + 1);
     document.body.dataset.pages = String(pages);
     document.body.dataset.matching = String(n);
+    writeHash();
   }
 
   function go(delta) {
@@ -230,6 +256,7 @@
     else if (e.key === "ArrowRight") step(1);
     else if (e.key === "ArrowLeft") step(-1);
   });
-  apply(false);
+  state.page = readHash();
+  apply(true);
   document.body.dataset.ready = "1";
 })();
