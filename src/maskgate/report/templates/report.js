@@ -103,7 +103,7 @@
     const box = el("div", "crit");
     for (const c of card.cr) {
       let t = c.c + " " + (c.s === null ? "n/a" : c.s.toFixed(2));
-      if (c.st === "doubt") t += " (doubtful, accept ≥ " + c.a + ")";
+      if (c.st === "doubt") t += c.a === null ? " (doubtful: never accepts alone)" : " (doubtful, accept ≥ " + c.a + ")";
       if (c.l !== null && c.l !== undefined) t += c.l ? " · label pass" : " · label fail";
       const s = el("span", "cs " + c.st + (disagrees(c) ? " disagree" : ""), t);
       s.title = c.st === "na" ? "not applicable or not judged" : c.p ? "check: pass" : "check: fail";
