@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from maskgate.check.verdict import Calibration
+from maskgate.check.verdict import Calibration, Thresholds
 from maskgate.cli import app as cli
 from maskgate.core.record import PairRecord, read_records
 from maskgate.io.images import save_image
@@ -205,6 +205,11 @@ def test_doubtful_criteria_are_placed_by_the_run_thresholds(tmp_path):
     _, data = parse(write_report(_write(tmp_path, [r]), scoring=cal))
     states = {c["c"]: (c["st"], c["a"]) for c in data["cards"][0]["cr"]}
     assert states["quality"] == ("doubt", round(t.accept, 3)) and states["residue"][0] == "ok"
+    # a scorer that never accepts alone (a learned model's 1.01) leaves every score doubtful
+    cal.thresholds["residue"] = Thresholds(0.5, 1.01, -0.01)
+    _, data = parse(write_report(_write(tmp_path, [r]), scoring=cal))
+    states = {c["c"]: (c["st"], c["a"]) for c in data["cards"][0]["cr"]}
+    assert states["residue"] == ("doubt", None)
 
 
 def test_hostile_id_cannot_break_out_of_the_data_island(tmp_path):
