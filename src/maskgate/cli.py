@@ -378,7 +378,7 @@ def check(
             f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on",
             130,
         )
-    report = write_report(s.out_dir / RESULTS)
+    report = write_report(s.out_dir / RESULTS, scoring=model or calibration)
     if as_json:
         _emit({**s.to_json(), "report": str(report)})
     _print_summary(s, report, err=as_json)
@@ -505,20 +505,30 @@ def demo(
 @app.command(help="Re-render report.html from results.jsonl.")
 def report(
     results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
-    labels: Path = typer.Option(None, help="labels.jsonl to add precision/recall per criterion."),
+    labels: list[Path] = typer.Option(
+        None, help="labels.jsonl to judge the verdicts against (repeat for several; a later file wins)."
+    ),
+    calibration: Path = typer.Option(
+        None, help="Calibration file the run was scored with (default: packaged)."
+    ),
+    model: Path = typer.Option(
+        None, "--model", help="Model folder the run was scored with (instead of --calibration)."
+    ),
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.report.html import write_report
+    from maskgate.report.labels import LabelError, read_labels
 
     path = results / "results.jsonl" if results.is_dir() else results
     if not path.is_file():
-        _fail(f"no such results file: {path} (give a `maskgate check` output folder or its results.jsonl)")
-    if labels is not None and not labels.is_file():
-        _fail(f"no such labels file: {labels}")
-    lab = None
-    if labels is not None:
-        lab = {json.loads(x)["id"]: json.loads(x) for x in labels.read_text().splitlines() if x.strip()}
-    out = write_report(path, labels=lab)
+        _fail(f"{path}: no results.jsonl (give a `maskgate check` output folder or its results.jsonl)")
+    if calibration is not None and model is not None:
+        _fail("give --calibration or --model, not both")
+    try:
+        lab = read_labels(labels) if labels else None
+        out = write_report(path, labels=lab, scoring=model or calibration)
+    except (LabelError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
     typer.echo(f"report: {out}", err=as_json)
     if as_json:
         _emit({"report": str(out), "results": str(path)})
