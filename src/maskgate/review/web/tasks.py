@@ -33,8 +33,9 @@ from maskgate.review.masks import (
 )
 from maskgate.review.overlays import heat_rgba, rgba_png
 from maskgate.review.questionnaire import AnswerError, parse_answer, questions
-from maskgate.review.schema import Item, Root
-from maskgate.review.security import UnsafePathError, safe_join
+from maskgate.review.roots import read_path
+from maskgate.review.schema import Item
+from maskgate.review.security import UnsafePathError
 from maskgate.review.web.api_schema import (
     Criterion,
     ItemOut,
@@ -128,9 +129,12 @@ def decode_mask(url: str | None, key: str, it: Item) -> np.ndarray | None:
         raise HTTPException(400, f"{key}: {e}") from e
 
 
-def root_path(db: sessionmaker[Session], it: Item) -> str:
-    with db() as s:
-        return s.get(Root, it.root_id).path
+def item_file(db: sessionmaker[Session], it: Item, rel: str):
+    """One of the item's files, through the same allowed-root check as the file route."""
+    try:
+        return read_path(db, it.root_id, rel)
+    except LookupError as e:
+        raise UnsafePathError(str(e)) from e
 
 
 @router.get("/api/next")
@@ -158,13 +162,12 @@ def heat_overlay(name: str, lease: HeldLease, db: DbSessions) -> Response:
     rel = (it.evidence or {}).get(name)
     if rel is None or not is_heat(name):
         raise HTTPException(404, "no such heatmap")
-    root = root_path(db, it)
     try:
-        heat = load_image(safe_join(root, rel)).rgb
+        heat = load_image(item_file(db, it, rel)).rgb
     except (ImageReadError, UnsafePathError) as e:
         raise HTTPException(422, f"cannot read the heatmap: {e}") from e
     try:
-        base = load_image(safe_join(root, it.edited)).rgb
+        base = load_image(item_file(db, it, it.edited)).rgb
     except (ImageReadError, UnsafePathError):
         base = None
     return Response(
@@ -222,7 +225,7 @@ def refine(
     fg = decode_mask(body.fg, "fg", it)
     bg = decode_mask(body.bg, "bg", it)
     try:
-        img = load_image(safe_join(root_path(db, it), it.original), max_side=1024)
+        img = load_image(item_file(db, it, it.original), max_side=1024)
     except (ImageReadError, UnsafePathError) as e:
         raise HTTPException(422, f"cannot read the original: {e}") from e
     out = grabcut_refine(img.rgb, m, fg, bg)
