@@ -11,6 +11,7 @@ traversal refused before touching the disk. The routers carry those rules (see
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -140,6 +141,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.state.sessions = sessions(engine)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.filters["utc"] = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t))
     for area in (auth, home, tasks, files, admin):
         app.include_router(area.router)
     return app

@@ -24,6 +24,7 @@ from maskgate.review.web.deps import (
     AppSettings,
     CsrfForm,
     DbEngine,
+    clear_cookie,
     live_session,
     render,
     set_cookie,
@@ -84,7 +85,7 @@ def login(request: Request, form: CsrfForm, engine: DbEngine, settings: AppSetti
         sign(request.app.state.secret, sid, "session"),
         max_age=int(settings.session_hours * 3600),
     )
-    resp.delete_cookie(LOGIN_COOKIE, path="/")
+    clear_cookie(request, resp, LOGIN_COOKIE)
     return resp
 
 
@@ -94,5 +95,5 @@ def logout(request: Request, _form: CsrfForm, engine: DbEngine) -> RedirectRespo
     if live is not None:
         revoke_sessions(engine, live.account.id)
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(SESSION_COOKIE, path="/")
+    clear_cookie(request, resp, SESSION_COOKIE)
     return resp

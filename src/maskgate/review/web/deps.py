@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
@@ -49,6 +49,9 @@ def get_settings(request: Request):
     return request.app.state.settings
 
 
+# An id in a URL. Bounded to the Integer columns' range: a larger number would not be "not found"
+# but a database error (SQLite cannot bind it, PostgreSQL overflows int4), i.e. a 500.
+DbId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 DbEngine = Annotated[Engine, Depends(get_engine)]
 DbSessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
 AppSettings = Annotated[Any, Depends(get_settings)]
@@ -164,6 +167,10 @@ def set_cookie(request: Request, resp: Response, name: str, value: str, max_age:
         samesite="strict",
         secure=secure_cookies(request),
     )
+
+
+def clear_cookie(request: Request, resp: Response, name: str) -> None:
+    resp.delete_cookie(name, path="/", httponly=True, samesite="strict", secure=secure_cookies(request))
 
 
 def render(request: Request, name: str, acct: Account | None, **ctx) -> HTMLResponse:

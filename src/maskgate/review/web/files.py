@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from maskgate.review.roots import read_path
 from maskgate.review.schema import Item
 from maskgate.review.security import UnsafePathError
-from maskgate.review.web.deps import DbSessions, current_user
+from maskgate.review.web.deps import DbId, DbSessions, current_user
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
@@ -28,7 +28,7 @@ def file_url(it: Item, rel: str) -> str:
 
 
 @router.get("/files/{root_id}/{rel:path}")
-def image(root_id: int, rel: str, db: DbSessions) -> FileResponse:
+def image(root_id: DbId, rel: str, db: DbSessions) -> FileResponse:
     try:
         p = read_path(db, root_id, rel)
     except LookupError as e:
