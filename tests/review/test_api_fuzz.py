@@ -26,7 +26,7 @@ from maskgate.review.importer import import_results
 
 from .conftest import PW, LiveServer, login, make_pair
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 15
 SKIP = {("POST", "/login"), ("POST", "/logout")}
 
 

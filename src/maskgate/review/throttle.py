@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,8 +87,11 @@ def begin_attempt(
 def succeeded(engine: Engine, username: str, address: str | None, policy: ThrottlePolicy) -> None:
     """The right password: forget the account's failures; the address keeps its failures but not
     this attempt, so a valid account of one's own cannot be used to reset an address's count."""
-    ks = keys(username, address)
+    ks, now = keys(username, address), time.time()
     with write_transaction(engine) as c:
+        # Forgotten counters go here rather than on every attempt: a spray of made-up user names
+        # leaves one row each, and a success is the rarer event.
+        c.execute(delete(T).where(T.c.last_failure < now - policy.forget_after, T.c.locked_until < now))
         c.execute(update(T).where(T.c.key == ks["account"]).values(failures=0, locked_until=0.0))
         r = c.execute(select(T).where(T.c.key == ks["address"]).with_for_update()).first()
         if r is not None:
