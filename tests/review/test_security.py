@@ -144,6 +144,31 @@ def test_cookie_holds_only_a_signed_id_the_database_keeps_hashed(live, engine):
     assert refused(live.url, cookie)
 
 
+def test_concurrent_requests_recording_last_seen_never_fail(live, engine, monkeypatch):
+    """Every request writes last_seen here (normally once a minute): reads of the session and those
+    writes from many threads at once must not trip over each other (SQLite's busy snapshot)."""
+    import maskgate.review.accounts as accounts
+
+    clients = [login(live.url, u)[0] for u in ("alice", "bob", "root", "alice")]
+    monkeypatch.setattr(accounts, "TOUCH_EVERY", -1.0)
+    with engine.connect() as c:
+        before = max(c.execute(select(AuthSession.last_seen)).scalars())
+    codes: list[int] = []
+
+    def hammer(c: httpx.Client) -> None:
+        for _ in range(10):
+            codes.append(c.get("/api/next").status_code)
+
+    threads = [threading.Thread(target=hammer, args=(c,)) for c in clients for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 80, sorted(set(codes))
+    with engine.connect() as c:
+        assert max(c.execute(select(AuthSession.last_seen)).scalars()) > before
+
+
 def test_session_cookie_flags_over_plain_http(live):
     with httpx.Client(base_url=live.url, follow_redirects=False) as c:
         page = c.get("/login")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, select, update
 
-from maskgate.review.db import sessions
+from maskgate.review.db import sessions, write_transaction, writer
 from maskgate.review.schema import AuthSession, User
 from maskgate.review.security import hash_password, id_hash, new_token, verify_password
 
@@ -40,7 +40,7 @@ def add_user(
         raise AccountError("username: 1-64 printable characters, no spaces")
     if len(password) < 8:
         raise AccountError("password: at least 8 characters")
-    with sessions(engine).begin() as s:
+    with sessions(writer(engine)).begin() as s:
         u = s.scalar(select(User).where(User.username == username))
         if u is not None and not update:
             raise AccountError(f"user {username!r} exists (use --update to change password or role)")
@@ -92,7 +92,7 @@ def start_session(
     """A new session for ``user_id``; returns the id the cookie carries (only its hash is kept).
     Sessions that expired a day ago are dropped here, so the table does not grow without end."""
     sid, now = new_token(), time.time()
-    with sessions(engine).begin() as s:
+    with sessions(writer(engine)).begin() as s:
         s.execute(delete(AuthSession).where(AuthSession.expires_at < now - 86400))
         s.add(
             AuthSession(
@@ -125,10 +125,14 @@ def session_for(engine: Engine, sid: str | None) -> LiveSession | None:
         a, u = row
         if a.revoked_at is not None or a.expires_at <= now:
             return None
-        if now - a.last_seen > TOUCH_EVERY:
-            s.execute(update(AuthSession).where(AuthSession.id_hash == h).values(last_seen=now))
-            s.commit()
-        return LiveSession(Account(u.id, u.username, u.role), a.csrf, h)
+        live = LiveSession(Account(u.id, u.username, u.role), a.csrf, h)
+        stale = now - a.last_seen > TOUCH_EVERY
+    if stale:
+        # A write transaction of its own: on SQLite, upgrading the read above to a write would
+        # fail at once (SQLITE_BUSY) whenever another writer committed in between.
+        with write_transaction(engine) as c:
+            c.execute(update(AuthSession).where(AuthSession.id_hash == h).values(last_seen=now))
+    return live
 
 
 def _revoke(s, user_id: int, now: float) -> int:
@@ -141,7 +145,7 @@ def _revoke(s, user_id: int, now: float) -> int:
 
 
 def end_session(engine: Engine, h: str) -> None:
-    with sessions(engine).begin() as s:
+    with sessions(writer(engine)).begin() as s:
         s.execute(
             update(AuthSession)
             .where(AuthSession.id_hash == h, AuthSession.revoked_at.is_(None))
@@ -151,7 +155,7 @@ def end_session(engine: Engine, h: str) -> None:
 
 def revoke_sessions(engine: Engine, user_id: int) -> int:
     """End every session of a user; returns how many were live (or at least not yet revoked)."""
-    with sessions(engine).begin() as s:
+    with sessions(writer(engine)).begin() as s:
         return _revoke(s, user_id, time.time())
 
 
