@@ -764,7 +764,10 @@ def roots_list(db: str = typer.Option(None, "--db", help=_DB_HELP)) -> None:
     from maskgate.review.db import open_db
     from maskgate.review.roots import list_roots
 
-    for r in list_roots(open_db(db)):
+    roots = list_roots(open_db(db))
+    if not roots:
+        typer.echo("no roots yet: `maskgate review import` or `maskgate review roots add FOLDER` adds them")
+    for r in roots:
         typer.echo(
             f"{r.id}\t{'allowed' if r.allowed else 'base only'}\t{r.added_by}\t{r.items} items\t{r.path}"
         )
