@@ -730,10 +730,29 @@ def serve(
     lease_minutes: float = typer.Option(
         15.0, help="How long a task stays with a reviewer before it returns to the queue."
     ),
+    secure_cookies: bool = typer.Option(
+        None,
+        "--secure-cookies/--no-secure-cookies",
+        help="Mark cookies HTTPS-only (default: on with an https --base-url, else per request: "
+        "on when it came over HTTPS, e.g. X-Forwarded-Proto: https from a trusted proxy).",
+    ),
+    base_url: str = typer.Option(
+        None, "--base-url", help="The address people open (https://... turns on secure cookies)."
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Proxies whose X-Forwarded-For/-Proto are believed (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS).",
+    ),
 ) -> None:
-    from maskgate.review.app import Settings, run_server
+    from maskgate.review.app import Settings, run_server, secure_cookie_setting
 
-    run_server(db, host, port, Settings(lease_seconds=lease_minutes * 60, gold_every=gold_every))
+    settings = Settings(
+        lease_seconds=lease_minutes * 60,
+        gold_every=gold_every,
+        secure_cookies=secure_cookie_setting(secure_cookies, base_url),
+    )
+    run_server(db, host, port, settings, forwarded_allow_ips=forwarded_allow_ips)
 
 
 @review_app.command(
@@ -954,6 +973,75 @@ def user_add(
     except AccountError as e:
         _fail(str(e))
     typer.echo(f"user {acct.username} ({acct.role}) ready")
+
+
+@user_app.command("revoke", help="End every session of a user at once (they must log in again).")
+def user_revoke(
+    username: str = typer.Argument(..., help="The login name."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.review.accounts import AccountError, revoke_user
+    from maskgate.review.db import open_db
+
+    try:
+        n = revoke_user(open_db(db), username)
+    except AccountError as e:
+        _fail(str(e))
+    typer.echo(f"ended {n} sessions of {username}")
+
+
+roots_app = typer.Typer(no_args_is_help=True, help="Folders the review app may serve images from.")
+review_app.add_typer(roots_app, name="roots")
+
+
+@roots_app.command(
+    "add", help="Allow serving images from inside FOLDER (its real path; never a file system root)."
+)
+def roots_add(
+    folder: Path = typer.Argument(..., help="The folder to allow."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.review.db import open_db
+    from maskgate.review.roots import RootError, add_root
+
+    try:
+        r = add_root(open_db(db), folder)
+    except RootError as e:
+        _fail(str(e))
+    typer.echo(f"root {r.id}: {r.path} allowed")
+
+
+@roots_app.command(
+    "list", help="The known folders: id, allowed or base only, who added it, items based on it."
+)
+def roots_list(db: str = typer.Option(None, "--db", help=_DB_HELP)) -> None:
+    from maskgate.review.db import open_db
+    from maskgate.review.roots import list_roots
+
+    roots = list_roots(open_db(db))
+    if not roots:
+        typer.echo("no roots yet: `maskgate review import` or `maskgate review roots add FOLDER` adds them")
+    for r in roots:
+        typer.echo(
+            f"{r.id}\t{'allowed' if r.allowed else 'base only'}\t{r.added_by}\t{r.items} items\t{r.path}"
+        )
+
+
+@roots_app.command(
+    "remove", help="Stop serving images from a root (items keep it as the base of their paths)."
+)
+def roots_remove(
+    root: str = typer.Argument(..., help="Id or path (see `roots list`)."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.review.db import open_db
+    from maskgate.review.roots import RootError, remove_root
+
+    try:
+        r = remove_root(open_db(db), root)
+    except RootError as e:
+        _fail(str(e))
+    typer.echo(f"root {r.id}: {r.path} no longer served")
 
 
 if __name__ == "__main__":
