@@ -60,6 +60,45 @@ def models_pull(
         _fail(str(e), 1)
 
 
+@models_app.command("versions")
+def models_versions(
+    root: Path = typer.Argument(..., help="Models folder written by `learn --from-db`."),
+) -> None:
+    """Trained model versions in a models folder, the active one marked, with held-out figures."""
+    from maskgate.learn.versions import describe
+
+    infos = describe(root)
+    if not infos:
+        _fail(f"{root}: no model versions (write one with `maskgate learn --from-db --out {root}`)", 1)
+    for v in infos:
+        ho = v.held_out
+        new, old = (ho.get("new") or {}), (ho.get("previous") or {})
+        fig = (
+            f"held-out log-loss {new.get('mean_log_loss')} vs {old.get('version')} {old.get('mean_log_loss')}"
+            if ho
+            else "no held-out comparison"
+        )
+        typer.echo(
+            f"{'*' if v.active else ' '} {v.name}  {v.created or '?':25s} pairs {v.pairs}  {fig}"
+            + (f"  ({v.problem})" if v.problem else "")
+        )
+
+
+@models_app.command("activate")
+def models_activate(
+    root: Path = typer.Argument(..., help="Models folder."),
+    version: str = typer.Argument(..., help="e.g. v0002."),
+) -> None:
+    """Make VERSION the model `check --model ROOT` scores with (a roll-back, or an override)."""
+    from maskgate.learn.versions import VersionError, activate
+
+    try:
+        activate(root, version)
+    except VersionError as e:
+        _fail(str(e))
+    typer.echo(f"active: {version}")
+
+
 # ---------------------------------------------------------------- make (mask, text-mask, isolate, erase)
 
 _MODEL_HELP = "Segmenter: a registry name (u2netp, u2net, isnet-general-use, birefnet-general[-lite]) or a path to an .onnx."
@@ -459,10 +498,20 @@ def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, w
 @app.command()
 def learn(
     labels: list[Path] = typer.Argument(
-        ...,
+        None,
         help="Labelled pairs (labels.jsonl: id, original, edited, kind, labels, acceptable); several sets train together.",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Model folder to write (model.json and tree files)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Model folder to write (with --from-db: the models folder of versions)."
+    ),
+    from_db: str = typer.Option(
+        None,
+        "--from-db",
+        is_flag=False,
+        flag_value="",
+        help="Train from the review database's answers (URL; bare: $MASKGATE_DB or the default) into a new "
+        "version of OUT, activated only when better on held-out pairs than the active one.",
+    ),
     results: list[Path] = typer.Option(
         None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
     ),
@@ -491,6 +540,13 @@ def learn(
         _fail(f"--model-class {model_class}: choose one of {', '.join(MODEL_CHOICES)}")
     if not 0.5 < target_precision < 1:
         _fail(f"--target-precision {target_precision}: give a share between 0.5 and 1")
+    if from_db is not None:
+        if labels or results:
+            _fail("--from-db trains on the review database: give no LABELS or --results with it")
+        _learn_from_db(from_db or None, out, target_precision, model_class, group_by)
+        return
+    if not labels:
+        _fail("give LABELS (labelled pairs) or --from-db")
     rows, used = _labelled_rows(
         labels, results, work or out.parent / f"{out.name}-check-run", workers, group_by
     )
@@ -507,6 +563,41 @@ def learn(
     model.save(out)
     _print_model(model)
     typer.echo(f"wrote {out}")
+
+
+def _learn_from_db(
+    url: str | None, out: Path, target_precision: float, model_class: str, group_by: str
+) -> None:
+    from maskgate.learn.versions import VersionError, retrain
+    from maskgate.review.db import default_url, open_db
+    from maskgate.review.training import describe_db, training_rows
+
+    url = url or default_url()
+    got = training_rows(open_db(url), group_by=group_by)
+    typer.echo(got.summary())
+    try:
+        res = retrain(
+            got.rows,
+            out,
+            target_precision=target_precision,
+            model_class=model_class,  # type: ignore[arg-type]
+            sources=describe_db(url, got),
+            group_by=group_by,
+        )
+    except (ValueError, VersionError) as e:
+        _fail(str(e))
+    _print_model(res.model)
+    n, o = res.new_figures, res.previous_figures
+    typer.echo(
+        f"held out {res.held_out_pairs} pairs (trained on {res.train_pairs}): mean log-loss {n['mean_log_loss']} "
+        f"(new) vs {o['mean_log_loss']} ({res.previous}); right/wrong verdicts {n['right']}/{n['wrong']} vs "
+        f"{o['right']}/{o['wrong']}"
+    )
+    typer.echo(
+        f"wrote {out / res.version}: "
+        + ("activated" if res.activated else f"NOT activated, {res.previous} stays active")
+        + f" ({res.reason})"
+    )
 
 
 def _print_model(model) -> None:
