@@ -504,13 +504,14 @@ def learn(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Model folder to write (with --from-db: the models folder of versions)."
     ),
-    from_db: str = typer.Option(
-        None,
+    from_db: bool = typer.Option(
+        False,
         "--from-db",
-        is_flag=False,
-        flag_value="",
-        help="Train from the review database's answers (URL; bare: $MASKGATE_DB or the default) into a new "
-        "version of OUT, activated only when better on held-out pairs than the active one.",
+        help="Train from the review database's answers (--db) into a new version of OUT, activated only "
+        "when it is better on held-out pairs than the active one.",
+    ),
+    db: str = typer.Option(
+        None, "--db", help="With --from-db: the review database URL (default: $MASKGATE_DB)."
     ),
     results: list[Path] = typer.Option(
         None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
@@ -540,10 +541,10 @@ def learn(
         _fail(f"--model-class {model_class}: choose one of {', '.join(MODEL_CHOICES)}")
     if not 0.5 < target_precision < 1:
         _fail(f"--target-precision {target_precision}: give a share between 0.5 and 1")
-    if from_db is not None:
+    if from_db:
         if labels or results:
             _fail("--from-db trains on the review database: give no LABELS or --results with it")
-        _learn_from_db(from_db or None, out, target_precision, model_class, group_by)
+        _learn_from_db(db, out, target_precision, model_class, group_by)
         return
     if not labels:
         _fail("give LABELS (labelled pairs) or --from-db")
@@ -691,11 +692,19 @@ def serve(
     lease_minutes: float = typer.Option(
         15.0, help="How long a task stays with a reviewer before it returns to the queue."
     ),
+    accept_target: float = typer.Option(
+        0.98, min=0.0, max=1.0, help="The admin page warns when audited automatic accepts fall under it."
+    ),
 ) -> None:
     """Start the review web app (migrates the database first)."""
     from maskgate.review.app import Settings, run_server
 
-    run_server(db, host, port, Settings(lease_seconds=lease_minutes * 60, gold_every=gold_every))
+    run_server(
+        db,
+        host,
+        port,
+        Settings(lease_seconds=lease_minutes * 60, gold_every=gold_every, accept_target=accept_target),
+    )
 
 
 @review_app.command("import")
@@ -714,6 +723,13 @@ def review_import(
     ),
     gold_share: float = typer.Option(
         0.1, "--gold-share", min=0.0, max=1.0, help="Share of the labelled ids drawn as gold."
+    ),
+    audit_share: float = typer.Option(
+        0.05,
+        "--audit-share",
+        min=0.0,
+        max=1.0,
+        help="Share of the pairs the gate accepted or rejected alone also sent to people, to audit it.",
     ),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
     prelabel: bool = typer.Option(
@@ -753,6 +769,7 @@ def review_import(
         gold_share=gold_share,
         segment=default_segmenter if prelabel else None,
         thresholds=thresholds,
+        audit_share=audit_share,
     )
     for p in rep.problems:
         console.print(f"[yellow]warning:[/yellow] {p}")

@@ -16,13 +16,16 @@ from urllib.parse import quote
 
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from maskgate.review import queue
+from maskgate.review.audit import DEFAULT_TARGET
 from maskgate.review.db import open_db, sessions
 from maskgate.review.schema import Setting
 from maskgate.review.security import MAX_BODY_BYTES
@@ -37,6 +40,7 @@ class Settings:
     lease_seconds: float = queue.LEASE_SECONDS
     gold_every: int = queue.GOLD_EVERY
     max_body: int = MAX_BODY_BYTES
+    accept_target: float = DEFAULT_TARGET  # the admin page warns when audited accepts fall under it
 
 
 class BodyLimit:
@@ -100,6 +104,23 @@ async def need_login(request: Request, _exc: NeedLogin) -> Response:
     return RedirectResponse("/login?next=" + quote(path), status_code=303)
 
 
+async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """A person opening a page they may not see ("admins only") or that is not there gets a page
+    that says so, with the way back; scripts, images and writes keep the JSON detail they act on."""
+    path = request.url.path
+    if request.method != "GET" or path.startswith(("/api/", "/files/", "/static/")) or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    from maskgate.review.web.deps import current_user, render
+
+    try:
+        acct = current_user(request, request.app.state.engine)
+    except NeedLogin:
+        acct = None
+    resp = render(request, "error.html", acct, status=exc.status_code, detail=str(exc.detail))
+    resp.status_code = exc.status_code
+    return resp
+
+
 def session_secret(engine: Engine) -> str:
     """Stored in the database so sessions survive restarts and all workers agree on it."""
     with sessions(engine).begin() as s:
@@ -125,6 +146,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.middleware("http")(security_headers)
     app.add_exception_handler(NeedLogin, need_login)
+    app.add_exception_handler(StarletteHTTPException, error_page)
     app.state.engine = engine
     app.state.sessions = sessions(engine)
     app.state.settings = settings

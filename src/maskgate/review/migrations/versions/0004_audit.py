@@ -1,0 +1,25 @@
+"""audit: items.audit marks a pair the gate decided alone, drawn for people to check
+
+Revision ID: 0004
+Revises: 0003
+
+Existing items are not audit items (false).
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("audit", sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_column("audit")
