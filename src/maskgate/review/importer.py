@@ -260,6 +260,10 @@ def import_results(
                 error = f"cannot read original: {e}"
         if error:
             report.problems.append(f"line {n} ({ext}): {error}")
+        else:
+            gone = sorted(k for k, p in ev.items() if not p.is_file())
+            if gone:  # the reviewer screen says which; the admin hears it here, at import
+                report.problems.append(f"line {n} ({ext}): evidence image(s) missing: {', '.join(gone)}")
         pending.append(
             {
                 "ext_id": ext,
