@@ -776,6 +776,34 @@ def review_import(
     typer.echo(rep.summary())
 
 
+@review_app.command("prioritize")
+def review_prioritize(
+    model: Path = typer.Option(
+        None, "--model", help="Models folder or model folder to re-score the stored measurements with."
+    ),
+    calibration: Path = typer.Option(
+        None, "--calibration", help="Or a calibration JSON (default: the scores as imported)."
+    ),
+    diversity: bool = typer.Option(True, help="Discount near-duplicates of items placed before them."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    """Reorder the pending review items by expected information (after answers came in, or a new model)."""
+    from maskgate.check.model import ModelError, load_scoring
+    from maskgate.review.db import open_db
+    from maskgate.review.priority import reprioritize
+
+    if model is not None and calibration is not None:
+        _fail("give --model or --calibration, not both")
+    scoring = None
+    if model is not None or calibration is not None:
+        try:
+            scoring = load_scoring(model or calibration)
+        except (ModelError, FileNotFoundError, ValueError) as e:
+            _fail(str(e))
+    n = reprioritize(open_db(db), scoring=scoring, **({} if diversity else {"diversity": 0.0}))
+    typer.echo(f"reordered {n} pending items")
+
+
 @review_app.command("export")
 def review_export(
     out: Path = typer.Option(Path("review-labels.jsonl"), "--out", "-o", help="JSONL file to write."),

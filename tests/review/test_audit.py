@@ -103,3 +103,34 @@ def test_import_audits_a_share_of_decided_pairs_and_the_admin_page_shows_their_p
     lo, hi = interval(n_acc - people_rejected_accepts, n_acc)
     assert f"{100 * lo:.1f}–{100 * hi:.1f} %" in row
     assert people_rejected_accepts > 0 and "under the target 95%" in row
+
+
+def test_migration_adds_the_audit_flag_to_existing_items(db_url):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, select, text
+
+    from maskgate.review.db import MIGRATIONS, make_engine, migrate
+    from maskgate.review.schema import Item
+
+    eng = make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO roots (id, path) VALUES (1, '/tmp')"))
+        c.execute(
+            text(
+                "INSERT INTO items (id, ext_id, root_id, original, edited, has_background, evidence, "
+                "check_record, overlap, is_gold, created_at) VALUES (1, 'old', 1, 'o', 'e', false, '{}', "
+                "'{}', 1, false, 0)"
+            )
+        )
+        c.execute(text("INSERT INTO slots (item_id, due, state) VALUES (1, 0, 'open')"))
+    migrate(eng)
+    assert "audit" in {col["name"] for col in inspect(eng).get_columns("items")}
+    with eng.connect() as c:
+        assert c.scalar(select(Item.audit).where(Item.id == 1)) is False
+    eng.dispose()

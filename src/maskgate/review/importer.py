@@ -170,6 +170,7 @@ def import_results(
     batch: int = 500,
     thresholds: dict[str, float] | None = None,
     audit_share: float = AUDIT_SHARE,
+    diversity: float | None = None,
 ) -> ImportReport:
     """Import check records as review items. Each item's queue priority comes from its scores
     (:func:`maskgate.learn.active.priority`, against ``thresholds`` per criterion, default 0.5):
@@ -177,7 +178,8 @@ def import_results(
     and a ``gold_share`` sample of the rest, become gold items (see ``read_gold``).
     ``audit_share`` of the pairs the gate accepted or rejected alone is imported too, as audit
     items (``in_audit_sample``), when only one verdict is imported; with every verdict imported
-    they are all reviewed and each decided pair is audited."""
+    they are all reviewed and each decided pair is audited. Afterwards every pending item's
+    priority is recomputed (``priority.reprioritize``; ``diversity`` None: its default)."""
     if overlap < 1:
         raise ValueError("overlap must be >= 1")
     if not 0.0 <= audit_share <= 1.0:
@@ -295,6 +297,14 @@ def import_results(
         if len(pending) >= batch:
             flush()
     flush()
+    if report.imported:
+        from maskgate.review.priority import reprioritize
+
+        # the new items among the old: information, then diversity
+        if diversity is None:
+            reprioritize(engine, thresholds)
+        else:
+            reprioritize(engine, thresholds, diversity=diversity)
     missing_gold = sorted(set(gold_map) - seen - existing)
     if missing_gold:
         report.problems.append(

@@ -16,8 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("audit", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN (no batch copy of the table): SQLite then keeps the foreign keys that
+    # slots, assignments and answers hold on items as they are.
+    op.add_column("items", sa.Column("audit", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
