@@ -88,6 +88,9 @@ def test_a_dangling_active_pointer_is_refused_with_the_fix(tmp_path):
     (root / "ACTIVE").write_text("../elsewhere\n")
     with pytest.raises(ModelError, match="not a version name"):
         load_scoring(root)
+    (root / "ACTIVE").unlink()
+    with pytest.raises(ModelError, match="without an active version"):
+        load_scoring(root)
 
 
 def test_figures_count_right_and_wrong_verdicts_against_people():

@@ -294,7 +294,14 @@ def resolve_model_dir(folder: str | Path) -> Path:
     """The MODEL_DIR a folder stands for: itself, or a models folder's active version, so that
     ``check --model MODELS`` always scores with what ``learn --from-db`` last activated."""
     d = Path(folder)
-    if (d / MODEL_FILE).is_file() or not (d / ACTIVE_FILE).exists():
+    if (d / MODEL_FILE).is_file():
+        return d
+    if not (d / ACTIVE_FILE).exists():
+        if any(p.is_dir() and (p / MODEL_FILE).is_file() for p in d.glob("v[0-9]*")):
+            raise ModelError(
+                f"{d}: a models folder without an active version; choose one with "
+                f"`maskgate models activate {d} VERSION` (`maskgate models versions {d}` lists them)"
+            )
         return d
     name = (d / ACTIVE_FILE).read_text(encoding="utf-8").strip()
     if not name or "/" in name or "\\" in name or name.startswith("."):

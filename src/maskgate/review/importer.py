@@ -24,6 +24,7 @@ from maskgate.io.images import ImageReadError, image_size, load_image
 from maskgate.learn.active import priority
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
+from maskgate.review.priority import AUDIT_PRIORITY, reprioritize
 from maskgate.review.schema import Item, Root, Slot
 from maskgate.vision.segment import saliency
 
@@ -79,8 +80,6 @@ def in_gold_sample(pair_id: str, share: float) -> bool:
 
 
 AUDIT_SHARE = 0.05
-# Audit items come first in the queue: an audit nobody answers measures nothing.
-AUDIT_PRIORITY = 2.0
 
 
 def in_audit_sample(pair_id: str, share: float) -> bool:
@@ -298,8 +297,6 @@ def import_results(
             flush()
     flush()
     if report.imported:
-        from maskgate.review.priority import reprioritize
-
         # the new items among the old: information, then diversity
         if diversity is None:
             reprioritize(engine, thresholds)

@@ -4,7 +4,8 @@ its priority (``maskgate.learn.active.information`` and ``diverse_order`` say ho
 Run at the end of each import (so the new items are ordered among the old ones) and by
 ``maskgate review prioritize`` (after answers came in, or with the model ``learn`` just wrote,
 which re-scores the stored measurements: the queue then asks about the new model's doubts).
-Audit items keep their place at the head of the queue: they must be answered to measure anything.
+Audit items drawn from the decided pairs keep their place at the head of the queue
+(``AUDIT_PRIORITY``): they must be answered to measure anything.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from maskgate.review.db import write_transaction
 from maskgate.review.schema import Answer, Item, Slot
 
 IT, S, AN = Item.__table__, Slot.__table__, Answer.__table__
+# Audit items drawn from the decided pairs come first in the queue, above any information value
+# (at most 2, see maskgate.learn.active): an audit nobody answers measures nothing.
+AUDIT_PRIORITY = 3.0
 
 
 def reprioritize(
@@ -35,8 +39,8 @@ def reprioritize(
         if not pending:
             return 0
         rows = c.execute(
-            select(IT.c.id, IT.c.check_record, IT.c.original, IT.c.root_id, IT.c.audit).where(
-                IT.c.id.in_(pending), IT.c.audit.is_(False)
+            select(IT.c.id, IT.c.check_record, IT.c.original, IT.c.root_id).where(
+                IT.c.id.in_(pending), IT.c.priority < AUDIT_PRIORITY
             )
         ).all()
         answers: dict[int, list[bool]] = defaultdict(list)
