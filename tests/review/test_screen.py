@@ -127,6 +127,25 @@ def test_only_the_last_five_answers_can_be_revised(engine, tmp_path):
         assert 'id="back"' not in page  # the oldest that may be revised points no further
 
 
+def _why_asked(page) -> str:
+    """Check the screen's "why you are asked" for the pair shown; returns its criterion."""
+    li = page.locator("#doubtful-list li").first
+    crit = li.get_attribute("data-criterion")
+    if crit == "residue":  # an erasure whose residue failed: its heatmap one click away
+        assert "fail" in li.text_content() and "score 0.20" in li.text_content()
+        li.locator("button.evidence").click()
+        page.wait_for_function(
+            "() => window.maskgate && document.querySelector('#doubtful-list button.evidence.active')"
+        )
+        assert li.locator("button.evidence").text_content() == "hide heatmap"
+        assert page.evaluate("document.querySelector('#evidence-toggles input').checked")
+    else:  # the cut-out: its lowest score, and the evidence image the run folder lacks
+        assert crit == "quality" and "score 0.55" in li.text_content() and "pass" in li.text_content()
+        assert "evidence missing: blur_map" in li.text_content()
+        assert "judged by model v0003" in page.text_content("#model-version")
+    return crit
+
+
 def test_reviewer_screen_in_chromium_says_why_counts_and_goes_back(engine, tmp_path, browser):  # noqa: F811
     import_results(engine, _pairs(tmp_path / "check", n=2), segment=None)
     add_user(engine, "alice", PW)
@@ -139,18 +158,7 @@ def test_reviewer_screen_in_chromium_says_why_counts_and_goes_back(engine, tmp_p
         assert page.text_content("#progress").split()[:4] == ["Task", "1", "of", "3"]
         task = page.evaluate("window.maskgate.task")
         first_id = task["item"]["id"]
-        li = page.locator("#doubtful-list li").first
-        crit = li.get_attribute("data-criterion")
-        assert crit in ("residue", "quality")
-        if crit == "residue":
-            assert "fail" in li.text_content() and "score 0.20" in li.text_content()
-            li.locator("button.evidence").click()
-            page.wait_for_function(
-                "() => window.maskgate && document.querySelector('#doubtful-list button.evidence.active')"
-            )
-            assert page.evaluate("document.querySelector('#evidence-toggles input').checked")
-        else:
-            assert "evidence missing: blur_map" in li.text_content()
+        seen = {_why_asked(page)}
         keys = [q["key"] for q in task["questions"]]
         assert ("background" in keys) is False  # neither an erasure nor a cut-out is asked about backgrounds
         for _ in keys:
@@ -173,6 +181,8 @@ def test_reviewer_screen_in_chromium_says_why_counts_and_goes_back(engine, tmp_p
             page.keyboard.press("Enter")
         assert resp.value.status == 200
         page.wait_for_function("() => window.maskgate && !window.maskgate.task.revise")
+        seen.add(_why_asked(page))  # back on the task held: the other kind of pair
+        assert seen == {"residue", "quality"}
         assert not errors, errors
         page.goto(srv.url + "/admin")
         assert "Admins only" in page.text_content("#error-page")

@@ -261,7 +261,10 @@ async function toggleEvidence(name, on) {
   state.evidence[name] = on;
   const box = toggles.querySelector(`input[data-name="${CSS.escape(name)}"]`);
   if (box) box.checked = on;
-  doubtList.querySelectorAll(`button[data-name="${CSS.escape(name)}"]`).forEach((b) => b.classList.toggle("active", on));
+  doubtList.querySelectorAll(`button[data-name="${CSS.escape(name)}"]`).forEach((b) => {
+    b.classList.toggle("active", on);
+    b.textContent = (on ? "hide " : "show ") + name.replaceAll("_", " ");
+  });
   viewer.render();
 }
 
