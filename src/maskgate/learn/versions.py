@@ -271,6 +271,7 @@ def retrain(
     sources: list[dict[str, Any]] | None = None,
     group_by: str = "group",
     threads: int = 1,
+    reject_precision: float | None = None,
 ) -> Retrained:
     """Train a new version on the rows outside the held-out groups, score it and the current model
     on the held-out ones, write it as the next version of ``root``, and activate it only when it
@@ -281,8 +282,15 @@ def retrain(
     fit_rows = [r for r in rows if r.group not in held]
     test_rows = [r for r in rows if r.group in held]
     prev_name, prev = previous_scoring(d)
+    extra = {} if reject_precision is None else {"reject_precision": reject_precision}
     model = train(
-        fit_rows, target_precision, model_class, sources=sources or [], group_by=group_by, threads=threads
+        fit_rows,
+        target_precision,
+        model_class,
+        sources=sources or [],
+        group_by=group_by,
+        threads=threads,
+        **extra,
     )
     new_fig = figures(model, test_rows, target_precision)
     old_fig = figures(prev, test_rows, target_precision)

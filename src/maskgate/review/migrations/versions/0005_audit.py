@@ -1,7 +1,7 @@
 """audit: items.audit marks a pair the gate decided alone, drawn for people to check
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 Existing items are not audit items (false).
 """
@@ -9,8 +9,8 @@ Existing items are not audit items (false).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
