@@ -33,7 +33,7 @@ from maskgate.check.verdict import Calibration, Scoring, decide
 from maskgate.core.types import CRITERIA
 from maskgate.learn.bounds import upper_bound
 from maskgate.learn.calibrate import LabelledFeatures
-from maskgate.learn.train import ModelChoice, auc, balanced_log_loss, train
+from maskgate.learn.train import REJECT_PRECISION, ModelChoice, auc, balanced_log_loss, train
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 HELD_OUT_SHARE = 0.2
@@ -271,7 +271,7 @@ def retrain(
     sources: list[dict[str, Any]] | None = None,
     group_by: str = "group",
     threads: int = 1,
-    reject_precision: float | None = None,
+    reject_precision: float = REJECT_PRECISION,
 ) -> Retrained:
     """Train a new version on the rows outside the held-out groups, score it and the current model
     on the held-out ones, write it as the next version of ``root``, and activate it only when it
@@ -282,7 +282,6 @@ def retrain(
     fit_rows = [r for r in rows if r.group not in held]
     test_rows = [r for r in rows if r.group in held]
     prev_name, prev = previous_scoring(d)
-    extra = {} if reject_precision is None else {"reject_precision": reject_precision}
     model = train(
         fit_rows,
         target_precision,
@@ -290,7 +289,7 @@ def retrain(
         sources=sources or [],
         group_by=group_by,
         threads=threads,
-        **extra,
+        reject_precision=reject_precision,
     )
     new_fig = figures(model, test_rows, target_precision)
     old_fig = figures(prev, test_rows, target_precision)
