@@ -527,6 +527,15 @@ def _train(
     for key, sr in per_key.items():
         missing[sr.applicable[np.isnan(fitted[key].oof[sr.applicable])]] = True
     acceptable = np.array([r.acceptable for r in rows], bool)
+    # The guarantee is about pairs, so the pair-level search starts from every scorer's F1
+    # threshold, not from its own bound: a scorer with 60 labelled failures can never vouch for a
+    # 95% reject alone (it would need about 60 sure ones with no good pair among them), while the
+    # pairs all scorers reject together can. ``_tighten`` then only raises accepts and lowers
+    # rejects until the pooled bound holds (each scorer's own bound is kept in the validation).
+    # A scorer with no held-out score (never measured or never labelled here) keeps its own
+    # "never": nothing vouches for it deciding alone on pairs where it is measured later.
+    judged = {k for k, f in fitted.items() if (~np.isnan(f.oof)).any()}
+    th = {k: Thresholds(t.decide, t.decide, t.decide) if k in judged else t for k, t in th.items()}
     th = _tighten("accept", scores, missing, acceptable, th, target_precision, confidence)
     th = _tighten("reject", scores, missing, acceptable, th, reject_precision, confidence)
 
