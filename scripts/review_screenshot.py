@@ -73,7 +73,7 @@ def demo(folder: Path) -> Path:
         "notes": ["residue near the bottom-right corner"],
         "criteria": {
             "residue": {
-                "pass": None,
+                "pass": False,  # the score is under the decide threshold (0.5): the doubtful criterion
                 "score": 0.48,
                 "evidence": {
                     "images": {

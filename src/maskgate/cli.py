@@ -115,6 +115,48 @@ def models_pull(
         typer.echo(str(got.path))
 
 
+@models_app.command(
+    "versions",
+    help="Trained model versions in a models folder, the active one marked, with held-out figures.",
+)
+def models_versions(
+    root: Path = typer.Argument(..., help="Models folder written by `learn --from-db`."),
+) -> None:
+    from maskgate.learn.versions import describe
+
+    infos = describe(root)
+    if not infos:
+        _fail(f"{root}: no model versions (write one with `maskgate learn --from-db --out {root}`)", 1)
+    for v in infos:
+        ho = v.held_out
+        new, old = (ho.get("new") or {}), (ho.get("previous") or {})
+        fig = (
+            f"held-out log-loss {new.get('mean_log_loss')} vs {old.get('version')} {old.get('mean_log_loss')}"
+            if ho
+            else "no held-out comparison"
+        )
+        typer.echo(
+            f"{'*' if v.active else ' '} {v.name}  {v.created or '?':25s} pairs {v.pairs}  {fig}"
+            + (f"  ({v.problem})" if v.problem else "")
+        )
+
+
+@models_app.command(
+    "activate", help="Make VERSION the model `check --model ROOT` scores with (a roll-back, or an override)."
+)
+def models_activate(
+    root: Path = typer.Argument(..., help="Models folder."),
+    version: str = typer.Argument(..., help="e.g. v0002."),
+) -> None:
+    from maskgate.learn.versions import VersionError, activate
+
+    try:
+        activate(root, version)
+    except VersionError as e:
+        _fail(str(e))
+    typer.echo(f"active: {version}")
+
+
 # ---------------------------------------------------------------- make (mask, text-mask, isolate, erase)
 
 _INPUT_HELP = "An image, a folder of images (searched recursively), or - for one image on stdin."
@@ -575,10 +617,21 @@ def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, w
 )
 def learn(
     labels: list[Path] = typer.Argument(
-        ...,
+        None,
         help="Labelled pairs (labels.jsonl: id, original, edited, kind, labels, acceptable); several sets train together.",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Model folder to write (model.json and tree files)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Model folder to write (with --from-db: the models folder of versions)."
+    ),
+    from_db: bool = typer.Option(
+        False,
+        "--from-db",
+        help="Train from the review database's answers (--db) into a new version of OUT, activated only "
+        "when it is better on held-out pairs than the active one.",
+    ),
+    db: str = typer.Option(
+        None, "--db", help="With --from-db: the review database URL (default: $MASKGATE_DB)."
+    ),
     results: list[Path] = typer.Option(
         None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
     ),
@@ -611,6 +664,13 @@ def learn(
     for name, share in (("--target-precision", target_precision), ("--reject-precision", reject_precision)):
         if not 0.5 < share < 1:
             _fail(f"{name} {share}: give a share between 0.5 and 1")
+    if from_db:
+        if labels or results:
+            _fail("--from-db trains on the review database: give no LABELS or --results with it")
+        _learn_from_db(db, out, target_precision, reject_precision, model_class, group_by, as_json)
+        return
+    if not labels:
+        _fail("give LABELS (labelled pairs) or --from-db")
     rows, used = _labelled_rows(
         labels, results, work or out.parent / f"{out.name}-check-run", workers, group_by
     )
@@ -630,6 +690,62 @@ def learn(
     typer.echo(f"wrote {out}", err=as_json)
     if as_json:
         _emit({"model": str(out), **model.to_json()})
+
+
+def _learn_from_db(
+    url: str | None,
+    out: Path,
+    target_precision: float,
+    reject_precision: float,
+    model_class: str,
+    group_by: str,
+    as_json: bool = False,
+) -> None:
+    from maskgate.learn.versions import VersionError, retrain
+    from maskgate.review.db import default_url, open_db
+    from maskgate.review.training import describe_db, training_rows
+
+    url = url or default_url()
+    got = training_rows(open_db(url), group_by=group_by)
+    typer.echo(got.summary(), err=as_json)
+    try:
+        res = retrain(
+            got.rows,
+            out,
+            target_precision=target_precision,
+            model_class=model_class,  # type: ignore[arg-type]
+            sources=describe_db(url, got),
+            group_by=group_by,
+            reject_precision=reject_precision,
+        )
+    except (ValueError, VersionError) as e:
+        _fail(str(e))
+    _print_model(res.model, err=as_json)
+    n, o = res.new_figures, res.previous_figures
+    typer.echo(
+        f"held out {res.held_out_pairs} pairs (trained on {res.train_pairs}): mean log-loss {n['mean_log_loss']} "
+        f"(new) vs {o['mean_log_loss']} ({res.previous}); right/wrong verdicts {n['right']}/{n['wrong']} vs "
+        f"{o['right']}/{o['wrong']}",
+        err=as_json,
+    )
+    typer.echo(
+        f"wrote {out / res.version}: "
+        + ("activated" if res.activated else f"NOT activated, {res.previous} stays active")
+        + f" ({res.reason})",
+        err=as_json,
+    )
+    if as_json:
+        _emit(
+            {
+                "models": str(out),
+                "version": res.version,
+                "activated": res.activated,
+                "reason": res.reason,
+                "previous": res.previous,
+                "held_out": {"new": res.new_figures, "previous": res.previous_figures},
+                "labels": got.summary(),
+            }
+        )
 
 
 def _print_model(model, err: bool = False) -> None:
@@ -744,6 +860,9 @@ def serve(
         "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-For/-Proto are believed (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS).",
     ),
+    accept_target: float = typer.Option(
+        0.98, min=0.0, max=1.0, help="The admin page warns when audited automatic accepts fall under it."
+    ),
 ) -> None:
     from maskgate.review.app import Settings, run_server, secure_cookie_setting
 
@@ -751,6 +870,7 @@ def serve(
         lease_seconds=lease_minutes * 60,
         gold_every=gold_every,
         secure_cookies=secure_cookie_setting(secure_cookies, base_url),
+        accept_target=accept_target,
     )
     run_server(db, host, port, settings, forwarded_allow_ips=forwarded_allow_ips)
 
@@ -773,6 +893,13 @@ def review_import(
     ),
     gold_share: float = typer.Option(
         0.1, "--gold-share", min=0.0, max=1.0, help="Share of the labelled ids drawn as gold."
+    ),
+    audit_share: float = typer.Option(
+        0.05,
+        "--audit-share",
+        min=0.0,
+        max=1.0,
+        help="Share of the pairs the gate accepted or rejected alone also sent to people, to audit it.",
     ),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
     prelabel: bool = typer.Option(
@@ -815,12 +942,43 @@ def review_import(
         gold_share=gold_share,
         segment=segment,
         thresholds=thresholds,
+        audit_share=audit_share,
     )
     for p in rep.problems:
         _note(f"warning: {p}")
     typer.echo(rep.summary(), err=as_json)
     if as_json:
         _emit({"results": str(results), "prelabel": segment is not None, **rep.to_json()})
+
+
+@review_app.command(
+    "prioritize",
+    help="Reorder the pending review items by expected information (after answers, or a new model).",
+)
+def review_prioritize(
+    model: Path = typer.Option(
+        None, "--model", help="Models folder or model folder to re-score the stored measurements with."
+    ),
+    calibration: Path = typer.Option(
+        None, "--calibration", help="Or a calibration JSON (default: the scores as imported)."
+    ),
+    diversity: bool = typer.Option(True, help="Discount near-duplicates of items placed before them."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.check.model import ModelError, load_scoring
+    from maskgate.review.db import open_db
+    from maskgate.review.priority import reprioritize
+
+    if model is not None and calibration is not None:
+        _fail("give --model or --calibration, not both")
+    scoring = None
+    if model is not None or calibration is not None:
+        try:
+            scoring = load_scoring(model or calibration)
+        except (ModelError, FileNotFoundError, ValueError) as e:
+            _fail(str(e))
+    n = reprioritize(open_db(db), scoring=scoring, **({} if diversity else {"diversity": 0.0}))
+    typer.echo(f"reordered {n} pending items")
 
 
 @review_app.command(

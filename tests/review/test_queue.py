@@ -102,8 +102,10 @@ def test_gold_mixed_in_at_rate(engine, tmp_path):
 
 
 def test_most_informative_items_are_served_first(engine, tmp_path):
-    """Imported check records: the closest calls (criterion score nearest 0.5) come first; items
-    without scores last; gold mixing still happens at its rate."""
+    """Imported check records, ordered by information alone (no diversity discount): close calls
+    (criterion score near 0.5) first, and a pair whose criteria disagree (one fails, the others
+    pass) before one as close whose criteria agree; items without scores last; gold mixing still
+    happens at its rate."""
     import json
 
     from maskgate.core.record import PairRecord
@@ -136,7 +138,7 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
         json.dumps({"id": "gold0", "labels": {"residue": True}, "acceptable": True, "gold": True}) + "\n"
     )
     rep = import_results(
-        engine, folder / "results.jsonl", segment=None, overlap=2, gold=folder / "gold.jsonl"
+        engine, folder / "results.jsonl", segment=None, overlap=2, gold=folder / "gold.jsonl", diversity=0.0
     )
     assert rep.imported == 8 and rep.gold == 1, rep.summary()
     with engine.connect() as c:
@@ -144,7 +146,11 @@ def test_most_informative_items_are_served_first(engine, tmp_path):
     assert stored["close"] == pytest.approx(priority(PairRecord.from_json(recs[2]))) == pytest.approx(0.98)
     assert stored["unscored"] == 0.0
 
-    expected = ["closest", "close", "near", "medium", "sure_pass", "sure_fail", "unscored"]
+    # Quality under 0.5 while the four other judged criteria pass (0.9) splits the criteria, which
+    # adds 0.5 * 2 * 1/4 to the closeness: closest (0.499) and near (0.42) fail quality, so they
+    # come before close (0.52), and sure_fail (0.05) before medium (0.7) and sure_pass (0.97).
+    assert stored["sure_fail"] > stored["medium"] > stored["sure_pass"], stored
+    expected = ["closest", "near", "close", "sure_fail", "medium", "sure_pass", "unscored"]
     r1, r2 = _users(engine, 2)
     for r in (r1, r2):
         order = []

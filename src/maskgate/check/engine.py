@@ -240,6 +240,7 @@ class Checker:
             source_overlay=source_overlay(ctx),
             notes=tuple(ctx.notes),
             extra=pair.passthrough(),
+            model_version=getattr(cal, "version", None),
         )
         return Judgement(record, images)
 

@@ -33,6 +33,9 @@ from maskgate.core.types import CRITERIA
 FORMAT = "maskgate-model"
 FORMAT_VERSION = 1
 MODEL_FILE = "model.json"
+# A models folder (``maskgate learn --from-db --out MODELS``) holds one MODEL_DIR per version,
+# ``v0001``, ``v0002``, ..., and this file naming the active one.
+ACTIVE_FILE = "ACTIVE"
 # Thresholds no score reaches: the scorer never accepts (or rejects) a pair on its own.
 NEVER_ACCEPT = 1.01
 NEVER_REJECT = -0.01
@@ -184,6 +187,15 @@ class LearnedModel:
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
+    @property
+    def version(self) -> str | None:
+        """The version name written into each record this model scores: its version in a models
+        folder, else the folder's name (a plain MODEL_DIR from ``maskgate learn LABELS``)."""
+        v = self.meta.get("version")
+        if isinstance(v, str) and v:
+            return v
+        return self.path.name if self.path is not None else None
+
     def scorer(self, criterion: str, kind: str | None) -> str:
         key = scorer(criterion, kind)
         return key if key in self.scorers and key in self.thresholds else criterion
@@ -233,7 +245,7 @@ class LearnedModel:
 
     @classmethod
     def load(cls, model_dir: str | Path) -> LearnedModel:
-        d = Path(model_dir)
+        d = resolve_model_dir(model_dir)
         path = d / MODEL_FILE
         if not path.is_file():
             raise ModelError(f"{d} is not a model folder (no {MODEL_FILE}): train one with `maskgate learn`")
@@ -284,6 +296,31 @@ class LearnedModel:
             thresholds.setdefault(c, Thresholds(0.5, NEVER_ACCEPT, NEVER_REJECT))
         meta = {k: v for k, v in raw.items() if k not in ("scorers", "thresholds")}
         return cls(scorers, thresholds, meta, d)
+
+
+def resolve_model_dir(folder: str | Path) -> Path:
+    """The MODEL_DIR a folder stands for: itself, or a models folder's active version, so that
+    ``check --model MODELS`` always scores with what ``learn --from-db`` last activated."""
+    d = Path(folder)
+    if (d / MODEL_FILE).is_file():
+        return d
+    if not (d / ACTIVE_FILE).exists():
+        if any(p.is_dir() and (p / MODEL_FILE).is_file() for p in d.glob("v[0-9]*")):
+            raise ModelError(
+                f"{d}: a models folder without an active version; choose one with "
+                f"`maskgate models activate {d} VERSION` (`maskgate models versions {d}` lists them)"
+            )
+        return d
+    name = (d / ACTIVE_FILE).read_text(encoding="utf-8").strip()
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ModelError(f"{d / ACTIVE_FILE}: {name!r} is not a version name of this folder")
+    v = d / name
+    if not (v / MODEL_FILE).is_file():
+        raise ModelError(
+            f"{d}: the active version {name} has no {MODEL_FILE}; activate another with "
+            f"`maskgate models activate {d} VERSION`"
+        )
+    return v
 
 
 def _spec_difference(have: Mapping[str, Any], want: Mapping[str, Any]) -> str:

@@ -32,6 +32,7 @@ _FIELDS = (
     "source_overlay",
     "notes",
     "error",
+    "model_version",
     "schema_version",
 )
 
@@ -100,6 +101,9 @@ class PairRecord:
     error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # the manifest's own fields: labels, defect, ...
     schema_version: int = SCHEMA_VERSION
+    # The model version (from a versioned models folder) that scored the pair; None for the packaged
+    # calibration, a calibration file, or records written before the field existed.
+    model_version: str | None = None
 
     @classmethod
     def failed(
@@ -143,6 +147,8 @@ class PairRecord:
             "notes": list(self.notes),
             "error": self.error,
         }
+        if self.model_version is not None:  # absent rather than null: older readers see no change
+            rec["model_version"] = self.model_version
         rec.update({k: v for k, v in self.extra.items() if k not in _FIELDS})
         rec["schema_version"] = self.schema_version
         return rec
@@ -176,6 +182,9 @@ class PairRecord:
             raise RecordError("notes: expected a list of strings")
         so = d.get("source_overlay")
         err = d.get("error")
+        mv = d.get("model_version")
+        if mv is not None and (not isinstance(mv, str) or not mv):
+            raise RecordError(f"model_version: expected a version name or null, got {mv!r}")
         return cls(
             id=str(d["id"]),
             original=str(d.get("original") or ""),
@@ -194,6 +203,7 @@ class PairRecord:
             error=None if err is None else str(err),
             extra={k: v for k, v in d.items() if k not in _FIELDS},
             schema_version=version,
+            model_version=mv,
         )
 
 

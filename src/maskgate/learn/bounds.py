@@ -35,6 +35,18 @@ def lower_bound(bad: int, n: int, confidence: float = CONFIDENCE) -> float:
     return float(beta.ppf(1.0 - confidence, bad, n - bad + 1))
 
 
+def interval(good: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Two-sided Clopper-Pearson interval of a share (``good`` of ``n``); (0, 1) when ``n`` is 0.
+    Exact rather than normal: an audit of a precise gate sees zero or one mistake, where the
+    normal interval collapses to a point."""
+    if n <= 0:
+        return 0.0, 1.0
+    a = (1.0 - confidence) / 2
+    lo = 0.0 if good <= 0 else float(beta.ppf(a, good, n - good + 1))
+    hi = 1.0 if good >= n else float(beta.ppf(1 - a, good + 1, n - good))
+    return lo, hi
+
+
 def accept_threshold(
     score: np.ndarray,
     bad: np.ndarray,

@@ -18,19 +18,22 @@ from urllib.parse import quote
 
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maskgate.review import queue
 from maskgate.review.accounts import SESSION_HOURS
+from maskgate.review.audit import DEFAULT_TARGET
 from maskgate.review.db import open_db, sessions
 from maskgate.review.schema import Setting
 from maskgate.review.security import MAX_BODY_BYTES
 from maskgate.review.throttle import ThrottlePolicy
 from maskgate.review.web import admin, auth, files, home, tasks
-from maskgate.review.web.deps import NeedLogin
+from maskgate.review.web.deps import NeedLogin, current_user, render
 
 HERE = Path(__file__).parent
 
@@ -45,6 +48,7 @@ class Settings:
     secure_cookies: bool | None = None
     session_hours: float = SESSION_HOURS
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    accept_target: float = DEFAULT_TARGET  # the admin page warns when audited accepts fall under it
 
 
 def secure_cookie_setting(flag: bool | None, base_url: str | None) -> bool | None:
@@ -118,6 +122,21 @@ async def need_login(request: Request, _exc: NeedLogin) -> Response:
     return RedirectResponse("/login?next=" + quote(path), status_code=303)
 
 
+async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """A person opening a page they may not see ("admins only") or that is not there gets a page
+    that says so, with the way back; scripts, images and writes keep the JSON detail they act on."""
+    path = request.url.path
+    if request.method != "GET" or path.startswith(("/api/", "/files/", "/static/")) or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    try:
+        acct = current_user(request)
+    except NeedLogin:
+        acct = None
+    resp = render(request, "error.html", acct, status=exc.status_code, detail=str(exc.detail))
+    resp.status_code = exc.status_code
+    return resp
+
+
 def session_secret(engine: Engine) -> str:
     """The key cookies are signed with. Stored in the database so every worker agrees on it; a
     signature only spares a look-up for a forged cookie, the session row decides."""
@@ -136,6 +155,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body)
     app.middleware("http")(security_headers)
     app.add_exception_handler(NeedLogin, need_login)
+    app.add_exception_handler(StarletteHTTPException, error_page)
     app.state.engine = engine
     app.state.secret = session_secret(engine)
     app.state.sessions = sessions(engine)

@@ -25,6 +25,7 @@ from maskgate.learn.active import priority
 from maskgate.models.registry import MissingModelError, resolve_model
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
+from maskgate.review.priority import AUDIT_PRIORITY, reprioritize
 from maskgate.review.roots import allowed_paths, ensure_root, inside_any
 from maskgate.review.schema import Item, Root, Slot
 from maskgate.review.security import is_filesystem_root
@@ -41,11 +42,12 @@ class ImportReport:
     gold: int = 0
     skipped_existing: int = 0
     filtered_out: int = 0
+    audit: int = 0
     problems: list[str] = field(default_factory=list)  # "line 3: ..." / "item x: ..."
 
     def summary(self) -> str:
         return (
-            f"imported {self.imported} items ({self.gold} gold, {self.queued_slots} review slots), "
+            f"imported {self.imported} items ({self.gold} gold, {self.audit} audit, {self.queued_slots} review slots), "
             f"{self.skipped_existing} already present, {self.filtered_out} filtered out, "
             f"{len(self.problems)} problems"
         )
@@ -81,6 +83,16 @@ def in_gold_sample(pair_id: str, share: float) -> bool:
     """A stable draw of ``share`` of the ids (a hash, not a random state): importing the same
     file twice, or in parts, picks the same gold items."""
     h = int.from_bytes(hashlib.sha1(pair_id.encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < share
+
+
+AUDIT_SHARE = 0.05
+
+
+def in_audit_sample(pair_id: str, share: float) -> bool:
+    """A stable draw of ``share`` of the ids, independent of the gold draw (another salt), so the
+    audited pairs are a random sample of what the gate decided alone, whatever was made gold."""
+    h = int.from_bytes(hashlib.sha1(b"audit\0" + pair_id.encode("utf-8")).digest()[:8], "big")
     return h / 2**64 < share
 
 
@@ -194,13 +206,21 @@ def import_results(
     segment: Callable[[np.ndarray], np.ndarray] | None = default_segmenter,
     batch: int = 500,
     thresholds: dict[str, float] | None = None,
+    audit_share: float = AUDIT_SHARE,
+    diversity: float | None = None,
 ) -> ImportReport:
     """Import check records as review items. Each item's queue priority comes from its scores
     (:func:`maskgate.learn.active.priority`, against ``thresholds`` per criterion, default 0.5):
     the closest calls are served first. ``gold``: a labels file whose ids flagged ``"gold": true``,
-    and a ``gold_share`` sample of the rest, become gold items (see ``read_gold``)."""
+    and a ``gold_share`` sample of the rest, become gold items (see ``read_gold``).
+    ``audit_share`` of the pairs the gate accepted or rejected alone is imported too, as audit
+    items (``in_audit_sample``), when only one verdict is imported; with every verdict imported
+    they are all reviewed and each decided pair is audited. Afterwards every pending item's
+    priority is recomputed (``priority.reprioritize``; ``diversity`` None: its default)."""
     if overlap < 1:
         raise ValueError("overlap must be >= 1")
+    if not 0.0 <= audit_share <= 1.0:
+        raise ValueError(f"audit share {audit_share}: give a share between 0 and 1")
     results = Path(results).resolve()
     base = results.parent
     report = ImportReport()
@@ -247,7 +267,10 @@ def import_results(
         if ext in existing or ext in seen:
             report.skipped_existing += 1
             continue
-        if only_review and rec.verdict != verdict and g is None:
+        audit = rec.verdict in ("accept", "reject") and (
+            not only_review or (rec.verdict != verdict and in_audit_sample(ext, audit_share))
+        )
+        if only_review and rec.verdict != verdict and g is None and not audit:
             report.filtered_out += 1
             continue
         seen.add(ext)
@@ -285,6 +308,10 @@ def import_results(
             folders, error = image_folders(present, base, allowed)
         if error:
             report.problems.append(f"line {n} ({ext}): {error}")
+        else:
+            gone = sorted(k for k, p in ev.items() if not p.is_file())
+            if gone:  # the reviewer screen says which; the admin hears it here, at import
+                report.problems.append(f"line {n} ({ext}): evidence image(s) missing: {', '.join(gone)}")
         pending.append(
             {
                 "ext_id": ext,
@@ -306,15 +333,23 @@ def import_results(
                 "is_gold": g is not None,
                 "gold_labels": g.labels if g else None,
                 "gold_acceptable": g.acceptable if g else None,
-                "priority": priority(rec, thresholds),
+                "priority": AUDIT_PRIORITY if audit and only_review else priority(rec, thresholds),
+                "audit": audit and g is None,
                 "created_at": time.time(),
             }
         )
         report.imported += 1
         report.gold += g is not None
+        report.audit += audit and g is None
         if len(pending) >= batch:
             flush()
     flush()
+    if report.imported:
+        # the new items among the old: information, then diversity
+        if diversity is None:
+            reprioritize(engine, thresholds)
+        else:
+            reprioritize(engine, thresholds, diversity=diversity)
     missing_gold = sorted(set(gold_map) - seen - existing)
     if missing_gold:
         report.problems.append(
@@ -350,6 +385,7 @@ def bulk_add(
                 "gold_labels": None,
                 "gold_acceptable": None,
                 "priority": 0.0,
+                "audit": False,
                 **r,
                 "root_id": rid,
                 "overlap": overlap,

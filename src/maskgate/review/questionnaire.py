@@ -36,7 +36,36 @@ class AnswerError(ValueError):
     pass
 
 
+def doubtful(criteria: dict, evidence: dict[str, str]) -> list[dict]:
+    """What made the gate ask a person: the criteria that failed, else the lowest-scoring one (what
+    kept the pair from an automatic accept); each with its score and the evidence images it wrote
+    (``criteria``: name -> ``CriterionRecord``; ``evidence``: image name -> URL, named as
+    ``PairRecord.images`` names them)."""
+    judged = [(n, c) for n, c in criteria.items() if c.passed is not None]
+    failed = [(n, c) for n, c in judged if c.passed is False]
+    picked = failed or sorted(judged, key=lambda nc: nc[1].score)[:1]
+    seen: set[str] = set()
+    names: dict[str, list[str]] = {}
+    for n, c in criteria.items():  # the naming of PairRecord.images: first use plain, then qualified
+        for img in c.images:
+            key = img if img not in seen else f"{n}.{img}"
+            seen.add(key)
+            names.setdefault(n, []).append(key)
+    return [
+        {
+            "criterion": n,
+            "score": c.score,
+            "pass": c.passed,
+            "evidence": [k for k in names.get(n, []) if k in evidence],
+            "missing": [k for k in names.get(n, []) if k not in evidence],
+        }
+        for n, c in sorted(picked, key=lambda nc: nc[1].score)
+    ]
+
+
 def questions(has_background: bool) -> list[Question]:
+    """The questions for one item: the background question only where the edit has a new
+    background (the check judged one), never for a cut-out or an erasure."""
     qs = [Q1, Q2]
     for key, text in PASS_FAIL.items():
         if key == "background" and not has_background:

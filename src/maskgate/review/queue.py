@@ -256,3 +256,95 @@ def lease_of(engine: Engine, reviewer_id: int, assignment_id: int) -> Task | Non
             )
         ).first()
     return None if a is None else Task(a.id, a.item_id, a.slot_id is None, a.expires_at)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a reviewer stands: answers given, and tasks the queue could still hand them."""
+
+    answered: int
+    last_hour: int
+    remaining: int  # items with an unfinished slot this reviewer has not been served
+
+    @property
+    def total(self) -> int:
+        return self.answered + self.remaining
+
+
+def progress(engine: Engine, reviewer_id: int, *, now: float | None = None) -> Progress:
+    """Counted, not estimated: the tasks still open to this reviewer are the items with a slot not
+    done that they have never been served (the current lease counts as answered-to-be, so the
+    screen reads "task n of N" with n = answered + 1)."""
+    from sqlalchemy import distinct, func
+
+    now = time.time() if now is None else now
+    with engine.connect() as c:
+        answered = c.execute(
+            select(func.count())
+            .select_from(AN)
+            .where(AN.c.reviewer_id == reviewer_id, AN.c.is_gold.is_(False))
+        ).scalar_one()
+        last_hour = c.execute(
+            select(func.count())
+            .select_from(AN)
+            .where(AN.c.reviewer_id == reviewer_id, AN.c.created_at > now - 3600)
+        ).scalar_one()
+        open_items = c.execute(
+            select(func.count(distinct(S.c.item_id))).where(
+                S.c.due.is_not(None), _not_seen_by(reviewer_id, S.c.item_id)
+            )
+        ).scalar_one()
+        leased = c.execute(
+            select(func.count())
+            .select_from(A)
+            .where(A.c.reviewer_id == reviewer_id, A.c.status == "leased", A.c.slot_id.is_not(None))
+        ).scalar_one()
+    return Progress(int(answered), int(last_hour), int(open_items) + int(leased))
+
+
+REVISE_LAST = 5  # a reviewer may go back over their last five answers
+
+
+def recent_answers(engine: Engine, reviewer_id: int, limit: int = REVISE_LAST) -> list[dict]:
+    """The reviewer's last answers, newest first: what "go back" may revise."""
+    with engine.connect() as c:
+        rows = c.execute(
+            select(
+                AN.c.id,
+                AN.c.item_id,
+                AN.c.q1,
+                AN.c.q2,
+                AN.c.labels,
+                AN.c.acceptable,
+                AN.c.note,
+                AN.c.created_at,
+            )
+            .where(AN.c.reviewer_id == reviewer_id)
+            .order_by(AN.c.id.desc())
+            .limit(limit)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def revise(
+    engine: Engine, reviewer_id: int, answer_id: int, ans: AnswerIn, *, now: float | None = None
+) -> None:
+    """Replace one of the reviewer's last ``REVISE_LAST`` answers (questionnaire and note; the mask
+    stays unless a new one is given). Older answers stay as they are: they may already be in an
+    export or a trained model, and a change there should be an admin's adjudication."""
+    with write_transaction(engine) as c:
+        last = c.execute(
+            select(AN.c.id).where(AN.c.reviewer_id == reviewer_id).order_by(AN.c.id.desc()).limit(REVISE_LAST)
+        ).scalars()
+        if answer_id not in set(last):
+            raise LeaseLost(f"answer {answer_id} is not one of your last {REVISE_LAST} answers")
+        values = {
+            "q1": ans.q1,
+            "q2": ans.q2,
+            "labels": ans.labels,
+            "acceptable": ans.acceptable,
+            "note": ans.note or "",
+        }
+        if ans.mask is not None:
+            values["mask"] = ans.mask
+        c.execute(update(AN).where(AN.c.id == answer_id).values(**values))

@@ -114,6 +114,9 @@ class Item(Base):
     gold_acceptable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # Uncertainty-sampling priority from the check scores (maskgate.learn.active); higher first.
     priority: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # A pair the gate accepted or rejected alone, drawn at random for people to check: the admin
+    # page measures the automatic verdicts' precision from these (maskgate.review.audit).
+    audit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_items_gold", "is_gold", "id"),)

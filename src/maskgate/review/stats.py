@@ -44,6 +44,24 @@ def answer_value(row: dict, key: str):
     return (row["labels"] or {}).get(key)
 
 
+def gold_tally(answers: list[dict], gold: dict) -> tuple[int, int]:
+    """(answers right, answers checked) of one reviewer's ``answers`` on the ``gold`` items (item id
+    -> row with ``gold_labels`` and ``gold_acceptable``), counting every known question."""
+    correct = checked = 0
+    for r in answers:
+        g = gold.get(r["item_id"])
+        if g is None:
+            continue
+        for k, v in (g.gold_labels or {}).items():
+            if v is not None and k in (r["labels"] or {}):
+                checked += 1
+                correct += r["labels"][k] == v
+        if g.gold_acceptable is not None:
+            checked += 1
+            correct += r["acceptable"] == g.gold_acceptable
+    return correct, checked
+
+
 def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: int = 200) -> Overview:
     ov = Overview()
     now = time.time()
@@ -104,18 +122,7 @@ def overview(engine: Engine, *, iou_threshold: float = 0.8, max_disagreements: i
         by_rev[r["reviewer_id"]].append(r)
     for rid, rs in sorted(by_rev.items(), key=lambda kv: users.get(kv[0], "")):
         secs = [r["seconds"] for r in rs if r["seconds"] is not None]
-        correct = checked = 0
-        for r in rs:
-            g = gold.get(r["item_id"])
-            if g is None:
-                continue
-            for k, v in (g.gold_labels or {}).items():
-                if v is not None and k in (r["labels"] or {}):
-                    checked += 1
-                    correct += r["labels"][k] == v
-            if g.gold_acceptable is not None:
-                checked += 1
-                correct += r["acceptable"] == g.gold_acceptable
+        correct, checked = gold_tally(rs, gold)
         ov.reviewers.append(
             {
                 "username": users.get(rid, str(rid)),

@@ -36,6 +36,12 @@ async function post(url, body) {
 // ------------------------------------------------------------ questionnaire
 const questions = task.questions;
 const answers = {};
+const revising = task.revise != null;
+if (revising) {
+  // going back: start from the answer given, every question already answered
+  for (const [k, v] of Object.entries(task.revise.answers)) if (v !== null) answers[k] = v;
+  document.getElementById("note").value = task.revise.note;
+}
 let cursor = 0;
 const list = $("#questions");
 questions.forEach((q, i) => {
@@ -193,7 +199,8 @@ $("#refine").addEventListener("click", () => refine());
 $("#flip").addEventListener("click", () => flip());
 $("#fit").addEventListener("click", () => viewer.fit());
 $("#submit").addEventListener("click", () => submit());
-$("#skip").addEventListener("click", () => skip());
+$("#skip")?.addEventListener("click", () => skip());
+if (revising) $("#refine").disabled = true; // refining needs the task's lease
 
 function flip() {
   state.flipped = !state.flipped;
@@ -216,11 +223,48 @@ for (const [name, url] of Object.entries(item.evidence)) {
   evidenceImgs[name + ":url"] = url;
 }
 
+// ------------------------------------------------------------ why a person is asked
+const doubtList = $("#doubtful-list");
+for (const d of item.doubtful || []) {
+  const li = document.createElement("li");
+  li.dataset.criterion = d.criterion;
+  const verdict = d.pass === false ? "fail" : "pass";
+  li.innerHTML = `<strong class="crit"></strong> <span class="score"></span> <span class="pf"></span> <span class="ev"></span>`;
+  li.querySelector(".crit").textContent = d.criterion;
+  li.querySelector(".score").textContent = `score ${Number(d.score).toFixed(2)}`;
+  const pf = li.querySelector(".pf");
+  pf.textContent = verdict;
+  pf.classList.add(verdict);
+  const ev = li.querySelector(".ev");
+  for (const name of d.evidence) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "evidence";
+    b.dataset.name = name;
+    b.textContent = "show " + name.replaceAll("_", " ");
+    b.addEventListener("click", () => toggleEvidence(name, !state.evidence[name]));
+    ev.appendChild(b);
+  }
+  if (!d.evidence.length) ev.textContent = "no evidence image";
+  if (d.missing.length) {
+    const m = document.createElement("span");
+    m.className = "error missing";
+    m.textContent = " evidence missing: " + d.missing.join(", ");
+    ev.appendChild(m);
+  }
+  doubtList.appendChild(li);
+}
+if (!doubtList.children.length) doubtList.innerHTML = "<li>The check left this pair to people without a doubtful criterion.</li>";
+
 async function toggleEvidence(name, on) {
   if (on && !evidenceImgs[name]) evidenceImgs[name] = await loadImage(evidenceImgs[name + ":url"]);
   state.evidence[name] = on;
   const box = toggles.querySelector(`input[data-name="${CSS.escape(name)}"]`);
   if (box) box.checked = on;
+  doubtList.querySelectorAll(`button[data-name="${CSS.escape(name)}"]`).forEach((b) => {
+    b.classList.toggle("active", on);
+    b.textContent = (on ? "hide " : "show ") + name.replaceAll("_", " ");
+  });
   viewer.render();
 }
 
@@ -242,17 +286,25 @@ async function submit() {
   }
   busy = true;
   say("Submitting…");
-  const r = await post(`/api/tasks/${task.assignment_id}/submit`, {
-    answers, note: $("#note").value, seconds: (performance.now() - t0) / 1000, mask: mask.pngDataURL(),
-  });
+  // a revision changes the answers and the note; the mask submitted with the task stays
+  const r = revising
+    ? await post(`/api/answers/${task.revise.answer_id}/revise`, { answers, note: $("#note").value })
+    : await post(`/api/tasks/${task.assignment_id}/submit`, {
+      answers, note: $("#note").value, seconds: (performance.now() - t0) / 1000, mask: mask.pngDataURL(),
+    });
   if (r.ok) { window.location.assign("/review"); return; }
   busy = false;
   const detail = (await r.json().catch(() => ({}))).detail || r.statusText;
   say(`Not saved: ${detail}`, true);
 }
 
+function back() {
+  if (task.previous) window.location.assign(`/review/answers/${task.previous}`);
+  else say("No earlier answer to go back to.");
+}
+
 async function skip() {
-  if (busy) return;
+  if (busy || revising) return;
   busy = true;
   const r = await post(`/api/tasks/${task.assignment_id}/skip`, {});
   if (r.ok) { window.location.assign("/review"); return; }
@@ -278,7 +330,7 @@ document.addEventListener("keydown", (e) => {
     ArrowDown: () => { cursor = Math.min(questions.length - 1, cursor + 1); renderQuestions(); },
     ArrowUp: () => { cursor = Math.max(0, cursor - 1); renderQuestions(); },
     Enter: () => (polygon ? closePolygon() : submit()),
-    s: () => skip(), S: () => skip(),
+    s: () => skip(), S: () => skip(), Backspace: () => back(),
     n: () => $("#note").focus(),
     b: () => setTool("brush"), e: () => setTool("eraser"), p: () => setTool("polygon"), v: () => setTool("pan"),
     "[": () => { state.size = Math.max(2, state.size - 4); sizeEl.value = state.size; viewer.render(); },
@@ -295,4 +347,6 @@ document.addEventListener("keydown", (e) => {
 // Handles for tests and the screenshot script (read-only use).
 window.maskgate = { task, answers, mask, viewer, ready: true };
 document.body.dataset.ready = "1";
-say(`${W}×${H} · ${item.premask ? "pre-label loaded" : "no pre-label"} · keys: 1/2 answer, Enter submit, S skip`);
+say(revising
+  ? "Revising your earlier answer: change what you need, Enter saves (the mask you drew stays)."
+  : `${W}×${H} · ${item.premask ? "pre-label loaded" : "no pre-label"} · keys: 1/2 answer, Enter submit, S skip`);

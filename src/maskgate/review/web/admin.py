@@ -10,11 +10,14 @@ from sqlalchemy import select
 
 from maskgate.review.accounts import live_sessions, revoke_sessions
 from maskgate.review.adjudication import AdjudicationError, final_records, final_values, record_final
+from maskgate.review.audit import audit_overview
+from maskgate.review.importer import stored_record
 from maskgate.review.masks import decode_rle, mask_to_png
 from maskgate.review.schema import Answer, User
 from maskgate.review.stats import QUESTION_KEYS, answer_value, overview
 from maskgate.review.web.deps import (
     AdminUser,
+    AppSettings,
     CsrfForm,
     DbEngine,
     DbId,
@@ -27,10 +30,27 @@ from maskgate.review.web.files import file_url
 
 router = APIRouter(dependencies=[Depends(admin_user)])
 
+# How each question's answer reads: criteria pass or fail, the overall answer accept or reject, as
+# reviewers were asked them (stored as true/false).
+WORDS = {k: ("pass", "fail") for k in QUESTION_KEYS} | {"q1": ("yes", "no"), "q2": ("yes", "no")}
+WORDS["acceptable"] = ("accept", "reject")
+
+
+def word(key: str, value: bool | None) -> str:
+    return "–" if value is None else WORDS[key][0 if value else 1]
+
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_home(request: Request, acct: AdminUser, engine: DbEngine) -> HTMLResponse:
-    return render(request, "admin.html", acct, ov=overview(engine), sessions=live_sessions(engine))
+def admin_home(request: Request, acct: AdminUser, engine: DbEngine, settings: AppSettings) -> HTMLResponse:
+    return render(
+        request,
+        "admin.html",
+        acct,
+        ov=overview(engine),
+        sessions=live_sessions(engine),
+        audit=audit_overview(engine, settings.accept_target),
+        target=settings.accept_target,
+    )
 
 
 @router.post("/admin/users/{user_id}/revoke")
@@ -86,6 +106,9 @@ def admin_item(
         start=start,
         original=file_url(it, it.original),
         edited=file_url(it, it.edited),
+        word=word,
+        words=WORDS,
+        model_version=(rec.model_version if (rec := stored_record(it.check_record)) else None),
     )
 
 

@@ -77,15 +77,37 @@ class ItemOut(BaseModel):
     premask: str | None
     criteria: dict[str, Criterion]
     notes: Any
+    # the criteria that sent the pair to a person, with their scores and evidence image names
+    doubtful: list[dict[str, Any]] = []
+    model_version: str | None = None  # which model judged it (None: the packaged calibration)
+
+
+class ProgressOut(BaseModel):
+    n: int  # this task's number for the reviewer
+    total: int  # answered + still open to them
+    answered: int
+    last_hour: int
+
+
+class ReviseOut(BaseModel):
+    """Going back: the answer being revised, to start the questionnaire from."""
+
+    answer_id: int
+    answers: dict[str, bool | None]
+    note: str
 
 
 class TaskOut(BaseModel):
-    """A leased task: everything the reviewer screen needs, also embedded in the /review page."""
+    """A leased task: everything the reviewer screen needs, also embedded in the /review page.
+    When going back to revise an earlier answer, ``assignment_id`` is None and ``revise`` holds it."""
 
-    assignment_id: int
+    assignment_id: int | None
     expires_at: float
     item: ItemOut
     questions: list[Question]
+    progress: ProgressOut | None = None
+    revise: ReviseOut | None = None
+    previous: int | None = None  # the reviewer's last answer, to go back to
 
 
 class NextTask(BaseModel):

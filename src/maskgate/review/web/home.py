@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from maskgate.review.web.deps import AppSettings, CurrentUser, DbEngine, DbSessions, current_user, render
-from maskgate.review.web.tasks import take_next, task_payload
+from maskgate.review.web.tasks import revise_payload, take_next, task_payload
 
 router = APIRouter(dependencies=[Depends(current_user)])
 
@@ -25,4 +25,15 @@ def review(
     if nxt is None:
         return render(request, "done.html", acct)
     t, it = nxt
-    return render(request, "review.html", acct, task=task_payload(it, t).model_dump(by_alias=True), item=it)
+    task = task_payload(it, t, engine, acct.id)
+    return render(request, "review.html", acct, task=task.model_dump(by_alias=True), item=it)
+
+
+@router.get("/review/answers/{answer_id}", response_class=HTMLResponse)
+def review_again(
+    request: Request, answer_id: int, acct: CurrentUser, engine: DbEngine, db: DbSessions
+) -> HTMLResponse:
+    """Going back: the screen of one of the reviewer's last answers, to revise it. The lease of
+    the task they were on is kept; "Next" returns to it."""
+    task, it = revise_payload(engine, db, acct, answer_id)
+    return render(request, "review.html", acct, task=task.model_dump(by_alias=True), item=it)

@@ -32,7 +32,7 @@ from maskgate.review.masks import (
     png_to_mask,
 )
 from maskgate.review.overlays import heat_rgba, rgba_png
-from maskgate.review.questionnaire import AnswerError, parse_answer, questions
+from maskgate.review.questionnaire import AnswerError, doubtful, parse_answer, questions
 from maskgate.review.roots import read_path
 from maskgate.review.schema import Item
 from maskgate.review.security import UnsafePathError
@@ -40,7 +40,9 @@ from maskgate.review.web.api_schema import (
     Criterion,
     ItemOut,
     NextTask,
+    ProgressOut,
     RefineIn,
+    ReviseOut,
     Skipped,
     SubmitIn,
     Submitted,
@@ -83,11 +85,45 @@ def take_next(
     return None if t is None else (t, load_item(db, t.item_id))
 
 
-def task_payload(it: Item, t: queue.Task) -> TaskOut:
+def task_payload(
+    it: Item,
+    t: queue.Task | None,
+    engine: Engine | None = None,
+    reviewer_id: int | None = None,
+    revise: ReviseOut | None = None,
+) -> TaskOut:
+    """The screen's data for a leased task ``t``, or (``t`` None) for going back over an answer:
+    then no lease is held, so images are the files themselves (no lease-only overlays)."""
     rec = stored_record(it.check_record)
+    aid = t.assignment_id if t is not None else None
+    if aid is not None:
+        evidence = {
+            k: (f"/api/tasks/{aid}/evidence/{quote(k)}.png" if is_heat(k) else file_url(it, v))
+            for k, v in (it.evidence or {}).items()
+            if k != "product_mask"
+        }
+    else:
+        evidence = {k: file_url(it, v) for k, v in (it.evidence or {}).items() if k != "product_mask"}
+    doubt = doubtful(dict(rec.criteria), evidence) if rec else []
+    for d in doubt:
+        d["missing"] = [m for m in d["missing"] if m != "product_mask"]
+    prog, previous = None, None
+    if engine is not None and reviewer_id is not None:
+        p = queue.progress(engine, reviewer_id)
+        prog = ProgressOut(
+            n=p.answered + (1 if revise is None else 0),
+            total=p.total,
+            answered=p.answered,
+            last_hour=p.last_hour,
+        )
+        recent = queue.recent_answers(engine, reviewer_id, 1)
+        previous = recent[0]["id"] if recent else None
     return TaskOut(
-        assignment_id=t.assignment_id,
-        expires_at=t.expires_at,
+        assignment_id=aid,
+        expires_at=t.expires_at if t is not None else 0.0,
+        progress=prog,
+        revise=revise,
+        previous=previous,
         item=ItemOut(
             id=it.ext_id,
             kind=it.kind,
@@ -98,14 +134,10 @@ def task_payload(it: Item, t: queue.Task) -> TaskOut:
             has_background=it.has_background,
             original=file_url(it, it.original),
             edited=file_url(it, it.edited),
-            evidence={
-                k: (
-                    f"/api/tasks/{t.assignment_id}/evidence/{quote(k)}.png" if is_heat(k) else file_url(it, v)
-                )
-                for k, v in (it.evidence or {}).items()
-                if k != "product_mask"
-            },
-            premask=f"/api/tasks/{t.assignment_id}/premask.png" if it.premask else None,
+            evidence=evidence,
+            premask=f"/api/tasks/{aid}/premask.png" if it.premask and aid is not None else None,
+            doubtful=doubt,
+            model_version=rec.model_version if rec else None,
             criteria={k: Criterion(pass_=v.passed, score=v.score) for k, v in rec.criteria.items()}
             if rec
             else {},
@@ -149,7 +181,7 @@ def item_file(db: sessionmaker[Session], it: Item, rel: str):
 @router.get("/api/next")
 def next_task(acct: CurrentUser, engine: DbEngine, db: DbSessions, settings: AppSettings) -> NextTask:
     nxt = take_next(engine, db, settings, acct)
-    return NextTask(task=None if nxt is None else task_payload(nxt[1], nxt[0]))
+    return NextTask(task=None if nxt is None else task_payload(nxt[1], nxt[0], engine, acct.id))
 
 
 @router.get("/api/tasks/{assignment_id}/premask.png")
@@ -239,3 +271,51 @@ def refine(
         raise HTTPException(422, f"cannot read the original: {e}") from e
     out = grabcut_refine(img.rgb, m, fg, bg)
     return Response(mask_to_rgba_png(out), media_type="image/png")
+
+
+def revise_payload(
+    engine: Engine, db: sessionmaker[Session], acct: Account, answer_id: int
+) -> tuple[TaskOut, Item]:
+    """The screen for going back over one of the reviewer's last answers (404 for any other)."""
+    mine = {a["id"]: a for a in queue.recent_answers(engine, acct.id)}
+    a = mine.get(answer_id)
+    if a is None:
+        raise HTTPException(404, f"answer {answer_id} is not one of your last {queue.REVISE_LAST} answers")
+    it = load_item(db, a["item_id"])
+    values: dict[str, bool | None] = {"q1": a["q1"], "q2": a["q2"], "acceptable": a["acceptable"]}
+    values.update(
+        {
+            k: (a["labels"] or {}).get(k)
+            for k in ("quality", "segmentation", "comprehensibility", "consistency", "background")
+        }
+    )
+    shown = {q.key for q in questions(it.has_background)}
+    rev = ReviseOut(
+        answer_id=answer_id, answers={k: v for k, v in values.items() if k in shown}, note=a["note"] or ""
+    )
+    task = task_payload(it, None, engine, acct.id, rev)
+    older = sorted(i for i in mine if i < answer_id)
+    task.previous = older[-1] if older else None  # going back further, up to the last five
+    return task, it
+
+
+@router.post("/api/answers/{answer_id}/revise")
+def revise(
+    answer_id: int,
+    acct: CurrentUser,
+    _data: JsonObject,
+    body: Annotated[SubmitIn, Depends(json_model(SubmitIn))],
+    engine: DbEngine,
+    db: DbSessions,
+) -> Skipped:
+    """Replace one of the reviewer's last answers (questionnaire and note; the mask stays)."""
+    _task, it = revise_payload(engine, db, acct, answer_id)
+    try:
+        ans = parse_answer(body.model_dump(exclude={"mask"}), it.has_background, None)
+    except AnswerError as e:
+        raise HTTPException(422, str(e)) from e
+    try:
+        queue.revise(engine, acct.id, answer_id, ans)
+    except queue.LeaseLost as e:
+        raise HTTPException(409, str(e)) from e
+    return Skipped(next="/review")
