@@ -563,7 +563,7 @@ def report(
 
     path = results / "results.jsonl" if results.is_dir() else results
     if not path.is_file():
-        _fail(f"{path}: no results.jsonl (give a `maskgate check` output folder or its results.jsonl)")
+        _fail(f"no such results file: {path} (give a `maskgate check` output folder or its results.jsonl)")
     if calibration is not None and model is not None:
         _fail("give --calibration or --model, not both")
     try:

@@ -288,7 +288,7 @@ def test_cli_report_several_labels_and_a_bad_one_loses_nothing(tmp_path):
     assert res.exit_code == 2 and "line 1: not JSON" in res.output
     assert report.read_text() == before
     res = CliRunner().invoke(cli, ["report", str(tmp_path / "nowhere")])
-    assert res.exit_code == 2 and "no results.jsonl" in res.output
+    assert res.exit_code == 2 and "no such results file" in res.output
     res = CliRunner().invoke(cli, ["report", str(results), "--calibration", str(tmp_path / "no.json")])
     assert res.exit_code == 2 and "no such calibration file" in res.output
     res = CliRunner().invoke(

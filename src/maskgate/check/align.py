@@ -163,7 +163,7 @@ def _reframe(
     w_full = np.asarray(found, np.float64).copy()
     w_full[:, 2] /= f
     m = cv2.invertAffineTransform(w_full)
-    lin = m[:, :2]
+    lin = np.asarray(m[:, :2], np.float64)
     scale = float(np.sqrt(abs(np.linalg.det(lin))))
     # the shift allowed grows with the scale change: scaling about the frame's corner moves the centre
     reach = (REFRAME_MAX_SHIFT + abs(scale - 1)) * max(h, w)

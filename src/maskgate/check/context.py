@@ -173,7 +173,7 @@ def clean_product_mask(
     raw = sal > 0.5
     h, w = raw.shape
     min_area = int(0.002 * h * w)
-    tmask = regions_mask(raw.shape, text, grow=max(3, int(0.012 * max(h, w)))) > 0
+    tmask = regions_mask((h, w), text, grow=max(3, int(0.012 * max(h, w)))) > 0
     n, lab, stats, _ = cv2.connectedComponentsWithStats(raw.astype(np.uint8), connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
     comps = [i for i in range(1, n) if areas[i] >= min_area]
