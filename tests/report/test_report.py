@@ -310,3 +310,20 @@ def test_ten_thousand_pairs_render_fast_and_as_data(tmp_path):
     page, data = parse(out)
     assert len(data["cards"]) == 10_000 and page.imgs == []
     assert {"confusion", "curve-plot", "defect-table"} <= page.ids
+
+
+def test_plots_are_left_out_not_the_run_under_an_address_space_limit(tmp_path):
+    """Under ``ulimit -v`` the plot renderer would abort the process; the report says so instead."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, 8 * 2**30));"
+        "from maskgate.report import charts; print(charts.verdict_bars({'accept': 2, 'reject': 1}))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Plot left out" in r.stdout and "<svg" not in r.stdout
+    from maskgate.report import charts
+
+    assert "<svg" in charts.verdict_bars({"accept": 2, "reject": 1})

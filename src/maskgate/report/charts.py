@@ -25,7 +25,27 @@ METRIC_COLORS = {
 }
 
 
+def can_render() -> bool:
+    """False under an address-space limit (``ulimit -v``, RLIMIT_AS): vl-convert's JavaScript
+    engine reserves tens of GB of virtual memory up front and aborts the whole process when it
+    cannot (measured: it fails even at a 48 GB limit), so a check run under a memory cap would lose
+    its exit status and summary for the sake of a plot. The report then says the plots were left out."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return soft == resource.RLIM_INFINITY
+
+
+LEFT_OUT = (
+    '<p class="note">Plot left out: this process runs under an address-space limit (ulimit -v), '
+    "which the plot renderer cannot start under. Re-render with <code>maskgate report</code> "
+    "without the limit.</p>"
+)
+
+
 def svg(chart: alt.TopLevelMixin) -> str:
+    if not can_render():
+        return LEFT_OUT
     out = vlc.vegalite_to_svg(chart.to_dict())
     return out[out.index("<svg") :]  # drop the XML declaration: the SVG is inlined in HTML
 
