@@ -87,11 +87,13 @@ def filesystem(uri: str) -> tuple[Any, str]:
         raise UriError(f"cannot open {uri}: {e}") from None
 
 
-def read_bytes(uri: str, cap: int = MAX_READ_BYTES) -> bytes:
+def read_bytes(uri: str, cap: int | None = None) -> bytes:
     """The whole object at ``uri``, refused (UriError) when it is missing or larger than ``cap``.
 
     The size is asked first where the filesystem knows it, and the read itself stops at ``cap + 1``
-    bytes, so a filesystem that does not report sizes still cannot make us hold more."""
+    bytes, so a filesystem that does not report sizes still cannot make us hold more (default cap:
+    :data:`MAX_READ_BYTES`)."""
+    cap = MAX_READ_BYTES if cap is None else cap
     fs, p = filesystem(uri)
     try:
         info = fs.info(p)
