@@ -265,13 +265,16 @@ def make_erase(
 
 @app.command()
 def check(
-    manifest: Path = typer.Argument(
-        ..., help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/."
+    manifest: str = typer.Argument(
+        ...,
+        help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/ (a file may be an fsspec URI).",
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Output folder (results.jsonl, evidence/, report.html)."
+    out: str = typer.Option(
+        ..., "--out", "-o", help="Output folder or fsspec URI (results, evidence/, report.html)."
     ),
-    workers: int = typer.Option(1, help="Worker processes (each loads the models once)."),
+    workers: int = typer.Option(
+        1, help="Worker processes, or Ray actors with --engine ray (each loads the models once)."
+    ),
     calibration: Path = typer.Option(
         None, help="Calibration file from `maskgate calibrate` (default: packaged)."
     ),
@@ -279,29 +282,54 @@ def check(
         None, "--model", help="Model folder from `maskgate learn` to score with (instead of --calibration)."
     ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    engine: str = typer.Option(
+        "local", help="local (processes here) | ray (an actor pool on a Ray cluster)."
+    ),
+    ray_address: str = typer.Option(
+        None, help="Ray cluster to join (auto, or HOST:PORT); default: start one here."
+    ),
+    batch_size: int = typer.Option(4, help="Pairs per Ray batch."),
+    cpus_per_worker: float = typer.Option(1.0, help="CPUs each Ray actor reserves (and its model threads)."),
+    gpus_per_worker: float = typer.Option(0.0, help="GPUs each Ray actor reserves."),
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="Output store: jsonl (results.jsonl) | parquet (results.parquet/)."
+    ),
 ) -> None:
     """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
-    from maskgate.check.runner import RESULTS, RunBusyError, run_check
+    from maskgate.check.runner import RunBusyError, run_check
+    from maskgate.io.store import FORMATS, JSONL, local_dir
+    from maskgate.io.uri import UriError
     from maskgate.models.registry import MissingModelError
     from maskgate.report.html import write_report
+    from maskgate.scale.engine import Engine, EngineError
 
     if model is not None and not model.is_dir():
         _fail(f"--model {model}: not a folder (a model folder from `maskgate learn`)")
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
     try:
-        s = run_check(manifest, out, workers=workers, calibration=calibration, model=model, progress=progress)
-    except (MissingModelError, FileNotFoundError, ValueError, RunBusyError) as e:
+        how = Engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)  # type: ignore[arg-type]
+        s = run_check(
+            manifest,
+            out,
+            calibration=calibration,
+            model=model,
+            progress=progress,
+            engine=how,
+            fmt=fmt,  # type: ignore[arg-type]
+        )
+    except (MissingModelError, FileNotFoundError, ValueError, RunBusyError, EngineError, UriError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail(
-            f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on",
-            130,
-        )
-    _print_summary(s, write_report(s.out_dir / RESULTS))
+        _fail(f"interrupted: the pairs finished so far are in {out}; run the same command to go on", 130)
+    local = local_dir(s.out_dir)
+    report = write_report(local / JSONL) if local is not None and fmt == "jsonl" else None
+    _print_summary(s, report)
     if s.failed:  # pairs of this manifest recorded as `error` (this run's or an earlier run's)
         raise typer.Exit(1)
 
 
-def _print_summary(s, report: Path) -> None:
+def _print_summary(s, report: Path | None) -> None:
     """The verdict counts of a run as a table on stdout, then where its files are."""
     from rich.table import Table
 
@@ -316,8 +344,10 @@ def _print_summary(s, report: Path) -> None:
     Console(width=100).print(table)
     rate = f" ({s.done / s.seconds:.2f} pairs/s)" if s.seconds > 0 and s.done else ""
     typer.echo(f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}")
-    typer.echo(f"results: {s.out_dir / 'results.jsonl'}")
-    typer.echo(f"report: {report}")
+    typer.echo(f"results: {s.results}")
+    typer.echo(
+        f"report: {report}" if report else "report: none (`maskgate report` reads a local results.jsonl)"
+    )
 
 
 @app.command()
