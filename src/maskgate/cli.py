@@ -65,10 +65,34 @@ def models_pull(
 _MODEL_HELP = "Segmenter: a registry name (u2netp, u2net, isnet-general-use, birefnet-general[-lite]) or a path to an .onnx."
 
 
-def _make_batch(inp: Path, out: Path, desc: str, work) -> None:
+# Where the work runs: shared by `check` and the make commands that take --engine.
+_ENGINE_OPT = typer.Option("local", help="local (processes here) | ray (an actor pool on a Ray cluster).")
+_RAY_ADDRESS_OPT = typer.Option(
+    None, help="Ray cluster to join (auto, or HOST:PORT); default: start one here."
+)
+_BATCH_OPT = typer.Option(4, help="Items per Ray batch.")
+_CPUS_OPT = typer.Option(1.0, help="CPUs each Ray actor reserves (and its model threads).")
+_GPUS_OPT = typer.Option(0.0, help="GPUs each Ray actor reserves.")
+
+
+def _engine(kind: str, workers: int, address, batch: int, cpus: float, gpus: float):
+    from maskgate.scale.engine import Engine, EngineError
+
+    try:
+        return Engine(kind, workers, address, batch, cpus, gpus)  # type: ignore[arg-type]
+    except EngineError as e:
+        _fail(str(e))
+
+
+def _make_batch(inp: Path, out: Path, desc: str, work, engine=None) -> None:
     """Run ``work(src, dest)`` over INPUT; report failures with reasons; exit 1 if any failed."""
     from maskgate.make.batch import collect, out_path, run_batch
+    from maskgate.scale.engine import EngineError
 
+    if engine is not None and engine.kind == "local" and engine.workers > 1:
+        _fail(
+            "--workers above 1 needs --engine ray for the make commands (locally they run one file at a time)"
+        )
     try:
         files = collect(inp)
     except FileNotFoundError as e:
@@ -92,8 +116,11 @@ def _make_batch(inp: Path, out: Path, desc: str, work) -> None:
                 one,
                 on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
                 on_done=lambda f: bar.advance(task),
+                engine=engine,
             )
             bar.update(task, description=desc)
+    except EngineError as e:
+        _fail(str(e))
     except KeyboardInterrupt:
         _fail(f"interrupted: the files finished so far are in {out}", 130)
     console.print(f"{desc}: {len(report.written)} written to {out}, {len(report.failed)} failed")
@@ -119,6 +146,12 @@ def make_mask(
     ignore_text: bool = typer.Option(
         False, help="Hide detected text from the segmenter (creatives with bold promo text)."
     ),
+    engine: str = _ENGINE_OPT,
+    workers: int = typer.Option(1, help="Ray actors with --engine ray, each loading the model once."),
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
 ) -> None:
     """Product mask per image: 8-bit PNG, 255 = product, same size as the input."""
     from maskgate.io.images import load_image, save_image
@@ -140,7 +173,8 @@ def make_mask(
         )
         save_image(dest, m.alpha if soft else m.mask)
 
-    _make_batch(inp, out, "mask", work)
+    how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
+    _make_batch(inp, out, "mask", work, how)
 
 
 @app.command("text-mask")
@@ -187,6 +221,12 @@ def make_isolate(
     ),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
+    engine: str = _ENGINE_OPT,
+    workers: int = typer.Option(1, help="Ray actors with --engine ray, each loading the model once."),
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
 ) -> None:
     """Cut the product out onto a new background (full resolution, soft edges)."""
     from maskgate.io.images import load_image, save_image
@@ -211,7 +251,8 @@ def make_isolate(
         cut = isolate(im.rgb, bg=target, mask=m)
         save_image(dest, cut.rgb, cut.alpha)
 
-    _make_batch(inp, out, "isolate", work)
+    how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
+    _make_batch(inp, out, "isolate", work, how)
 
 
 @app.command("erase")
@@ -282,15 +323,11 @@ def check(
         None, "--model", help="Model folder from `maskgate learn` to score with (instead of --calibration)."
     ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
-    engine: str = typer.Option(
-        "local", help="local (processes here) | ray (an actor pool on a Ray cluster)."
-    ),
-    ray_address: str = typer.Option(
-        None, help="Ray cluster to join (auto, or HOST:PORT); default: start one here."
-    ),
-    batch_size: int = typer.Option(4, help="Pairs per Ray batch."),
-    cpus_per_worker: float = typer.Option(1.0, help="CPUs each Ray actor reserves (and its model threads)."),
-    gpus_per_worker: float = typer.Option(0.0, help="GPUs each Ray actor reserves."),
+    engine: str = _ENGINE_OPT,
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
     fmt: str = typer.Option(
         "jsonl", "--format", help="Output store: jsonl (results.jsonl) | parquet (results.parquet/)."
     ),

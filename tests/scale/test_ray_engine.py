@@ -171,3 +171,57 @@ def test_a_ray_run_killed_mid_way_resumes_to_one_record_per_pair(cluster, tmp_pa
     assert sorted(after) == sorted(f"p{i}" for i in range(n))  # each pair exactly once
     assert s.skipped == len(before) and s.done == n - len(before)
     assert set(before) <= set(after)  # what the killed run wrote was kept, not redone
+
+
+@pytest.mark.parametrize("verb", ["mask", "isolate"])
+def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tmp_path, monkeypatch, verb):
+    from typer.testing import CliRunner
+
+    from maskgate.cli import app
+
+    monkeypatch.setenv("MASKGATE_THREADS", "1")
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    rgb, mask = product(192)
+    for i in range(2):
+        cv2.imwrite(
+            str(src / ("sub" if i else "") / f"shot{i}.png"), compose(scene(i, 192), rgb, mask)[..., ::-1]
+        )
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    outs = {}
+    for engine in ("local", "ray"):
+        outs[engine] = tmp_path / engine
+        args = [verb, str(src), "--out", str(outs[engine]), "--fast", "--engine", engine]
+        r = CliRunner().invoke(
+            app, args + (["--workers", "2", "--batch-size", "1"] if engine == "ray" else [])
+        )
+        said = " ".join(r.output.split())  # rich wraps long lines
+        assert r.exit_code == 1, r.output  # the broken file is a failed item, the batch goes on
+        assert "2 written" in said and "1 failed" in said and "broken.png: cannot decode image" in said
+    written = sorted(p.relative_to(outs["local"]) for p in outs["local"].rglob("*.png"))
+    assert written == [Path("shot0.png"), Path("sub/shot1.png")]
+    assert sorted(p.relative_to(outs["ray"]) for p in outs["ray"].rglob("*.png")) == written
+    for rel in written:  # the same pixels, whichever engine wrote them
+        a = cv2.imread(str(outs["local"] / rel), cv2.IMREAD_UNCHANGED)
+        b = cv2.imread(str(outs["ray"] / rel), cv2.IMREAD_UNCHANGED)
+        assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_a_pair_that_kills_its_actor_is_an_error_and_its_batch_mates_are_redone(cluster, tmp_path):
+    rng = np.random.default_rng(3)
+    lines = []
+    for i, name in enumerate(["e0", "e1", "die-e2", "e3"]):
+        cv2.imwrite(str(tmp_path / f"o{i}.png"), rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+        cv2.imwrite(str(tmp_path / f"{name}.png"), rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+        lines.append(json.dumps({"id": f"p{i}", "original": f"o{i}.png", "edited": f"{name}.png"}))
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    engine = Engine("ray", 2, batch_size=2)  # p2 (it kills its actor) shares its batch with p3
+    s = run_check(
+        tmp_path / "m.jsonl", tmp_path / "out", progress=False, checker_factory=stand_in, engine=engine
+    )
+    recs = {
+        r["id"]: r for r in map(json.loads, (tmp_path / "out" / "results.jsonl").read_text().splitlines())
+    }
+    assert sorted(recs) == ["p0", "p1", "p2", "p3"] and s.failed == 1
+    assert recs["p2"]["verdict"] == "error" and "actor died" in recs["p2"]["error"]
+    assert all(recs[k]["verdict"] != "error" for k in ("p0", "p1", "p3"))

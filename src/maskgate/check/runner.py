@@ -339,7 +339,10 @@ def _run_ray(
     if uri.local_path(out_dir) is not None:  # actors on other nodes write evidence there too
         out_dir = Path(out_dir).absolute()
     items = [json.dumps({**asdict(s), "blobs": _travelling(s)}) for s in todo]
-    for res in ray_map(items, _RayCheck(factory, calibration, out_dir), engine, quiet=quiet):
+    for i, res in ray_map(items, _RayCheck(factory, calibration, out_dir), engine, quiet=quiet):
+        if res is None:  # its actor died on it, alone too
+            emit(_crash_record(todo[i], RuntimeError("the Ray actor died on it, also when it ran alone")))
+            continue
         d = json.loads(res)
         for rel, b64 in d["files"].items():  # written before the record that names them
             uri.write_bytes(str(uri.join(out_dir, rel)), base64.b64decode(b64))

@@ -98,31 +98,73 @@ class _Actor:
         import numpy as np
 
         out = self.fn([str(x) for x in batch["item"]])
-        return {"out": np.array(out, dtype=object)}
+        return {"i": batch["i"], "out": np.array(out, dtype=object)}
 
 
-def ray_map(
-    items: Sequence[str], make: Callable[[], BatchFn], engine: Engine, *, quiet: bool = True
-) -> Iterator[str]:
-    """The results of ``make()``'s batch function over ``items``, as actors finish them.
+def _pass(
+    ray: Any, items: Sequence[tuple[int, str]], make: Callable[[], BatchFn], engine: Engine, retries: int
+) -> Iterator[tuple[int, str]]:
+    """One Dataset over ``items``; a block whose actor dies ``retries`` + 1 times is dropped (its
+    items do not come back) instead of failing the run or, Ray's default, being retried for ever."""
+    ctx = ray.data.DataContext.get_current()
+    before, ctx.max_errored_blocks = ctx.max_errored_blocks, -1  # a Dataset copies the context now
+    try:
+        yield from _rows(ray, items, make, engine, retries)
+    finally:
+        ctx.max_errored_blocks = before
 
-    ``make`` is pickled to every actor (cloudpickle: a closure will do) and called there once.
-    The items are cut into blocks of ``engine.batch_size`` so results stream back a batch at a
-    time rather than at the end."""
-    if not items:
-        return
-    ray = connect(engine, quiet=quiet)
+
+def _rows(
+    ray: Any, items: Sequence[tuple[int, str]], make: Callable[[], BatchFn], engine: Engine, retries: int
+) -> Iterator[tuple[int, str]]:
     ds = ray.data.from_items(
-        [{"item": s} for s in items], override_num_blocks=max(1, math.ceil(len(items) / engine.batch_size))
+        [{"i": i, "item": s} for i, s in items],
+        override_num_blocks=max(1, math.ceil(len(items) / engine.batch_size)),
     )
     ds = ds.map_batches(
         _Actor,
         fn_constructor_kwargs={"make": make, "threads": engine.threads},
         batch_size=engine.batch_size,
         batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=engine.workers),  # `concurrency=` before Ray 2.51
+        # `concurrency=` before Ray 2.51. Alone (retries=0), one task at a time per actor: a task
+        # queued behind the item that kills the actor would die with it.
+        compute=ray.data.ActorPoolStrategy(
+            size=engine.workers, max_tasks_in_flight_per_actor=None if retries else 1
+        ),
         num_cpus=engine.cpus,
         num_gpus=engine.gpus or None,
+        max_task_retries=retries,
     )
     for row in ds.iter_rows():
-        yield str(row["out"])
+        yield int(row["i"]), str(row["out"])
+
+
+def ray_map(
+    items: Sequence[str], make: Callable[[], BatchFn], engine: Engine, *, quiet: bool = True
+) -> Iterator[tuple[int, str | None]]:
+    """(index into ``items``, result) for every item, as actors finish them; None for an item
+    whose actor died on it every time.
+
+    ``make`` is pickled to every actor (cloudpickle: a closure will do) and called there once.
+    The items are cut into blocks of ``engine.batch_size`` so results stream back a batch at a
+    time rather than at the end. An actor that dies (out of memory, a crash in native code) takes
+    its batch with it: Ray retries the batch twice on a fresh actor, then the items of a batch that
+    never came back are run again one per batch, once, so only the item that really kills an actor
+    is lost, as on the local engine's process pool."""
+    if not items:
+        return
+    ray = connect(engine, quiet=quiet)
+    seen: set[int] = set()
+    for i, out in _pass(ray, list(enumerate(items)), make, engine, retries=2):
+        seen.add(i)
+        yield i, out
+    lost = [(i, s) for i, s in enumerate(items) if i not in seen]
+    if not lost:
+        return
+    alone = Engine(engine.kind, min(engine.workers, len(lost)), engine.address, 1, engine.cpus, engine.gpus)
+    for i, out in _pass(ray, lost, make, alone, retries=0):
+        seen.add(i)
+        yield i, out
+    for i, _ in lost:
+        if i not in seen:
+            yield i, None
