@@ -1,6 +1,6 @@
 """Pairs per second of `maskgate check` on each engine, on the same pairs of one manifest.
 
-    python bench/scale.py MANIFEST [--limit 40] [--out /tmp/maskgate-scale] [--batch-size 4]
+    python bench/scale.py MANIFEST [--limit 40] [--out /tmp/maskgate-scale] [--batch-size 4] [--only RUNS]
 
 Runs, in turn: the local engine with 1 worker (in-process), with 2 worker processes, and the Ray
 engine with 2 actors on a local Ray cluster of 2 CPUs (1 CPU and 1 model thread per actor). Each
@@ -8,7 +8,8 @@ rate is the run's pairs over its wall time, start-up included (process pool star
 model loading), since that is what a user waits for; Ray's cluster start (``ray.init``) is timed
 apart. It also says whether each engine's records equal the 1-worker run's (``bench/same_results``
 rules: every measurement to 1e-6) and prints the load average beside each figure: on a shared
-machine the figures move with whatever else runs.
+machine the figures move with whatever else runs. Last, what a pair leaves behind (``sizes``): its
+record's bytes as JSONL and as Parquet, and its evidence images.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=40)
     ap.add_argument("--out", type=Path, default=Path("/tmp/maskgate-scale"))
     ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--only", default="local1,local2,ray2", help="comma-separated subset of the runs")
+    ap.add_argument(
+        "--only",
+        default="local1,local2,ray2,sizes",
+        help="comma-separated subset of the runs (sizes: of local1's output)",
+    )
     args = ap.parse_args()
     from maskgate.check.runner import run_check
     from maskgate.io.manifest import read_manifest
@@ -56,6 +61,9 @@ def main() -> None:
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores; pairs: {len(pairs)} of {args.manifest}")
     rows = []
     for key in args.only.split(","):
+        if key == "sizes":
+            _sizes(args.out / "local1", len(pairs))
+            continue
         label, engine = runs[key]
         extra = ""
         if engine.kind == "ray":
@@ -83,6 +91,26 @@ def main() -> None:
             flush=True,
         )
     (args.out / f"scale-{'-'.join(args.only.split(','))}.json").write_text(json.dumps(rows, indent=1))
+
+
+def _sizes(run: Path, n: int) -> None:
+    """What a pair leaves behind: its record as JSONL and as Parquet, and its evidence images."""
+    from maskgate.core.record import read_records
+    from maskgate.io.store import ParquetStore
+
+    jsonl = run / "results.jsonl"
+    pq_dir = run.parent / "sizes-parquet"
+    shutil.rmtree(pq_dir, ignore_errors=True)
+    store = ParquetStore(pq_dir)
+    for rec in read_records(jsonl):
+        store.append(rec)
+    store.close()
+    pq = sum(f.stat().st_size for f in (pq_dir / "results.parquet").iterdir())
+    ev = sum(f.stat().st_size for f in (run / "evidence").rglob("*") if f.is_file())
+    print(
+        f"per pair ({n} pairs of {run.name}): record {jsonl.stat().st_size / n:.0f} B as JSONL, "
+        f"{pq / n:.0f} B as Parquet; evidence images {ev / n / 1000:.0f} KB"
+    )
 
 
 if __name__ == "__main__":

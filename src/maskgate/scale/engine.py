@@ -126,7 +126,7 @@ def _rows(
         fn_constructor_kwargs={"make": make, "threads": engine.threads},
         batch_size=engine.batch_size,
         batch_format="numpy",
-        # `concurrency=` before Ray 2.51. Alone (retries=0), one task at a time per actor: a task
+        # (`concurrency=`, deprecated in Ray 2.51.) Alone (retries=0), one task at a time per actor: a task
         # queued behind the item that kills the actor would die with it.
         compute=ray.data.ActorPoolStrategy(
             size=engine.workers, max_tasks_in_flight_per_actor=None if retries else 1
