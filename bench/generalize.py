@@ -33,10 +33,10 @@ def _parse(spec: str) -> tuple[str, Path, Path]:
     return name or Path(lab).parent.name, Path(res), Path(lab)
 
 
-def _fit(sets, target: float, model_class: str):
+def _fit(sets, target: float, model_class: str, reject: float):
     rows = [r for _, res, lab in sets for r in rows_from_results(res, lab, group="group")]
     sources = describe_sources([lab for *_, lab in sets], [res for _, res, _ in sets])
-    return train(rows, target, model_class, sources=sources), len(rows)
+    return train(rows, target, model_class, sources=sources, reject_precision=reject), len(rows)
 
 
 def _report(name: str, res: Path, lab: Path, gate, role: str) -> None:
@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--train", nargs="+", required=True)
     ap.add_argument("--holdout", nargs="*", default=[])
     ap.add_argument("--target-precision", type=float, default=0.98)
+    ap.add_argument("--reject-precision", type=float, default=0.95)
     ap.add_argument("--model-class", default="auto")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out folds")
@@ -57,10 +58,10 @@ def main() -> None:
         print("# 1. leave one training source out")
         for i, (name, res, lab) in enumerate(train_sets):
             rest = train_sets[:i] + train_sets[i + 1 :]
-            gate, n = _fit(rest, args.target_precision, args.model_class)
+            gate, n = _fit(rest, args.target_precision, args.model_class, args.reject_precision)
             _report(name, res, lab, gate, f"left out; trained on {', '.join(s[0] for s in rest)} ({n} pairs)")
     print("\n# 2. trained on every training source, scored on held-out sets")
-    gate, n = _fit(train_sets, args.target_precision, args.model_class)
+    gate, n = _fit(train_sets, args.target_precision, args.model_class, args.reject_precision)
     print(f"trained on {', '.join(s[0] for s in train_sets)} ({n} pairs)")
     out = args.out or Path(tempfile.mkdtemp()) / "model"
     gate.save(out)

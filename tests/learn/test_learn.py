@@ -133,10 +133,23 @@ def test_accepts_only_what_the_bound_vouches_for(trees, trained):
     assert v["bad_share_upper_bound"] <= 1 - TARGET
     assert upper_bound(v["bad"], v["pairs"]) == pytest.approx(v["bad_share_upper_bound"], abs=1e-6)
     r = trees.meta["validation"]["reject"]
-    assert r["pairs"] > 0 and r["precision_lower_bound"] >= TARGET
+    assert r["pairs"] > 0 and r["precision_lower_bound"] >= trees.meta["reject_precision"]
     # labels of which 1% per criterion are wrong (3% of the pairs) cannot vouch for 98%, however many
     assert trained.meta["validation"]["accept"]["pairs"] == 0
     assert all(t.accept > 1 for t in trained.thresholds.values())
+
+
+def test_rejects_have_their_own_lower_bar(trained):
+    """The same noisy labels that can never vouch for a 98% accept do vouch for 95% rejects: the
+    gate still rejects what is surely bad, and the bound it met is the reject bar, not the accept's."""
+    assert trained.meta["reject_precision"] == 0.95
+    r = trained.meta["validation"]["reject"]
+    assert r["pairs"] > 0
+    assert r["precision_lower_bound"] >= 0.95
+    strict = train(draw_rows(900, seed=0, flip=0.01), TARGET, reject_precision=0.995)
+    s = strict.meta["validation"]["reject"]
+    assert s["pairs"] < r["pairs"]
+    assert s["pairs"] == 0 or s["precision_lower_bound"] >= 0.995
 
 
 def test_too_few_pairs_never_accept(held_out):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -41,3 +43,20 @@ def test_parquet_output_resumes_and_says_there_is_no_html_report(tmp_path):
     assert len(list((out / "results.parquet").glob("part-*.parquet"))) == 1
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "2 pairs, 2 already done, 0 checked" in again.output
+    as_json = CliRunner().invoke(app, [*args, "--json"])  # the summary names the Parquet store
+    assert as_json.exit_code == 0, as_json.output
+    summary = json.loads(as_json.stdout)
+    assert summary["results"] == str(out / "results.parquet") and summary["report"] is None
+    assert summary["pairs"] == 2 and summary["already_done"] == 2 and summary["checked"] == 0
+
+
+@pytest.mark.parametrize("io", [["-", "--out", "m.png"], ["in.png", "--out", "-"]])
+def test_standard_input_or_output_stays_on_the_local_engine(tmp_path, io):
+    r = CliRunner().invoke(app, ["mask", *io, "--engine", "ray"], input=b"not read")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "without --engine ray" in " ".join(r.stderr.split())
+
+
+def test_make_workers_need_the_ray_engine(tmp_path):
+    r = CliRunner().invoke(app, ["isolate", str(tmp_path), "--out", str(tmp_path / "o"), "--workers", "2"])
+    assert r.exit_code == 2 and "needs --engine ray" in " ".join(r.stderr.split())

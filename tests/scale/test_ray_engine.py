@@ -193,11 +193,15 @@ def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tm
         outs[engine] = tmp_path / engine
         args = [verb, str(src), "--out", str(outs[engine]), "--fast", "--engine", engine]
         r = CliRunner().invoke(
-            app, args + (["--workers", "2", "--batch-size", "1"] if engine == "ray" else [])
+            app, args + (["--workers", "2", "--batch-size", "1", "--json"] if engine == "ray" else [])
         )
-        said = " ".join(r.output.split())  # rich wraps long lines
+        said = " ".join((r.stderr if engine == "ray" else r.output).split())  # rich wraps long lines
         assert r.exit_code == 1, r.output  # the broken file is a failed item, the batch goes on
         assert "2 written" in said and "1 failed" in said and "broken.png: cannot decode image" in said
+        if engine == "ray":  # --json: the one summary object on stdout, as on the local engine
+            summary = json.loads(r.stdout)
+            assert summary["command"] == verb and summary["ok"] is False and len(summary["written"]) == 2
+            assert [f["path"] for f in summary["failed"]] == [str(src / "broken.png")]
     written = sorted(p.relative_to(outs["local"]) for p in outs["local"].rglob("*.png"))
     assert written == [Path("shot0.png"), Path("sub/shot1.png")]
     assert sorted(p.relative_to(outs["ray"]) for p in outs["ray"].rglob("*.png")) == written

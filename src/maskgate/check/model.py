@@ -192,6 +192,14 @@ class LearnedModel:
         s = self.scorers.get(key)
         return s.probability(feats) if s is not None else probability(key, feats, None)
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object of ``maskgate learn``: held-out figures and thresholds, as JSON types."""
+        raw = {
+            "validation": self.meta.get("validation"),
+            "thresholds": {k: asdict(t) for k, t in self.thresholds.items()},
+        }
+        return json.loads(json.dumps(raw, default=_json_default))
+
     def save(self, out_dir: str | Path) -> Path:
         """Write ``model.json`` and the tree files; returns the folder."""
         out = Path(out_dir)

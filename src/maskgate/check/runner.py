@@ -27,6 +27,7 @@ import numpy as np
 
 from maskgate.check.engine import Checker, Judgement
 from maskgate.core.record import PairRecord
+from maskgate.core.types import VERDICTS
 from maskgate.io import uri
 from maskgate.io.images import ImageReadError, load_image, save_image, shape_problem
 from maskgate.io.manifest import PairSpec, read_manifest
@@ -74,6 +75,19 @@ class RunSummary:
     @property
     def done(self) -> int:
         return sum(self.counts.values())
+
+    def to_json(self) -> dict:
+        """The ``--json`` object of ``maskgate check``: this run's verdicts and the whole file's."""
+        return {
+            "results": str(self.results or uri.join(self.out_dir, RESULTS)),
+            "pairs": self.total,
+            "already_done": self.skipped,
+            "checked": self.done,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            "verdicts": {v: self.counts.get(v, 0) for v in VERDICTS},
+            "all_verdicts": {v: self.totals.get(v, 0) for v in VERDICTS},
+        }
 
 
 def completed_ids(results: Path) -> set[str]:

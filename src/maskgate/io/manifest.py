@@ -68,6 +68,9 @@ def _flag(v) -> bool | None:
     return None
 
 
+parse_flag = _flag  # public: the report's labels reader reads a label the way a manifest does
+
+
 def _labels(v) -> dict | None:
     if isinstance(v, str) and v.strip().startswith("{"):  # a CSV cell holding the JSON labels
         v = json.loads(v)

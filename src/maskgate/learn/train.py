@@ -47,6 +47,10 @@ MODEL_CHOICES: tuple[str, ...] = ("auto", "logistic", "gbm")
 # Trees replace the logistic model only when clearly better: a tie keeps the model whose behaviour
 # off the labelled range is a plain slope.
 GBM_MARGIN_REL, GBM_MARGIN_ABS = 0.02, 0.005
+# Automatic rejects have their own, lower bar: a wrongly rejected good edit costs one more
+# generation, a wrongly accepted bad one reaches the catalogue. At the accept bar (0.98) a reject
+# needs about 150 sure-bad pairs with no good one among them before the gate may reject at all.
+REJECT_PRECISION = 0.95
 
 
 # ---------------------------------------------------------------- figures
@@ -389,7 +393,11 @@ def _tighten(
 
 
 def scorer_thresholds(
-    score: np.ndarray, passed: np.ndarray, target: float, confidence: float = CONFIDENCE
+    score: np.ndarray,
+    passed: np.ndarray,
+    target: float,
+    confidence: float = CONFIDENCE,
+    reject_target: float | None = None,
 ) -> Thresholds:
     """A scorer's own thresholds from its held-out scores on labelled pairs: ``decide`` for F1 of
     catching failures, ``accept`` and ``reject`` by the bounds (never on the wrong side of
@@ -401,7 +409,9 @@ def scorer_thresholds(
     return Thresholds(
         decide,
         accept_threshold(score, ~passed, target, confidence, floor=decide),
-        reject_threshold(score, ~passed, target, confidence, ceiling=decide),
+        reject_threshold(
+            score, ~passed, target if reject_target is None else reject_target, confidence, ceiling=decide
+        ),
     )
 
 
@@ -457,6 +467,7 @@ def train(
     sources: list[dict[str, Any]] | None = None,
     group_by: str = "group",
     threads: int = 1,
+    reject_precision: float = REJECT_PRECISION,
 ) -> LearnedModel:
     """Train every scorer and the verdict thresholds on labelled pairs (see module doc)."""
     from threadpoolctl import threadpool_limits
@@ -464,7 +475,17 @@ def train(
     # The fits multiply tiny matrices thousands of times; BLAS threads only contend there (three
     # times slower on a loaded two-core machine), so they are held to one while training.
     with threadpool_limits(1, user_api="blas"):
-        return _train(rows, target_precision, model_class, confidence, k, sources or [], group_by, threads)
+        return _train(
+            rows,
+            target_precision,
+            model_class,
+            confidence,
+            k,
+            sources or [],
+            group_by,
+            threads,
+            reject_precision,
+        )
 
 
 def _train(
@@ -476,6 +497,7 @@ def _train(
     sources: list[dict[str, Any]],
     group_by: str,
     threads: int,
+    reject_precision: float = REJECT_PRECISION,
 ) -> LearnedModel:
     if model_class not in MODEL_CHOICES:
         raise ValueError(f"model class {model_class!r}: choose one of {', '.join(MODEL_CHOICES)}")
@@ -496,7 +518,7 @@ def _train(
     for key, sr in per_key.items():
         s = fitted[key].oof[sr.labelled]
         ok = ~np.isnan(s)
-        th[key] = scorer_thresholds(s[ok], sr.y[ok] == 1, target_precision, confidence)
+        th[key] = scorer_thresholds(s[ok], sr.y[ok] == 1, target_precision, confidence, reject_precision)
     scorer_own = {k: Thresholds(t.decide, t.accept, t.reject) for k, t in th.items()}
 
     # then the pair-level bounds, on every pair the scorers would judge
@@ -506,7 +528,7 @@ def _train(
         missing[sr.applicable[np.isnan(fitted[key].oof[sr.applicable])]] = True
     acceptable = np.array([r.acceptable for r in rows], bool)
     th = _tighten("accept", scores, missing, acceptable, th, target_precision, confidence)
-    th = _tighten("reject", scores, missing, acceptable, th, target_precision, confidence)
+    th = _tighten("reject", scores, missing, acceptable, th, reject_precision, confidence)
 
     validation = _validation(rows, per_key, fitted, scores, missing, acceptable, th, confidence, kf)
     validation["scorer_thresholds_before_pair_bounds"] = {k: asdict(t) for k, t in scorer_own.items()}
@@ -518,6 +540,7 @@ def _train(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "trained_on": _trained_on(rows, sources, group_by),
         "target_precision": target_precision,
+        "reject_precision": reject_precision,
         "confidence": confidence,
         "model_class": model_class,
         "validation": _clean(validation),

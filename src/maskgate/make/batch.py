@@ -12,8 +12,11 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from maskgate.io.images import IMAGE_EXTS, UNREAD_IMAGE_EXTS, ImageReadError, image_size, shape_problem
+from maskgate.io.targets import STDIO, TargetError, is_stdio, names_image_file, output_problem, spool
+from maskgate.models.registry import resolve_model
 from maskgate.scale.engine import Engine
 
 NAMED_AS_IMAGES = IMAGE_EXTS | UNREAD_IMAGE_EXTS
@@ -27,6 +30,89 @@ class BatchReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass
+class Targets:
+    """What one make command reads and writes, decided from INPUT and ``--out`` before any model runs."""
+
+    files: list[Path]
+    dest: Callable[[Path], Path]
+    shown: str  # where the results go, as the user should read it
+    to_stdout: Path | None = None  # the finished file to copy to standard output
+    from_stdin: Path | None = None  # the spooled copy of standard input
+
+    def name(self, src: Path) -> str:
+        """An input as the user gave it: ``-`` for the spooled stdin, not its temporary path."""
+        return STDIO if src == self.from_stdin else str(src)
+
+    def to_json(self, command: str, report: BatchReport) -> dict:
+        """The ``--json`` object of a make run: what was written where and what failed, with why."""
+        written = [STDIO if self.to_stdout is not None else str(p) for p in report.written]
+        return {
+            "command": command,
+            "out": self.shown,
+            "written": written,
+            "failed": [{"path": self.name(f), "reason": why} for f, why in report.failed],
+            "ok": report.ok,
+        }
+
+
+def plan_targets(
+    inp: Path, out: Path, scratch: Path, *, stdin: BinaryIO | None = None, alpha: bool = False
+) -> Targets:
+    """Decide the inputs and each one's output path (see :mod:`maskgate.io.targets`).
+
+    ``-`` as INPUT reads one image from ``stdin`` (spooled into ``scratch``); ``-`` as ``--out``
+    writes the one result to standard output; an ``--out`` named like an image is that one file;
+    anything else is a folder mirroring INPUT's sub-folders. ``alpha``: the verb writes transparency,
+    which rules out a JPEG file. Contradictions raise :class:`TargetError` before ``stdin`` is read."""
+    from_stdin, to_stdout = is_stdio(inp), is_stdio(out)
+    one_file = not to_stdout and names_image_file(out)
+    if from_stdin and not (to_stdout or one_file):
+        raise TargetError(
+            f"INPUT - (standard input) is one image without a name: write it to a file (--out result.png) "
+            f"or to standard output (--out -), not into the folder {out}"
+        )
+    if one_file:
+        why = output_problem(out, alpha)
+        if why:
+            raise TargetError(why)
+    if from_stdin:
+        if stdin is None:
+            raise TargetError("INPUT - needs standard input")
+        files = [spool(stdin, scratch / "stdin")]
+    else:
+        files = collect(inp)
+        if not files:
+            raise FileNotFoundError(f"no images found in {inp}")
+        if (to_stdout or one_file) and inp.is_dir():
+            target = "standard output (--out -)" if to_stdout else f"the one file {out}"
+            raise TargetError(
+                f"INPUT {inp} is a folder ({len(files)} images) but --out names {target}: "
+                "give an output folder, or one image as INPUT"
+            )
+    spooled = files[0] if from_stdin else None
+    if to_stdout:
+        tmp = scratch / "stdout.png"
+        return Targets(files, lambda _src: tmp, "standard output", tmp, spooled)
+    if one_file:
+        targets = Targets(files, lambda _src: out, str(out), from_stdin=spooled)
+    else:
+        targets = Targets(files, lambda src: out_path(src, inp, out), str(out))
+    over = [f for f in files if f != spooled and targets.dest(f).resolve() == f.resolve()]
+    if over:
+        raise TargetError(
+            f"--out {out} would overwrite {len(over)} input image(s), e.g. {over[0]}: give another --out"
+        )
+    return targets
+
+
+def require_models(names: Iterable[str]) -> None:
+    """Find every model a batch will load before its first file, so that a missing one is one
+    error naming the fix (``MissingModelError``) instead of one failed item per file."""
+    for name in names:
+        resolve_model(name)
 
 
 def collect(inp: str | Path) -> list[Path]:

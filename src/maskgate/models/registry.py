@@ -191,6 +191,19 @@ def get_spec(name_or_path: str) -> ModelSpec:
     )
 
 
+def availability() -> list[dict]:
+    """Each registered model and where its weights are here (``path`` None: missing, ``fix`` says
+    what to run): the ``maskgate models list`` table and its ``--json`` object."""
+    found = []
+    for name, spec in sorted(REGISTRY.items()):
+        try:
+            path, fix = str(resolve_model(name)), None
+        except MissingModelError as e:
+            path, fix = None, str(e)
+        found.append({"name": name, "task": spec.task, "file": spec.filename, "path": path, "fix": fix})
+    return found
+
+
 def resolve_model(name_or_path: str, path: str | Path | None = None) -> Path:
     """Find the weights for a model locally (never downloads). See module doc for the order."""
     spec = get_spec(name_or_path)

@@ -2,6 +2,7 @@
 
 Layout: ``schema`` (tables), ``db`` (engine, migrations), ``queue`` (leasing work), ``agreement``
 (kappa / IoU, pure), ``masks`` (RLE, GrabCut), ``importer`` / ``exporter`` (JSONL in and out),
-``accounts`` and ``security`` (users, passwords, CSRF, safe paths), ``stats`` (admin numbers),
+``accounts`` and ``security`` (users, sessions, passwords, CSRF, safe paths), ``throttle``
+(failed logins), ``roots`` (the folders images may be served from), ``stats`` (admin numbers),
 ``app`` (the web app: middlewares, settings) and ``web`` (its routes, one router per area).
 """

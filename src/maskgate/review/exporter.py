@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -24,6 +24,10 @@ AN, IT, U = Answer.__table__, Item.__table__, User.__table__
 class ExportReport:
     answers: int = 0
     masks_written: int = 0
+
+    def to_json(self) -> dict:
+        """The ``--json`` object of ``maskgate review export``."""
+        return asdict(self)
 
 
 def _safe_name(s: str) -> str:

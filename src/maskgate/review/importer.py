@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -22,9 +22,12 @@ from maskgate.core.record import PairRecord, iter_records
 from maskgate.core.types import CRITERIA
 from maskgate.io.images import ImageReadError, image_size, load_image
 from maskgate.learn.active import priority
+from maskgate.models.registry import MissingModelError, resolve_model
 from maskgate.review.db import writer
 from maskgate.review.masks import encode_rle
+from maskgate.review.roots import allowed_paths, ensure_root, inside_any
 from maskgate.review.schema import Item, Root, Slot
+from maskgate.review.security import is_filesystem_root
 from maskgate.vision.segment import saliency
 
 IT, S, R = Item.__table__, Slot.__table__, Root.__table__
@@ -46,6 +49,10 @@ class ImportReport:
             f"{self.skipped_existing} already present, {self.filtered_out} filtered out, "
             f"{len(self.problems)} problems"
         )
+
+    def to_json(self) -> dict:
+        """The ``--json`` object of ``maskgate review import``."""
+        return asdict(self)
 
 
 @dataclass
@@ -107,8 +114,22 @@ def has_new_background(rec: PairRecord) -> bool:
     return rec.passed("background") is not None
 
 
+PRELABEL_MODEL = "u2netp"
+
+
 def default_segmenter(rgb: np.ndarray) -> np.ndarray:
-    return saliency(rgb) > 0.5
+    return saliency(rgb, PRELABEL_MODEL) > 0.5
+
+
+def prelabel_segmenter() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str | None]:
+    """The segmenter for pre-labels, or None and why there is none. A missing model is said once
+    for the whole import rather than as a problem on every item; the import goes on without
+    pre-labels, as reviewers can paint from an empty mask."""
+    try:
+        resolve_model(PRELABEL_MODEL)
+    except MissingModelError as e:
+        return None, f"no pre-labels: {e}"
+    return default_segmenter, None
 
 
 def _premask(
@@ -134,14 +155,31 @@ def _premask(
         return None, (h, w), f"no pre-label ({type(e).__name__}: {e})"
 
 
-def _root_id(c, path: Path, cache: dict[str, int]) -> int:
+def _root_id(c, path: Path, cache: dict[str, int], *, allowed: bool = False) -> int:
     key = str(path)
-    if key not in cache:
-        rid = c.execute(select(R.c.id).where(R.c.path == key)).scalar()
-        if rid is None:
-            rid = c.execute(insert(R).values(path=key).returning(R.c.id)).scalar_one()
-        cache[key] = rid
+    if key not in cache or allowed:
+        cache[key] = ensure_root(c, path, allowed=allowed, added_by="import")
     return cache[key]
+
+
+def image_folders(files: list[Path], base: Path, allowed: set[str]) -> tuple[set[Path], str | None]:
+    """The folders an item's files need allowed, and why the item cannot be served (or None).
+
+    A file inside the results folder needs that folder (the one the import was pointed at); one
+    already inside an allowed root needs nothing; any other needs its own folder. Never a common
+    parent (two absolute paths would otherwise open everything above them) and never a file
+    system root."""
+    need: set[Path] = set()
+    for f in files:
+        if f.is_relative_to(base) and not is_filesystem_root(base):
+            need.add(base)
+        elif not inside_any(f.parent, allowed):
+            if is_filesystem_root(f.parent):
+                return set(), (
+                    f"{f} lies in a file system root; move it into a folder (a root folder is never served)"
+                )
+            need.add(f.parent)
+    return need, None
 
 
 def import_results(
@@ -169,6 +207,7 @@ def import_results(
     gold_map = read_gold(Path(gold), report, gold_share) if gold else {}
     with engine.connect() as c:
         existing = set(c.execute(select(IT.c.ext_id)).scalars())
+        allowed = allowed_paths(c)
     roots: dict[str, int] = {}
     pending: list[dict] = []
     seen: set[str] = set()
@@ -178,6 +217,10 @@ def import_results(
             return
         with writer(engine).begin() as c:
             for row in pending:
+                for folder in row.pop("_allow"):
+                    if folder not in allowed:
+                        _root_id(c, Path(folder), roots, allowed=True)
+                        allowed.add(folder)
                 row["root_id"] = _root_id(c, Path(row.pop("_root")), roots)
             ids = (
                 c.execute(insert(IT).returning(IT.c.id, sort_by_parameter_order=True), pending)
@@ -236,12 +279,17 @@ def import_results(
                     report.problems.append(f"{ext}: {note}")
             except Exception as e:
                 error = f"cannot read original: {e}"
+        folders: set[Path] = set()
+        if not error:
+            present = [p for p in every if p.is_file()]
+            folders, error = image_folders(present, base, allowed)
         if error:
             report.problems.append(f"line {n} ({ext}): {error}")
         pending.append(
             {
                 "ext_id": ext,
                 "_root": str(root),
+                "_allow": sorted(str(f) for f in folders),
                 "original": str(orig.relative_to(root)),
                 "edited": str(edit.relative_to(root)),
                 "kind": rec.kind,
@@ -284,7 +332,7 @@ def bulk_add(
     now = time.time()
     total = 0
     with writer(engine).begin() as c:
-        rid = _root_id(c, Path(root).resolve(), {})
+        rid = _root_id(c, Path(root).resolve(), {}, allowed=True)
     for i in range(0, len(rows), batch):
         chunk = [
             {

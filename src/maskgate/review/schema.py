@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -45,11 +46,47 @@ class User(Base):
 
 
 class Root(Base):
-    """A folder images may be served from. Nothing outside a registered root is ever read."""
+    """A folder the app knows. Items name their files relative to one (``Item.root_id``); images
+    are served only from inside a root that is ``allowed`` (an admin's ``review roots add``, or
+    the folders an import's files are in). An item's base folder may be wider than any allowed
+    root (the common parent of its files), and then it is stored with ``allowed`` false: a base
+    joins paths, it grants nothing."""
 
     __tablename__ = "roots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(String(1024), unique=True)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    added_by: Mapped[str] = mapped_column(String(16), default="import", server_default="import")
+    created_at: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+
+class AuthSession(Base):
+    """A login. The cookie carries only the signed random id; the row holds everything else, so
+    logout, a password change or an admin can end a session before it expires. The id is stored
+    as its SHA-256, so a copy of the database does not hand out live sessions."""
+
+    __tablename__ = "auth_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)  # address at login
+
+    __table_args__ = (Index("ix_auth_sessions_user", "user_id"),)
+
+
+class LoginThrottle(Base):
+    """Recent failed logins per key (``user:NAME`` or ``addr:IP``), in the database so every worker
+    process sees the same count."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[float] = mapped_column(Float, default=0.0)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Item(Base):

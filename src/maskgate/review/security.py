@@ -1,13 +1,15 @@
-"""Passwords, CSRF tokens and safe file paths."""
+"""Passwords, session ids, CSRF tokens and safe file paths."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from pathlib import Path, PurePosixPath
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, Signer
 
 _hasher = PasswordHasher()
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a 4000x3000 mask PNG is well under 1 MB; this also bounds forms
@@ -26,6 +28,26 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def id_hash(session_id: str) -> str:
+    """What the database keeps of a session id: enough to find the session, not to use it."""
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def sign(secret: str, value: str, purpose: str) -> str:
+    """A cookie value. Signed so that a forged or truncated cookie is refused without a database
+    look-up; ``purpose`` keeps a value signed for one cookie from being accepted by another."""
+    return Signer(secret, salt=f"maskgate.{purpose}").sign(value).decode("ascii")
+
+
+def unsign(secret: str, signed: str | None, purpose: str) -> str | None:
+    if not signed:
+        return None
+    try:
+        return Signer(secret, salt=f"maskgate.{purpose}").unsign(signed).decode("ascii")
+    except (BadSignature, UnicodeError):
+        return None
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:
@@ -50,3 +72,9 @@ def safe_join(root: str | Path, rel: str) -> Path:
     if not full.is_relative_to(base):
         raise UnsafePathError("path leaves its root")
     return full
+
+
+def is_filesystem_root(path: str | Path) -> bool:
+    """``/`` or a drive (``C:\\``): never a folder to serve images from."""
+    p = Path(path)
+    return p.parent == p

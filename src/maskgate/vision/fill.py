@@ -31,6 +31,15 @@ def available() -> list[str]:
     return names
 
 
+CLASSIC = ("telea", "ns", "fsr")
+
+
+def model_of(method: str) -> str | None:
+    """The model an inpainter loads (a registry name or an .onnx path), None for OpenCV's fills:
+    a batch looks it up once before its first file."""
+    return None if method in CLASSIC else method
+
+
 @dataclass(frozen=True)
 class _Crop:
     y0: int
@@ -144,7 +153,7 @@ def inpaint(
     inpainter (``lama``) or a path to a compatible ``.onnx`` (``image`` + ``mask`` in, image out).
     """
     hole = (mask > 0).astype(np.uint8) * 255
-    onnx = method not in ("telea", "ns", "fsr")
+    onnx = model_of(method) is not None
     crop = _crop_around(hole > 0, context if not onnx else 1.0, square=onnx)
     if crop is None:
         return rgb.copy()

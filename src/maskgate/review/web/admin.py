@@ -1,5 +1,6 @@
 """Admin pages: progress and agreement, one item's answers side by side, recording the final
-answer for an item, and the reviewers' masks. Admin only, for every route of this router."""
+answer for an item, the reviewers' masks, and ending a user's sessions. Admin only, for every
+route of this router."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from maskgate.review.accounts import live_sessions, revoke_sessions
 from maskgate.review.adjudication import AdjudicationError, final_records, final_values, record_final
 from maskgate.review.masks import decode_rle, mask_to_png
 from maskgate.review.schema import Answer, User
 from maskgate.review.stats import QUESTION_KEYS, answer_value, overview
-from maskgate.review.web.deps import AdminUser, CsrfForm, DbEngine, DbSessions, admin_user, load_item, render
+from maskgate.review.web.deps import (
+    AdminUser,
+    CsrfForm,
+    DbEngine,
+    DbId,
+    DbSessions,
+    admin_user,
+    load_item,
+    render,
+)
 from maskgate.review.web.files import file_url
 
 router = APIRouter(dependencies=[Depends(admin_user)])
@@ -19,12 +30,20 @@ router = APIRouter(dependencies=[Depends(admin_user)])
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_home(request: Request, acct: AdminUser, engine: DbEngine) -> HTMLResponse:
-    return render(request, "admin.html", acct, ov=overview(engine))
+    return render(request, "admin.html", acct, ov=overview(engine), sessions=live_sessions(engine))
+
+
+@router.post("/admin/users/{user_id}/revoke")
+def admin_revoke(user_id: DbId, acct: AdminUser, _form: CsrfForm, engine: DbEngine) -> RedirectResponse:
+    """Sign a user out everywhere (a lost laptop, a shared screen); the admin's own included, if
+    they choose themselves."""
+    revoke_sessions(engine, user_id)
+    return RedirectResponse("/admin" if user_id != acct.id else "/login", status_code=303)
 
 
 @router.get("/admin/items/{item_id}", response_class=HTMLResponse)
 def admin_item(
-    request: Request, item_id: int, acct: AdminUser, engine: DbEngine, db: DbSessions
+    request: Request, item_id: DbId, acct: AdminUser, engine: DbEngine, db: DbSessions
 ) -> HTMLResponse:
     it = load_item(db, item_id)
     with db() as s:
@@ -71,7 +90,7 @@ def admin_item(
 
 
 @router.post("/admin/items/{item_id}/final")
-def admin_final(item_id: int, acct: AdminUser, form: CsrfForm, engine: DbEngine) -> RedirectResponse:
+def admin_final(item_id: DbId, acct: AdminUser, form: CsrfForm, engine: DbEngine) -> RedirectResponse:
     values = {}
     for k in QUESTION_KEYS:
         v = str(form.get(k, "")).strip().lower()
@@ -86,7 +105,7 @@ def admin_final(item_id: int, acct: AdminUser, form: CsrfForm, engine: DbEngine)
 
 
 @router.get("/admin/answers/{answer_id}/mask.png")
-def answer_mask(answer_id: int, db: DbSessions) -> Response:
+def answer_mask(answer_id: DbId, db: DbSessions) -> Response:
     with db() as s:
         a = s.get(Answer, answer_id)
     if a is None or not a.mask:

@@ -1,8 +1,9 @@
-"""Images from the registered roots, by (root id, relative path).
+"""Images by (base root id, relative path), served only from inside allowed roots.
 
 Pages and the API never hand out file system paths, only these URLs, and a request is served
-only if its path stays inside its root (``security.safe_join`` refuses ``..`` before touching the
-disk) and names an image: a root also holds results.jsonl and other files nobody should read.
+only if its path stays inside its base (``security.safe_join`` refuses ``..`` before touching the
+disk), its real path (symlinks resolved) lies inside an allowed root (``roots.served_path``), and
+it names an image: a root also holds results.jsonl and other files nobody should read.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 
-from maskgate.review.schema import Item, Root
-from maskgate.review.security import UnsafePathError, safe_join
-from maskgate.review.web.deps import DbSessions, current_user
+from maskgate.review.roots import read_path
+from maskgate.review.schema import Item
+from maskgate.review.security import UnsafePathError
+from maskgate.review.web.deps import DbId, DbSessions, current_user
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 
@@ -26,13 +28,11 @@ def file_url(it: Item, rel: str) -> str:
 
 
 @router.get("/files/{root_id}/{rel:path}")
-def image(root_id: int, rel: str, db: DbSessions) -> FileResponse:
-    with db() as s:
-        root = s.get(Root, root_id)
-    if root is None:
-        raise HTTPException(404, "no such root")
+def image(root_id: DbId, rel: str, db: DbSessions) -> FileResponse:
     try:
-        p = safe_join(root.path, rel)
+        p = read_path(db, root_id, rel)
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from e
     except UnsafePathError as e:
         raise HTTPException(400, str(e)) from e
     if p.suffix.lower() not in IMAGE_SUFFIXES or not p.is_file():
