@@ -167,7 +167,28 @@ _OUT_HELP = (
 _MODEL_HELP = "Segmenter: a registry name (u2netp, u2net, isnet-general-use, birefnet-general[-lite]) or a path to an .onnx."
 
 
-def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(), alpha: bool = False) -> None:
+# Where the work runs: shared by `check` and the make commands that take --engine.
+_ENGINE_OPT = typer.Option("local", help="local (processes here) | ray (an actor pool on a Ray cluster).")
+_RAY_ADDRESS_OPT = typer.Option(
+    None, help="Ray cluster to join (auto, or HOST:PORT); default: start one here."
+)
+_BATCH_OPT = typer.Option(4, help="Items per Ray batch.")
+_CPUS_OPT = typer.Option(1.0, help="CPUs each Ray actor reserves (and its model threads).")
+_GPUS_OPT = typer.Option(0.0, help="GPUs each Ray actor reserves.")
+
+
+def _engine(kind: str, workers: int, address, batch: int, cpus: float, gpus: float):
+    from maskgate.scale.engine import Engine, EngineError
+
+    try:
+        return Engine(kind, workers, address, batch, cpus, gpus)  # type: ignore[arg-type]
+    except EngineError as e:
+        _fail(str(e))
+
+
+def _make_batch(
+    inp: Path, out: Path, desc: str, work, as_json: bool, models=(), alpha: bool = False, engine=None
+) -> None:
     """Run ``work(src, dest)`` over INPUT; report failures with reasons; exit 1 if any failed."""
     import sys
     import tempfile
@@ -178,6 +199,15 @@ def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(),
 
     if as_json and is_stdio(out):
         _fail("--json and --out - would both write to standard output: give --out a file or folder")
+    if engine is not None and engine.kind == "local" and engine.workers > 1:
+        _fail(
+            "--workers above 1 needs --engine ray for the make commands (locally they run one file at a time)"
+        )
+    if engine is not None and engine.kind == "ray" and (is_stdio(inp) or is_stdio(out)):
+        _fail(
+            "- (standard input or output) is one image through a temporary file on this machine, "
+            "which Ray actors elsewhere cannot see: run it without --engine ray"
+        )
     try:
         require_models(m for m in models if m)
     except MissingModelError as e:
@@ -188,7 +218,7 @@ def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(),
             targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha)
         except (FileNotFoundError, ValueError) as e:
             _fail(str(e))
-        report = _run_with_bar(targets, desc, work, run_batch)
+        report = _run_with_bar(targets, desc, work, run_batch, engine)
         if targets.to_stdout is not None and report.ok:
             copy_out(targets.to_stdout, sys.stdout.buffer)
     _note(f"{desc}: {len(report.written)} written to {targets.shown}, {len(report.failed)} failed")
@@ -200,8 +230,10 @@ def _make_batch(inp: Path, out: Path, desc: str, work, as_json: bool, models=(),
         raise typer.Exit(1)
 
 
-def _run_with_bar(targets, desc: str, work, run_batch):
+def _run_with_bar(targets, desc: str, work, run_batch, engine=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from maskgate.scale.engine import EngineError
 
     def one(src: Path) -> Path:
         dest = targets.dest(src)
@@ -217,8 +249,11 @@ def _run_with_bar(targets, desc: str, work, run_batch):
                 one,
                 on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
                 on_done=lambda f: bar.advance(task),
+                engine=engine,
             )
             bar.update(task, description=desc)
+    except EngineError as e:
+        _fail(str(e))
     except KeyboardInterrupt:
         _fail(f"interrupted: the files finished so far are in {targets.shown}", 130)
     return report
@@ -240,6 +275,12 @@ def make_mask(
     ignore_text: bool = typer.Option(
         False, help="Hide detected text from the segmenter (creatives with bold promo text)."
     ),
+    engine: str = _ENGINE_OPT,
+    workers: int = typer.Option(1, help="Ray actors with --engine ray, each loading the model once."),
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
@@ -261,7 +302,8 @@ def make_mask(
         )
         save_image(dest, m.alpha if soft else m.mask)
 
-    _make_batch(inp, out, "mask", work, as_json, models=[model])
+    how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
+    _make_batch(inp, out, "mask", work, as_json, models=[model], engine=how)
 
 
 @app.command("text-mask", help="Text, logo and badge overlay mask per image (255 = overlay).")
@@ -308,6 +350,12 @@ def make_isolate(
     ),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
+    engine: str = _ENGINE_OPT,
+    workers: int = typer.Option(1, help="Ray actors with --engine ray, each loading the model once."),
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
@@ -335,7 +383,8 @@ def make_isolate(
         cut = isolate(im.rgb, bg=target, mask=m)
         save_image(dest, cut.rgb, cut.alpha)
 
-    _make_batch(inp, out, "isolate", work, as_json, models=[model], alpha=transparent)
+    how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
+    _make_batch(inp, out, "isolate", work, as_json, models=[model], alpha=transparent, engine=how)
 
 
 @app.command("erase", help="Remove text/logos (or the product) and fill the hole: recover the background.")
@@ -389,13 +438,16 @@ def make_erase(
 
 @app.command(help="Judge every (original, edited) pair on six criteria; resumes where a killed run stopped.")
 def check(
-    manifest: Path = typer.Argument(
-        ..., help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/."
+    manifest: str = typer.Argument(
+        ...,
+        help="JSONL, HFPC JSONL, CSV, or a folder with originals/ and edited/ (a file may be an fsspec URI).",
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Output folder (results.jsonl, evidence/, report.html)."
+    out: str = typer.Option(
+        ..., "--out", "-o", help="Output folder or fsspec URI (results, evidence/, report.html)."
     ),
-    workers: int = typer.Option(1, help="Worker processes (each loads the models once)."),
+    workers: int = typer.Option(
+        1, help="Worker processes, or Ray actors with --engine ray (each loads the models once)."
+    ),
     calibration: Path = typer.Option(
         None, help="Calibration file from `maskgate calibrate` (default: packaged)."
     ),
@@ -403,32 +455,56 @@ def check(
         None, "--model", help="Model folder from `maskgate learn` to score with (instead of --calibration)."
     ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    engine: str = _ENGINE_OPT,
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
+    fmt: str = typer.Option(
+        "jsonl", "--format", help="Output store: jsonl (results.jsonl) | parquet (results.parquet/)."
+    ),
     as_json: bool = _json_option(),
 ) -> None:
-    from maskgate.check.runner import RESULTS, RunBusyError, run_check
+    from maskgate.check.runner import RunBusyError, run_check
+    from maskgate.io.store import FORMATS, JSONL, local_dir
+    from maskgate.io.uri import UriError
     from maskgate.models.registry import MissingModelError
     from maskgate.report.html import write_report
+    from maskgate.scale.engine import Engine, EngineError
 
     if model is not None and not model.is_dir():
         _fail(f"--model {model}: not a folder (a model folder from `maskgate learn`)")
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}")
     try:
-        s = run_check(manifest, out, workers=workers, calibration=calibration, model=model, progress=progress)
-    except (MissingModelError, FileNotFoundError, ValueError, RunBusyError) as e:
+        how = Engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)  # type: ignore[arg-type]
+        s = run_check(
+            manifest,
+            out,
+            calibration=calibration,
+            model=model,
+            progress=progress,
+            engine=how,
+            fmt=fmt,  # type: ignore[arg-type]
+        )
+    except (MissingModelError, FileNotFoundError, ValueError, RunBusyError, EngineError, UriError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail(
-            f"interrupted: the pairs finished so far are in {out / 'results.jsonl'}; run the same command to go on",
-            130,
-        )
-    report = write_report(s.out_dir / RESULTS, scoring=model or calibration)
+        _fail(f"interrupted: the pairs finished so far are in {out}; run the same command to go on", 130)
+    local = local_dir(s.out_dir)
+    report = (
+        write_report(local / JSONL, scoring=model or calibration)
+        if local is not None and fmt == "jsonl"
+        else None
+    )
     if as_json:
-        _emit({**s.to_json(), "report": str(report)})
+        _emit({**s.to_json(), "report": str(report) if report else None})
     _print_summary(s, report, err=as_json)
     if s.failed:  # pairs of this manifest recorded as `error` (this run's or an earlier run's)
         raise typer.Exit(1)
 
 
-def _print_summary(s, report: Path, err: bool = False) -> None:
+def _print_summary(s, report: Path | None, err: bool = False) -> None:
     """The verdict counts of a run as a table on stdout (stderr when stdout carries --json), then
     where its files are."""
     from rich.table import Table
@@ -446,8 +522,11 @@ def _print_summary(s, report: Path, err: bool = False) -> None:
     typer.echo(
         f"{s.total} pairs, {s.skipped} already done, {s.done} checked in {s.seconds:.1f} s{rate}", err=err
     )
-    typer.echo(f"results: {s.out_dir / 'results.jsonl'}", err=err)
-    typer.echo(f"report: {report}", err=err)
+    typer.echo(f"results: {s.results}", err=err)
+    typer.echo(
+        f"report: {report}" if report else "report: none (`maskgate report` reads a local results.jsonl)",
+        err=err,
+    )
 
 
 @app.command(

@@ -1,12 +1,15 @@
 """Run the check engine over a manifest: incremental, resumable, one bad pair never stops the rest.
 
-Each finished pair is appended to ``results.jsonl`` and flushed at once, so a killed run loses at
-most the pairs in flight; re-running on the same folder skips every id already written (a line cut
-short by the kill is dropped and redone).
+Each finished pair is appended to the output store (``results.jsonl``, or Parquet parts; see
+``maskgate.io.store``) by this process alone, so a killed run loses at most the pairs in flight;
+re-running on the same folder skips every id already written (a line cut short by the kill is
+dropped and redone). The pairs run in this process, in a local process pool, or on a Ray cluster's
+actor pool (``maskgate.scale.engine``); all three feed the same store the same records.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -16,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -25,8 +28,11 @@ import numpy as np
 from maskgate.check.engine import Checker, Judgement
 from maskgate.core.record import PairRecord
 from maskgate.core.types import VERDICTS
+from maskgate.io import uri
 from maskgate.io.images import ImageReadError, load_image, save_image, shape_problem
 from maskgate.io.manifest import PairSpec, read_manifest
+from maskgate.io.store import Format, ResultStore, local_dir, local_done_ids, open_store
+from maskgate.scale.engine import Engine
 
 RESULTS = "results.jsonl"
 
@@ -57,13 +63,14 @@ def _exclusive(out_dir: Path):
 
 @dataclass
 class RunSummary:
-    out_dir: Path
+    out_dir: Path | str  # a local folder, or the fsspec URI the run wrote to
     total: int
-    skipped: int  # already in results.jsonl from an earlier run
+    skipped: int  # already in the store from an earlier run
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    totals: dict[str, int] = field(default_factory=dict)  # verdicts over the whole results.jsonl
+    totals: dict[str, int] = field(default_factory=dict)  # verdicts over the whole store
     failed: int = 0  # this manifest's pairs whose record is an `error` (this run's or an earlier one's)
+    results: Path | str = ""  # the store: results.jsonl or the results.parquet folder
 
     @property
     def done(self) -> int:
@@ -72,7 +79,7 @@ class RunSummary:
     def to_json(self) -> dict:
         """The ``--json`` object of ``maskgate check``: this run's verdicts and the whole file's."""
         return {
-            "results": str(self.out_dir / RESULTS),
+            "results": str(self.results or uri.join(self.out_dir, RESULTS)),
             "pairs": self.total,
             "already_done": self.skipped,
             "checked": self.done,
@@ -84,43 +91,20 @@ class RunSummary:
 
 
 def completed_ids(results: Path) -> set[str]:
-    """Ids already written, repairing the file's tail so appending can go on safely.
-
-    Only the LAST line can be torn (the parent is the only writer and flushes whole lines): it is
-    cut off and its pair redone. An unreadable line in the middle (edited by hand?) is left as it
-    is and its pair not counted as done; it is never a reason to drop the good lines after it.
-    """
-    if not results.exists():
-        return set()
-    data = results.read_bytes()
-    lines = data.split(b"\n")
-    ids: set[str] = set()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            ids.add(str(rec["id"]))
-        except (ValueError, KeyError, TypeError):
-            if i == len(lines) - 1:  # torn tail from a kill: drop it
-                with results.open("r+b") as f:
-                    f.truncate(len(data) - len(line))
-                return ids
-            continue
-        if i == len(lines) - 1:  # whole record but no newline: end it, or the next append joins it
-            with results.open("ab") as f:
-                f.write(b"\n")
-    return ids
+    """Ids already written to a local ``results.jsonl``, repairing its tail so appending can go on
+    safely (see ``maskgate.io.store.repair_tail``)."""
+    return local_done_ids(results)
 
 
 def _error_record(spec: PairSpec, reason: str) -> PairRecord:
     return PairRecord.failed(spec.id, spec.original, spec.edited, spec.kind, reason, spec.passthrough())
 
 
-def _save_evidence(j: Judgement, out_dir: Path) -> None:
+def _save_evidence(j: Judgement, out_dir: Path | str) -> None:
     for crit, imgs in j.images.items():
         for name, img in imgs.items():
-            save_image(out_dir / j.record.criteria[crit].images[name], np.ascontiguousarray(img), fast=True)
+            dest = uri.join(out_dir, j.record.criteria[crit].images[name])
+            save_image(dest, np.ascontiguousarray(img), fast=True)
 
 
 def _load(role: str, path: str, max_side: int, *, checked: bool = True):
@@ -144,7 +128,7 @@ def mask_plane(m) -> np.ndarray:
     return plane
 
 
-def start_pair(checker, spec: PairSpec, out_dir: Path) -> Callable[[], PairRecord]:
+def start_pair(checker, spec: PairSpec, out_dir: Path | str) -> Callable[[], PairRecord]:
     """Decode a pair and begin its check; the returned call gives its record (neither raises).
 
     A checker with ``start`` (the engine's) works on the pair in the background until the record
@@ -181,7 +165,7 @@ def _failed_record(spec: PairSpec, e: Exception) -> PairRecord:
 
 
 def _record(
-    spec: PairSpec, finish: Callable[[], Judgement], out_dir: Path, notes: tuple[str, ...] = ()
+    spec: PairSpec, finish: Callable[[], Judgement], out_dir: Path | str, notes: tuple[str, ...] = ()
 ) -> PairRecord:
     try:
         j = finish()
@@ -200,12 +184,12 @@ def _record(
         )
 
 
-def process_pair(checker, spec: PairSpec, out_dir: Path) -> PairRecord:
+def process_pair(checker, spec: PairSpec, out_dir: Path | str) -> PairRecord:
     """Check one pair and return its results.jsonl record (never raises)."""
     return start_pair(checker, spec, out_dir)()
 
 
-def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path) -> Iterator[PairRecord]:
+def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path | str) -> Iterator[PairRecord]:
     """Records of ``specs`` in order, each pair started before the one before it is finished, so
     the engine's criteria for one pair overlap the model passes of the next (``Checker.start``).
     A killed run loses at most the two pairs in flight; resume redoes them."""
@@ -249,8 +233,8 @@ def _init_worker(factory, calibration, threads: int, parent: int) -> None:
     _worker_checker = factory(calibration)
 
 
-def _work(spec: PairSpec, out_dir: str) -> PairRecord:
-    return process_pair(_worker_checker, spec, Path(out_dir))
+def _work(spec: PairSpec, out_dir: Path | str) -> PairRecord:
+    return process_pair(_worker_checker, spec, out_dir)
 
 
 def _crash_record(spec: PairSpec, exc: BaseException) -> PairRecord:
@@ -260,7 +244,7 @@ def _crash_record(spec: PairSpec, exc: BaseException) -> PairRecord:
     )
 
 
-def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibration, emit) -> None:
+def _run_pool(todo: list[PairSpec], out_dir: Path | str, workers: int, factory, calibration, emit) -> None:
     """Results are emitted in completion order by this (the only writing) process.
 
     A worker that dies (killed for memory, a segfault in native code) breaks the whole pool and
@@ -279,7 +263,7 @@ def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibr
             try:
                 while queue or pending:
                     while queue and len(pending) < 2 * workers:  # a bounded window: a kill loses little
-                        fut = pool.submit(_work, queue[-1], str(out_dir))  # raises when the pool broke
+                        fut = pool.submit(_work, queue[-1], out_dir)  # raises when the pool broke
                         pending[fut] = queue.pop()
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for f in finished:
@@ -293,9 +277,90 @@ def _run_pool(todo: list[PairSpec], out_dir: Path, workers: int, factory, calibr
                 1, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())
             ) as alone:
                 try:
-                    emit(alone.submit(_work, spec, str(out_dir)).result())
+                    emit(alone.submit(_work, spec, out_dir).result())
                 except BrokenProcessPool as e:
                     emit(_crash_record(spec, e))
+
+
+# --- the Ray engine: one Checker per actor, the records come back to this process
+
+
+def _travelling(spec: PairSpec) -> dict[str, str]:
+    """The pair's files on a process-local filesystem (memory://), base64, to send to an actor;
+    one that cannot be read stays behind, and the actor records the same error the local engine
+    would."""
+    blobs = {}
+    for p in (spec.original, spec.edited, spec.mask):
+        if p and uri.process_local(p):
+            try:
+                blobs[p] = base64.b64encode(uri.read_bytes(p)).decode("ascii")
+            except uri.UriError:
+                continue
+    return blobs
+
+
+@dataclass(frozen=True)
+class _RayCheck:
+    """Pickled to each actor and called there once: builds that actor's checker (models loaded
+    once per actor) and returns its batch function, pair specs to records.
+
+    Files on a process-local filesystem (memory://) travel with the items: a pair's inputs come
+    in the item and are placed in the actor's own memory filesystem under the same paths; the
+    evidence images written there go back with the record, so the driver writes them where the
+    local engine would have."""
+
+    factory: Callable
+    calibration: object
+    out_dir: Path | str
+
+    def __call__(self) -> Callable[[list[str]], list[str]]:
+        checker = self.factory(self.calibration)
+        out_dir = self.out_dir
+        back = uri.process_local(out_dir)
+
+        def batch(items: list[str]) -> list[str]:
+            specs, placed = [], []
+            for s in items:
+                d = json.loads(s)
+                for path, b64 in d.pop("blobs", {}).items():
+                    uri.write_bytes(path, base64.b64decode(b64))
+                    placed.append(path)
+                specs.append(PairSpec(**d))
+            out = []
+            for rec in process_pairs(checker, specs, out_dir):
+                files = {}
+                if back:
+                    for rel in {r for c in rec.criteria.values() for r in c.images.values()}:
+                        where = str(uri.join(out_dir, rel))
+                        try:
+                            files[rel] = base64.b64encode(uri.read_bytes(where)).decode("ascii")
+                        except uri.UriError:  # not saved: the record's notes already say so
+                            continue
+                        uri.remove(where)
+                out.append(json.dumps({"record": rec.to_line(), "files": files}))
+            for path in placed:
+                uri.remove(path)
+            return out
+
+        return batch
+
+
+def _run_ray(
+    todo: list[PairSpec], out_dir: Path | str, engine: Engine, factory, calibration, emit, quiet
+) -> None:
+    from maskgate.scale.engine import ray_map
+
+    if uri.local_path(out_dir) is not None:  # actors on other nodes write evidence there too
+        out_dir = Path(out_dir).absolute()
+    items = [json.dumps({**asdict(s), "blobs": _travelling(s)}) for s in todo]
+    for i, res in ray_map(items, _RayCheck(factory, calibration, out_dir), engine, quiet=quiet):
+        if res is None:  # its actor died on it, alone too
+            emit(_crash_record(todo[i], RuntimeError("the Ray actor died on it, also when it ran alone")))
+            continue
+        d = json.loads(res)
+        for rel, b64 in d["files"].items():  # written before the record that names them
+            uri.write_bytes(str(uri.join(out_dir, rel)), base64.b64decode(b64))
+        emit(PairRecord.from_json(json.loads(d["record"])))
 
 
 def run_check(
@@ -306,58 +371,81 @@ def run_check(
     progress: bool = True,
     checker_factory: Callable | None = None,
     model=None,
+    engine: Engine | None = None,
+    fmt: Format = "jsonl",
+    store_options: dict | None = None,
 ) -> RunSummary:
     """Check every pair of ``manifest`` into ``out_dir`` (see module doc); returns the counts (the
-    caller asks for a report: ``report.html.write_report(summary.out_dir / RESULTS)``).
+    caller asks for a report: ``report.html.write_report(summary.results)``).
 
     ``calibration`` (a calibration JSON) or ``model`` (a MODEL_DIR from ``maskgate learn``) is
     what the pairs are scored with; either reaches ``checker_factory(scoring)``, which builds the
     checker (default: the engine's ``Checker``, whose loader tells a file from a folder), once
     per worker process when ``workers`` > 1, so each worker loads it itself.
+
+    ``engine`` says where the pairs run (default: ``workers`` local processes); ``out_dir`` and the
+    manifest may be fsspec URIs; ``fmt`` is the output store's format (``jsonl`` or ``parquet``),
+    ``store_options`` its settings (Parquet: ``rows_per_part``, ``seconds_per_part``).
     """
     if calibration is not None and model is not None:
         raise ValueError("give --calibration or --model, not both")
     if model is not None:
         calibration = model
     factory = checker_factory or build_checker
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or Engine("local", workers)
+    local = local_dir(out_dir)
+    if local is not None:
+        local.mkdir(parents=True, exist_ok=True)
+        out_dir = local
     pairs = read_manifest(manifest)
-    with _exclusive(out_dir):
-        return _run(pairs, out_dir, workers, factory, calibration, progress)
+    store = open_store(out_dir, fmt, **(store_options or {}))
+    if local is None:  # no lock on a URI: one run per output URI is the caller's to keep
+        return _run(pairs, out_dir, engine, factory, calibration, progress, store)
+    with _exclusive(local):
+        return _run(pairs, out_dir, engine, factory, calibration, progress, store)
 
 
 def _run(
-    pairs: list[PairSpec], out_dir: Path, workers: int, factory, calibration, progress: bool
+    pairs: list[PairSpec],
+    out_dir: Path | str,
+    engine: Engine,
+    factory,
+    calibration,
+    progress: bool,
+    store: ResultStore,
 ) -> RunSummary:
-    results = out_dir / RESULTS
-    done = completed_ids(results)
+    done = store.done_ids()
     todo = [p for p in pairs if p.id not in done]
-    summary = RunSummary(out_dir, len(pairs), len(pairs) - len(todo))
+    summary = RunSummary(out_dir, len(pairs), len(pairs) - len(todo), results=store.location)
     t0 = time.perf_counter()
-    with results.open("a", encoding="utf-8") as fh, _progress(progress, len(todo)) as bar:
+    try:
+        with _progress(progress, len(todo)) as bar:
 
-        def emit(rec: PairRecord) -> None:
-            fh.write(rec.to_line() + "\n")
-            fh.flush()
-            summary.counts[rec.verdict] = summary.counts.get(rec.verdict, 0) + 1
-            bar.advance()
+            def emit(rec: PairRecord) -> None:
+                store.append(rec)
+                summary.counts[rec.verdict] = summary.counts.get(rec.verdict, 0) + 1
+                bar.advance()
 
-        if todo and workers <= 1:
-            for rec in process_pairs(factory(calibration), todo, out_dir):
-                emit(rec)
-        elif todo:
-            factory(calibration)  # a missing model or bad calibration fails here, once, with its message
-            _run_pool(todo, out_dir, workers, factory, calibration, emit)
+            if todo and engine.kind == "ray":
+                factory(calibration)  # a missing model or bad calibration fails here, once, with its message
+                _run_ray(todo, out_dir, engine, factory, calibration, emit, quiet=not bar.enabled)
+            elif todo and engine.workers <= 1:
+                for rec in process_pairs(factory(calibration), todo, out_dir):
+                    emit(rec)
+            elif todo:
+                if uri.process_local(out_dir):
+                    raise ValueError(
+                        f"{out_dir}: a memory:// folder exists only in this process, so worker processes "
+                        "cannot write to it; use --workers 1, --engine ray, or a shared filesystem"
+                    )
+                factory(calibration)  # a missing model or bad calibration fails here, once, with its message
+                _run_pool(todo, out_dir, engine.workers, factory, calibration, emit)
+    finally:
+        store.close()  # Parquet: the last buffered records become a part
     summary.seconds = time.perf_counter() - t0
     ours = {p.id for p in pairs}
     failed: set[str] = set()
-    for line in results.read_bytes().splitlines():  # bytes: a hand-edited line may not be UTF-8
-        try:
-            rec = json.loads(line)
-            v, rid = rec["verdict"], str(rec["id"])
-        except (ValueError, KeyError, TypeError):
-            continue
+    for rid, v in store.verdicts():
         summary.totals[v] = summary.totals.get(v, 0) + 1
         if v == "error" and rid in ours:
             failed.add(rid)

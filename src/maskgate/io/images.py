@@ -10,18 +10,20 @@ decoded (a 12 KB JPEG can claim 60000x60000 and cost 14 GB to decode).
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from maskgate.core.types import LoadedImage
+from maskgate.io import uri
 
 # Decompression-bomb guard. 12000x9000 catalogue shots must work; a 20000x20000 PNG (400 MP, 1.2 GB
 # decoded) is refused with a clear reason rather than taking the worker down.
@@ -61,7 +63,7 @@ class ImageReadError(ValueError):
     """An image that cannot be used; the message is shown to the user as the item's reason."""
 
 
-def unsupported_format(path: str | Path) -> str | None:
+def unsupported_format(path: str | PurePath) -> str | None:
     """Why a file named like an image is not read, or None when its extension is one we read."""
     ext = Path(path).suffix.lower()
     if ext in IMAGE_EXTS:
@@ -144,7 +146,7 @@ def _open_regular(p: Path) -> BinaryIO:
 
 
 @contextmanager
-def _reasons(p: Path) -> Iterator[None]:
+def _reasons(p: Path | PurePosixPath) -> Iterator[None]:
     """Every way a file can fail to decode becomes one ImageReadError naming it and the reason.
 
     PIL raises a zoo of types on hostile input (OSError, SyntaxError, struct.error, IndexError...),
@@ -260,23 +262,42 @@ def _open_image(fh: BinaryIO) -> Image.Image:
     return Image.open(fh, formats=READ_FORMATS)
 
 
+@contextmanager
+def _open_any(path: str | Path) -> Iterator[tuple[BinaryIO, Path | PurePosixPath, str]]:
+    """(file, name for messages, path as recorded) for a local path or an fsspec URI.
+
+    A local path (plain or ``file://``) goes through the regular-file guards; a URI's bytes are
+    read whole with the size cap of :func:`maskgate.io.uri.read_bytes` (there is no pipe to block
+    on behind an object store, but there can be an object of any size)."""
+    local = uri.local_path(path)
+    if local is not None:
+        with _reasons(local), _open_regular(local) as fh:
+            yield fh, local, str(local)
+        return
+    name = PurePosixPath(str(path).split("://", 1)[1])
+    try:
+        data = uri.read_bytes(str(path))
+    except uri.UriError as e:
+        raise ImageReadError(str(e)) from None
+    yield io.BytesIO(data), name, str(path)
+
+
 def load_image(path: str | Path, *, max_side: int | None = None) -> LoadedImage:
     """Read ``path`` once into a :class:`LoadedImage`; every failure becomes :class:`ImageReadError`.
 
-    The one entry point for a user's image file: it refuses pipes and devices before opening, and
-    bombs from their header before decoding (see module doc)."""
-    p = Path(path)
-    with _reasons(p), _open_regular(p) as fh, _open_image(fh) as im:
-        return decode(im, max_side=max_side, path=str(p))
+    The one entry point for a user's image file, local or an fsspec URI: it refuses pipes and
+    devices before opening, over-sized objects before reading, and bombs from their header before
+    decoding (see module doc)."""
+    with _open_any(path) as (fh, name, shown), _reasons(name), _open_image(fh) as im:
+        return decode(im, max_side=max_side, path=shown)
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) from the header alone, after the same refusals as :func:`load_image`
     (special files, unknown formats, the pixel limit): a batch can turn a file away before any
     model or decoder spends time on it."""
-    p = Path(path)
-    with _reasons(p), _open_regular(p) as fh, _open_image(fh) as im:
-        _check_pixels(im.size, p.name)
+    with _open_any(path) as (fh, name, _), _reasons(name), _open_image(fh) as im:
+        _check_pixels(im.size, name.name)
         return im.size
 
 
@@ -294,15 +315,29 @@ def rgba_over(
 def save_image(
     path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, quality: int = 95, fast: bool = False
 ) -> None:
-    """Write PNG/JPEG/WebP; ``fast`` trades PNG size for speed (evidence images, written per pair)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Write PNG/JPEG/WebP to a local path or an fsspec URI; ``fast`` trades PNG size for speed
+    (evidence images, written per pair)."""
+    local = uri.local_path(path)
+    if local is None:  # a URI: encoded here, written as one object
+        buf = io.BytesIO()
+        _encode(buf, PurePosixPath(str(path)).suffix, rgb, alpha, quality, fast)
+        uri.write_bytes(str(path), buf.getvalue())
+        return
+    local.parent.mkdir(parents=True, exist_ok=True)
+    _encode(local, local.suffix, rgb, alpha, quality, fast)
+
+
+def _encode(
+    dest: Path | BinaryIO, suffix: str, rgb: np.ndarray, alpha: np.ndarray | None, quality: int, fast: bool
+) -> None:
+    Image.init()
+    fmt = Image.registered_extensions().get(suffix.lower(), "PNG")
     if alpha is not None:
         arr = np.dstack([rgb, alpha]) if rgb.ndim == 3 else np.dstack([rgb, rgb, rgb, alpha])
-        Image.fromarray(arr, "RGBA").save(p, compress_level=1 if fast else 6)
-        return
-    im = Image.fromarray(rgb)
-    if p.suffix.lower() in (".jpg", ".jpeg", ".webp"):
-        im.save(p, quality=quality)
+        im = Image.fromarray(arr, "RGBA")
     else:
-        im.save(p, compress_level=1 if fast else 6)
+        im = Image.fromarray(rgb)
+    if fmt in ("JPEG", "WEBP"):
+        im.save(dest, format=fmt, quality=quality)
+    else:
+        im.save(dest, format=fmt, compress_level=1 if fast else 6)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from maskgate.core.types import KINDS, Kind
+from maskgate.io import uri
 from maskgate.io.images import IMAGE_EXTS, UNREAD_IMAGE_EXTS, unsupported_format
 
 
@@ -43,9 +44,13 @@ class PairSpec:
         return extra
 
 
-def _resolve(base: Path, p: str | None) -> str | None:
+def _resolve(base: Path | str, p: str | None) -> str | None:
     if p is None or p == "":
         return None
+    if uri.scheme(p) is not None:  # memory://, s3://, file://: already absolute
+        return p
+    if isinstance(base, str):  # a manifest read from a URI: its relative paths are beside it
+        return str(uri.join(base, p))
     q = Path(p).expanduser()
     # absolute, so results.jsonl and the report stay valid from any working directory
     return str(q if q.is_absolute() else (base / q).absolute())
@@ -83,7 +88,7 @@ def _kind(v) -> Kind | None:
     return cast(Kind, k)
 
 
-def _from_record(rec: dict, base: Path, where: str) -> PairSpec:
+def _from_record(rec: dict, base: Path | str, where: str) -> PairSpec:
     """One manifest entry; anything unusable in it becomes the item's error, never an exception."""
     try:
         return _spec(rec, base, where)
@@ -92,7 +97,7 @@ def _from_record(rec: dict, base: Path, where: str) -> PairSpec:
         return PairSpec(id=str(rid or where), original="", edited="", error=f"{where}: {e}")
 
 
-def _spec(rec: dict, base: Path, where: str) -> PairSpec:
+def _spec(rec: dict, base: Path | str, where: str) -> PairSpec:
     if "origin" in rec and "generation" in rec and "original" not in rec:  # HFPC dataset line
         rest = {k: v for k, v in rec.items() if k not in ("origin", "generation", "label")}
         rec = {"original": rec["origin"], "edited": rec["generation"], "acceptable": rec.get("label"), **rest}
@@ -117,15 +122,35 @@ def _spec(rec: dict, base: Path, where: str) -> PairSpec:
     )
 
 
-def _manifest_bytes(path: Path) -> bytes:
+@dataclass(frozen=True)
+class _RemoteFile:
+    """A manifest behind an fsspec URI, with the two parts of a Path the readers use."""
+
+    uri: str
+
+    @property
+    def name(self) -> str:
+        return self.uri.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> str:
+        return str(uri.parent(self.uri))
+
+
+def _manifest_bytes(path: Path | _RemoteFile) -> bytes:
     """The manifest's bytes, refusing what reading would block on (a pipe) or make no sense of."""
+    if isinstance(path, _RemoteFile):  # read whole, with the size cap
+        try:
+            return uri.read_bytes(path.uri)
+        except uri.UriError as e:
+            raise ValueError(f"manifest: {e}") from None
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
         raise ValueError(f"manifest is not a regular file (a pipe or device?): {path}")
     return path.read_bytes()
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
+def _lines(path: Path | _RemoteFile) -> Iterator[tuple[int, str, str | None]]:
     """(line number, text, why it is unreadable or None) for every line, decoded one by one.
 
     A UTF-8 BOM (spreadsheet exports, Notepad) is dropped; a file with a UTF-16 BOM ("Unicode
@@ -152,11 +177,11 @@ def _lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
             yield n, raw.decode("utf-8", errors="replace"), why
 
 
-def _line_error(path: Path, n: int, why: str) -> PairSpec:
+def _line_error(path: Path | _RemoteFile, n: int, why: str) -> PairSpec:
     return PairSpec(id=f"line-{n}", original="", edited="", error=f"{path.name} line {n}: {why}")
 
 
-def _read_jsonl(path: Path) -> list[PairSpec]:
+def _read_jsonl(path: Path | _RemoteFile) -> list[PairSpec]:
     out = []
     for n, line, undecodable in _lines(path):
         if undecodable:
@@ -175,7 +200,7 @@ def _read_jsonl(path: Path) -> list[PairSpec]:
     return out
 
 
-def _read_csv(path: Path) -> list[PairSpec]:
+def _read_csv(path: Path | _RemoteFile) -> list[PairSpec]:
     """Rows by their physical line numbers (a quoted cell may span lines): a row is an error item
     when any line of it is not UTF-8, or holds a NUL byte, or does not parse."""
     texts: list[str] = []
@@ -273,7 +298,14 @@ def _read_folder(path: Path) -> list[PairSpec]:
 
 
 def read_manifest(path: str | Path) -> list[PairSpec]:
-    p = Path(path)
+    """The pairs of a manifest: a local file or folder, or a JSONL/CSV file behind an fsspec URI
+    (``memory://``, ``s3://``...), whose relative paths are read beside it."""
+    local = uri.local_path(path)
+    if local is None:
+        remote = _RemoteFile(str(path))
+        pairs = _read_csv(remote) if remote.name.lower().endswith(".csv") else _read_jsonl(remote)
+        return _unique_ids(pairs)
+    p = local
     if p.is_dir():
         pairs = _read_folder(p)
     elif not p.exists():
@@ -282,6 +314,10 @@ def read_manifest(path: str | Path) -> list[PairSpec]:
         pairs = _read_csv(p)
     else:
         pairs = _read_jsonl(p)
+    return _unique_ids(pairs)
+
+
+def _unique_ids(pairs: list[PairSpec]) -> list[PairSpec]:
     taken = {s.id for s in pairs}
     seen: set[str] = set()
     for s in pairs:  # ids must be unique: results are resumed by id

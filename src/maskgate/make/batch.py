@@ -8,6 +8,7 @@ reason, and every file is vetted from its header (size, format, bombs) before an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import BinaryIO
 from maskgate.io.images import IMAGE_EXTS, UNREAD_IMAGE_EXTS, ImageReadError, image_size, shape_problem
 from maskgate.io.targets import STDIO, TargetError, is_stdio, names_image_file, output_problem, spool
 from maskgate.models.registry import resolve_model
+from maskgate.scale.engine import Engine
 
 NAMED_AS_IMAGES = IMAGE_EXTS | UNREAD_IMAGE_EXTS
 
@@ -144,6 +146,20 @@ def out_path(src: Path, root: Path, out_dir: Path, suffix: str = ".png", tag: st
     return out_dir / rel / f"{src.stem}{tag}{suffix}"
 
 
+def _one(
+    f: Path, work: Callable[[Path], Path], admit: Callable[[Path], None] | None
+) -> tuple[Path | None, str]:
+    """(written path, "") or (None, the reason), for one file; never raises but on Ctrl-C."""
+    try:
+        if admit is not None:
+            admit(f)
+        return work(f), ""
+    except KeyboardInterrupt:
+        raise
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
+        return None, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
 def run_batch(
     files: Iterable[Path],
     work: Callable[[Path], Path],
@@ -151,25 +167,66 @@ def run_batch(
     on_start: Callable[[Path], None] | None = None,
     on_done: Callable[[Path], None] | None = None,
     admit: Callable[[Path], None] | None = admit_image,
+    engine: Engine | None = None,
 ) -> BatchReport:
     """Apply ``work`` (input path -> written path) to every file; failures are recorded, not raised.
 
     ``on_start`` / ``on_done`` are told of each file (the CLI draws its progress bar with them;
     a library caller passes nothing and gets no output). ``admit`` vets each file first and raises
-    with the reason it cannot be processed (None: take every file as it is)."""
+    with the reason it cannot be processed (None: take every file as it is). With a Ray ``engine``
+    the files are spread over its actors (``work`` and ``admit`` are pickled to each; the models
+    they load stay loaded in the actor), ``on_done`` is told as results come back, in completion
+    order, and ``on_start`` is not called: the driver does not see a file start."""
     report = BatchReport()
+    if engine is not None and engine.kind == "ray":
+        from maskgate.scale.engine import ray_map
+
+        todo = list(files)
+        for i, res in ray_map([str(f) for f in todo], _RayMake(work, admit), engine):
+            src = todo[i]
+            if res is None:
+                _note(
+                    report,
+                    src,
+                    None,
+                    "the Ray actor died processing it (out of memory, or a crash in a decoder or model?)",
+                )
+            else:
+                d = json.loads(res)
+                _note(report, src, Path(d["dest"]) if d["dest"] else None, d["error"])
+            if on_done is not None:
+                on_done(src)
+        return report
     for f in files:
         if on_start is not None:
             on_start(f)
-        try:
-            if admit is not None:
-                admit(f)
-            report.written.append(work(f))
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:  # noqa: BLE001 - one bad file must not stop the batch
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            report.failed.append((f, msg))
+        dest, why = _one(f, work, admit)
+        _note(report, f, dest, why)
         if on_done is not None:
             on_done(f)
     return report
+
+
+def _note(report: BatchReport, src: Path, dest: Path | None, why: str) -> None:
+    if dest is not None:
+        report.written.append(dest)
+    else:
+        report.failed.append((src, why))
+
+
+@dataclass(frozen=True)
+class _RayMake:
+    """Pickled to each Ray actor (cloudpickle takes the CLI's closures) and called there once."""
+
+    work: Callable[[Path], Path]
+    admit: Callable[[Path], None] | None
+
+    def __call__(self) -> Callable[[list[str]], list[str]]:
+        def batch(items: list[str]) -> list[str]:
+            out = []
+            for s in items:
+                dest, why = _one(Path(s), self.work, self.admit)
+                out.append(json.dumps({"src": s, "dest": str(dest) if dest else None, "error": why}))
+            return out
+
+        return batch
