@@ -601,6 +601,7 @@ def demo(
     ),
     n_products: int = typer.Option(4, help="Drawn products in the demo set."),
     workers: int = typer.Option(1, help="Worker processes for the check."),
+    as_json: bool = _json_option(),
 ) -> None:
     from maskgate.check.runner import run_check
     from maskgate.models.registry import MissingModelError
@@ -609,7 +610,7 @@ def demo(
 
     labels_path = build_set(out / "pairs", n_products=n_products, seed=0)
     try:
-        s = run_check(labels_path, out / "check", workers=workers, progress=True)
+        s = run_check(labels_path, out / "check", workers=workers, progress=not as_json)
     except MissingModelError as e:
         _fail(str(e))
     labels = {}
@@ -619,8 +620,10 @@ def demo(
             labels[rec["id"]] = rec
     report = write_report(out / "check" / "results.jsonl", labels=labels)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(s.counts.items()))
-    typer.echo(f"checked {s.done} pairs in {s.seconds:.1f} s ({counts})")
-    typer.echo(f"report: {report}")
+    typer.echo(f"checked {s.done} pairs in {s.seconds:.1f} s ({counts})", err=as_json)
+    typer.echo(f"report: {report}", err=as_json)
+    if as_json:
+        _emit({**s.to_json(), "labels": str(labels_path), "report": str(report)})
 
 
 @app.command(help="Re-render report.html from results.jsonl.")

@@ -11,9 +11,16 @@ from typer.testing import CliRunner
 from maskgate.cli import app
 
 
+def labels_of(d) -> list[str]:
+    return [x for x in (d / "pairs" / "labels.jsonl").read_text().splitlines() if x.strip()]
+
+
 def test_demo_runs_and_writes_results_and_report(tmp_path, checker):
-    r = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--n-products", "1"])
+    r = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--n-products", "1", "--json"])
     assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)  # --json: one object on stdout, the messages on stderr
+    assert summary["report"] == str(tmp_path / "check" / "report.html")
+    assert sum(summary["verdicts"].values()) == summary["checked"] == len(labels_of(tmp_path))
     records = [json.loads(x) for x in (tmp_path / "check" / "results.jsonl").read_text().splitlines()]
     labels = [json.loads(x) for x in (tmp_path / "pairs" / "labels.jsonl").read_text().splitlines()]
     assert {x["id"] for x in records} == {x["id"] for x in labels}
