@@ -397,7 +397,7 @@ def scorer_thresholds(
     passed: np.ndarray,
     target: float,
     confidence: float = CONFIDENCE,
-    reject_target: float | None = None,
+    reject_target: float = REJECT_PRECISION,
 ) -> Thresholds:
     """A scorer's own thresholds from its held-out scores on labelled pairs: ``decide`` for F1 of
     catching failures, ``accept`` and ``reject`` by the bounds (never on the wrong side of
@@ -409,9 +409,7 @@ def scorer_thresholds(
     return Thresholds(
         decide,
         accept_threshold(score, ~passed, target, confidence, floor=decide),
-        reject_threshold(
-            score, ~passed, target if reject_target is None else reject_target, confidence, ceiling=decide
-        ),
+        reject_threshold(score, ~passed, reject_target, confidence, ceiling=decide),
     )
 
 
@@ -497,7 +495,7 @@ def _train(
     sources: list[dict[str, Any]],
     group_by: str,
     threads: int,
-    reject_precision: float = REJECT_PRECISION,
+    reject_precision: float,
 ) -> LearnedModel:
     if model_class not in MODEL_CHOICES:
         raise ValueError(f"model class {model_class!r}: choose one of {', '.join(MODEL_CHOICES)}")
