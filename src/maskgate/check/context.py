@@ -17,7 +17,7 @@ from maskgate.check.erasure import overlay_left
 from maskgate.check.kind import faint_foreground, isolated_foreground
 from maskgate.check.measure import delta_e, erode, local_ncc, soften_to, tint_fit
 from maskgate.core.types import Kind, TextRegion
-from maskgate.vision.text import CHECK_FILTER, plausible_text, regions_mask
+from maskgate.vision.text import CHECK_FILTER, on_product, plausible_text, regions_mask
 
 
 @dataclass
@@ -185,6 +185,22 @@ def clean_product_mask(
     keep = kept[lab]
     if not keep.any():
         keep = raw
+    # Overlays touching the product (a headline over the hair of a person wearing the product, a
+    # badge overlapping its corner) join its salient blob, and the edit, which rightly drops them,
+    # then reads as a product with a part missing. Failure family: residue overlays of an ad
+    # creative (text, badges, logos) next to the product. Text the product carries (inside it,
+    # product all round) stays.
+    carve = [r for r in text if not on_product(r, keep)]
+    if carve:
+        over = regions_mask((h, w), carve, grow=max(2, int(0.006 * max(h, w)))) > 0
+        cut = keep & ~over
+        n2, lab2, stats2, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
+        if n2 > 1:
+            a2 = stats2[1:, cv2.CC_STAT_AREA]
+            # specks left between the carved lines are the overlay's, not the product's
+            big = np.r_[False, a2 >= max(min_area, 0.05 * a2.max())]
+            if big.any():
+                keep = big[lab2]
     # Holes inside the product (a mug's opening, printed labels) belong to it.
     filled = keep.astype(np.uint8)
     cnts, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -140,8 +140,11 @@ def local_sd(gray: np.ndarray, k: int = 5) -> np.ndarray:
     return np.sqrt(np.maximum(cv2.boxFilter(g * g, -1, (k, k)) - m * m, 0))
 
 
-def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share: float = 0.002):
-    """(mask, share of product area, share of its rim outside the product) per changed region.
+def changed_blobs(
+    changed: np.ndarray, product: np.ndarray, area: int, min_share: float = 0.002, full: bool = False
+):
+    """(mask, share of product area, share of its rim outside the product) per changed region; the
+    mask is cropped to the region's box (padded 6 px), or frame-sized with ``full``.
 
     The rim test tells a cut (the hole opens onto the background) from a replaced patch (the
     changed region is surrounded by product).
@@ -159,6 +162,10 @@ def changed_blobs(changed: np.ndarray, product: np.ndarray, area: int, min_share
         comp = lab[y0:y1, x0:x1] == i
         rim = cv2.dilate(comp.astype(np.uint8), k).astype(bool) & ~comp
         open_frac = float((~product[y0:y1, x0:x1][rim]).mean()) if rim.any() else 0.0
+        if full:
+            whole = np.zeros(changed.shape, bool)
+            whole[y0:y1, x0:x1] = comp
+            comp = whole
         out.append((comp, float(a), open_frac))
     return out
 

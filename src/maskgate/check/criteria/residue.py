@@ -16,7 +16,7 @@ from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
 from maskgate.check.evidence import overlay_heat
 from maskgate.check.measure import dilate, local_ncc, local_sd, size_px
-from maskgate.vision.text import regions_mask
+from maskgate.vision.text import on_product, regions_mask
 
 
 def _outside_share(region_mask: np.ndarray, product: np.ndarray) -> float:
@@ -52,6 +52,9 @@ def measure(ctx: PairContext) -> dict:
             if np.count_nonzero(sel) >= 30:
                 carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
+    # ... and text over the product, where the original had overlay text
+    inside = [m for m in masks if _outside_share(m, prod_d) <= 0.5]
+    f["overlay_text_kept"] = overlay_text_kept(ctx, inside) if ctx.kind != "text_removed" else 0.0
     if ctx.kind == "text_removed":
         f["overlay_left"] = ctx.erasure_left[0]
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
@@ -75,6 +78,24 @@ def measure(ctx: PairContext) -> dict:
         f["collar_share"] = 0.0
         f["outline_on_edge"] = 2.0
     return f
+
+
+def overlay_text_kept(ctx: PairContext, masks_e: list[np.ndarray]) -> float:
+    """Share of the frame covered by edit text over the product (``masks_e``) lying where the
+    original's overlay text was.
+
+    Failure family: overlay text (a headline, a price, a badge's caption) that crosses the product.
+    A cut-out or a new background keeps it when the mask takes it for part of the product, and the
+    edit's text then lies inside the edit's own foreground, where "text outside the product" never
+    looks. The original says which text is overlay: not printed on its product (``on_product``).
+    """
+    ov = [r for r in ctx.text_o if not on_product(r, ctx.mask_o)]
+    if not ov or not masks_e:
+        return 0.0
+    h, w = ctx.shape
+    ov_e = ctx.alignment.warp((regions_mask((h, w), ov) > 0).astype(np.uint8), (h, w), nearest=True) > 0
+    kept = sum(int(m.sum()) for m in masks_e if np.count_nonzero(m & ov_e) > 0.3 * max(int(m.sum()), 1))
+    return float(kept / (h * w))
 
 
 def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
@@ -128,6 +149,7 @@ CRITERION = Criterion(
         Feature("text_score", "lin", 0.3, -1),
         Feature("text_area", "high", 0.0005, -1),
         Feature("overlay_carried", "lin", 0.3, -1),
+        Feature("overlay_text_kept", "high", 0.0005, -1),
         Feature("stray_share", "high", 0.0002, -1),
         Feature("stray_blobs", "high1p", 0.0, -1),
         Feature("collar_share", "high", 0.01, -1),

@@ -58,6 +58,47 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
     return float(np.count_nonzero(seen & (c_e < 0.35 * c_o)) / np.count_nonzero(seen))
 
 
+# Lab (OpenCV's 8-bit scale) distance of window means across a cut line under which both sides are
+# taken for one material: on machine-made cuts through photographed products (synth's cutoff
+# family) the median across the line is 6-25, where a neighbouring object meets the product it is
+# 17-92, mostly over 24.
+CUT_CONTRAST = 24.0
+
+
+def cut_unsupported(ctx: PairContext, blob: np.ndarray, part: np.ndarray, gap: int = 0) -> float:
+    """Share of the line between a missing region and the product the edit kept along which the
+    original shows no change of colour (1: the line runs through one object).
+
+    Failure family: the product reference itself. One saliency pass can take a neighbouring object
+    (the couch a dog lies on, the person holding a bag) for part of the product; an edit that
+    rightly leaves it out then looks like a cut. The original tells the two apart: a neighbouring
+    object meets the product at an edge, where the colour on either side differs, while a cut (a
+    handle cut off, a product sliced by a mask) runs through one material. Window means, not
+    gradients, so fur or print on either side of a cut does not pass for an edge. ``gap``: how far
+    the missing region was held off the kept part (the tolerance ring of a cut-out's outline).
+    """
+    k = 2 * gap + 11
+    line = (
+        cv2.dilate(blob.astype(np.uint8), np.ones((2 * gap + 3, 2 * gap + 3), np.uint8)).astype(bool) & part
+    )
+    line[:k, :] = line[-k:, :] = line[:, :k] = line[:, -k:] = False
+    ys, xs = np.nonzero(line)
+    if len(ys) < 10:
+        return 0.0
+    b8, p8 = blob.astype(np.uint8), part.astype(np.uint8)
+    n_b = _window_sums(b8, ys, xs, k)
+    n_p = _window_sums(p8, ys, xs, k)
+    lab = ctx.lab_orig_in_e
+    mean_b = _window_sums(lab * blob[..., None], ys, xs, k) / np.maximum(n_b, 1)[:, None]
+    mean_p = _window_sums(lab * part[..., None], ys, xs, k) / np.maximum(n_p, 1)[:, None]
+    both = (n_b >= 0.15 * k * k) & (n_p >= 0.15 * k * k)
+    if np.count_nonzero(both) < 10:
+        return 0.0
+    return float(
+        np.count_nonzero(both & (channel_norm(mean_b - mean_p) < CUT_CONTRAST)) / np.count_nonzero(both)
+    )
+
+
 def measure(ctx: PairContext) -> dict:
     ref = ctx.mask_o_in_e
     area = max(int(ref.sum()), 1)
@@ -73,16 +114,20 @@ def measure(ctx: PairContext) -> dict:
         missing = cv2.morphologyEx(
             missing.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)
         ).astype(bool)
-    big = touching = 0.0
-    for _comp, a, open_frac in changed_blobs(missing, domain, area):
+    big = touching = cut = 0.0
+    part = (ctx.fg_e if ctx.fg_e is not None else ctx.kept) & ref
+    gap = r if ctx.fg_e is not None else 0
+    for comp, a, open_frac in changed_blobs(missing, domain, area, full=True):
         big = max(big, a)
         # a cut opens onto the background: the missing region's rim lies partly outside the product
         if open_frac >= 0.2:
             touching = max(touching, a)
+            cut = max(cut, a * cut_unsupported(ctx, comp, part, gap))
     f["outline_lost"] = outline_lost(ctx) if ctx.fg_e is None else 0.0
     f["missing_share"] = float(missing.sum() / area)
     f["missing_biggest"] = float(big)
     f["missing_open"] = float(touching)
+    f["missing_cut"] = float(cut)
     return f
 
 
@@ -101,6 +146,7 @@ CRITERION = Criterion(
         Feature("missing_share", "high", 0.02, -1),
         Feature("missing_biggest", "high", 0.01, -1),
         Feature("missing_open", "high", 0.01, -1),
+        Feature("missing_cut", "high", 0.01, -1),
         Feature("outline_lost", "high", 0.05, -1),
         Feature("hue_shift", "lin", 0.1, 1),
         Feature("lp_ncc_med", "low", 0.95, 1),

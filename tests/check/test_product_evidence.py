@@ -1,0 +1,129 @@
+"""The check's evidence about what the product is comes from the original, not from the edit.
+
+Saliency networks mark bold overlay text as salient; when a headline or badge touches the
+product it joins the product's blob, and an edit that rightly drops it would read as a product
+with a part cut off. Print on the product itself must stay. A neighbouring object merged into the
+reference must not read as a cut either, while a real cut must; overlay text an edit keeps over
+the product is residue.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from maskgate.check.context import build_context, clean_product_mask
+from maskgate.check.criteria import residue, segmentation
+from maskgate.core.types import TextRegion
+
+
+def _box(x0: int, y0: int, x1: int, y1: int) -> TextRegion:
+    return TextRegion(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32), 0.9)
+
+
+def _scene() -> tuple[np.ndarray, np.ndarray]:
+    """A product (ellipse) with a headline bar fused to its top-left, as saliency sees them."""
+    h, w = 240, 320
+    yy, xx = np.mgrid[:h, :w]
+    product = ((yy - 140) / 80.0) ** 2 + ((xx - 170) / 70.0) ** 2 <= 1
+    sal = product.astype(np.float32)
+    headline = (slice(40, 70), slice(40, 160))  # overlaps the ellipse's top-left rim
+    sal[headline] = 1.0
+    return sal, product
+
+
+def test_an_overlay_fused_to_the_product_is_not_product():
+    sal, product = _scene()
+    mask = clean_product_mask(sal, [_box(40, 40, 160, 70)])
+    headline_off_product = np.zeros_like(product)
+    headline_off_product[40:70, 40:160] = True
+    headline_off_product &= ~product
+    assert headline_off_product.sum() > 1000
+    assert mask[headline_off_product].mean() < 0.05
+    # the product itself is all there (the carve only takes the overlay's own box, grown a little)
+    assert mask[product].mean() > 0.97
+    # without the text box, the same saliency keeps the headline (what the carve is for)
+    assert clean_product_mask(sal, [])[headline_off_product].mean() > 0.95
+
+
+def test_print_inside_the_product_stays():
+    sal, product = _scene()
+    label = _box(150, 130, 200, 150)  # a label printed in the middle of the product
+    mask = clean_product_mask(sal, [_box(40, 40, 160, 70), label])
+    assert mask[130:150, 150:200].all()
+    assert mask[product].mean() > 0.97
+
+
+def _textured(h: int, w: int, base: tuple[int, int, int], seed: int) -> np.ndarray:
+    """A material: one colour with fine grain (what fur, fabric or print look like at 512 px)."""
+    rng = np.random.default_rng(seed)
+    grain = rng.normal(0, 12, (h, w, 1))
+    return np.clip(np.array(base, np.float32) + grain, 0, 255).astype(np.uint8)
+
+
+def _photo():
+    """A red product standing against a blue neighbour (a dog on a couch) on a grey floor, and the
+    reference a saliency pass would give: both objects as one."""
+    h, w = 320, 320
+    img = _textured(h, w, (150, 150, 150), 1)
+    product = np.zeros((h, w), bool)
+    product[80:260, 60:180] = True
+    neighbour = np.zeros((h, w), bool)
+    neighbour[120:260, 180:280] = True
+    img[product] = _textured(h, w, (190, 40, 40), 2)[product]
+    img[neighbour] = _textured(h, w, (40, 60, 170), 3)[neighbour]
+    return img, product, neighbour
+
+
+def _cutout(img: np.ndarray, keep: np.ndarray):
+    edit = np.full_like(img, 255)
+    edit[keep] = img[keep]
+    return edit, keep.astype(np.uint8) * 255
+
+
+def _seg(img, edit, alpha, reference):
+    ctx = build_context(img, edit, alpha, reference.astype(np.float32), [], [], "isolated", reference)
+    return segmentation.measure(ctx)
+
+
+def test_a_neighbour_merged_into_the_reference_is_not_a_cut():
+    img, product, neighbour = _photo()
+    reference = product | neighbour
+    right = _seg(img, *_cutout(img, product), reference)
+    # the neighbour is missing from the edit, seen as an open hole in the reference ...
+    assert right["missing_open"] > 0.3
+    # ... but the line where it left runs along an edge of the original: no cut
+    assert right["missing_cut"] < 0.2 * right["missing_open"]
+
+
+def test_a_cut_through_the_product_is_a_cut():
+    img, product, _ = _photo()
+    sliced = product.copy()
+    sliced[80:150, :] = False  # the top of the product cut away by a straight line
+    cut = _seg(img, *_cutout(img, sliced), product)
+    assert cut["missing_open"] > 0.3
+    assert cut["missing_cut"] > 0.7 * cut["missing_open"]
+
+
+def _res(img, edit, alpha, reference, text_o, text_e):
+    ctx = build_context(img, edit, alpha, reference.astype(np.float32), text_o, text_e, "isolated", reference)
+    return residue.measure(ctx)
+
+
+def test_overlay_text_kept_over_the_product_is_residue():
+    img, product, _ = _photo()
+    headline = _box(30, 100, 230, 130)  # a headline across the product and the floor beside it
+    edit, alpha = _cutout(img, product)
+    over_product = _box(60, 100, 180, 130)  # the part of it the cut-out kept
+    kept = _res(img, edit, alpha, product, [headline], [over_product])
+    assert kept["overlay_text_kept"] > 0.01
+    # the same line inside the product is not counted as text outside it: only the new measure sees it
+    assert kept["text_count"] == 0
+    gone = _res(img, edit, alpha, product, [headline], [])
+    assert gone["overlay_text_kept"] == 0.0
+
+
+def test_print_on_the_product_is_not_overlay_text():
+    img, product, _ = _photo()
+    label = _box(90, 160, 150, 180)  # printed in the middle of the product
+    edit, alpha = _cutout(img, product)
+    assert _res(img, edit, alpha, product, [label], [label])["overlay_text_kept"] == 0.0
