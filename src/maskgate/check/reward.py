@@ -257,11 +257,12 @@ class RewardModel:
         record keeps of the reward (its heads' scores, the version, what it changed)."""
         r = self.score(orig_rgb, edit_rgb, feats)
         out = dict(scores)
-        info: dict[str, Any] = {"version": self.version, **{k: round(v, 4) for k, v in r.items()}}
+        # six significant digits: a probability near 0 or 1 is what the log-odds blend weighs most
+        info: dict[str, Any] = {"version": self.version, **{k: float(f"{v:.6g}") for k, v in r.items()}}
         b = scores.get("background")
         if "background" in r and kind in NEW_BACKGROUND and b is not None:
             out["background"] = blend(float(b), r["background"])
-            info["background_criterion"] = round(float(b), 4)
+            info["background_criterion"] = float(f"{float(b):.6g}")
         return out, info
 
     def overrule(self, verdict: str, overall: float, info: dict[str, Any]) -> tuple[str, float]:

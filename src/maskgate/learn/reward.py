@@ -361,3 +361,37 @@ def train_reward(
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return model
+
+
+def gather(
+    labels: Sequence[str | Path],
+    results: Sequence[str | Path] | None = None,
+    hfpc: Sequence[str | Path] = (),
+    group_by: str = "group",
+) -> tuple[list[RewardRow], list[dict[str, Any]]]:
+    """Every labelled row of the label files (each joined with its results.jsonl, in order, when
+    ``results`` is given) and of the HFPC files, with the files' sha256 for the provenance."""
+    results = list(results or [])
+    if results and len(results) != len(labels):
+        raise RewardDataError(
+            f"{len(labels)} label files but {len(results)} --results: give one per label file, in order"
+        )
+    for p in [*labels, *results, *hfpc]:
+        if not Path(p).is_file():
+            raise RewardDataError(f"no such file: {p}")
+    rows: list[RewardRow] = []
+    for i, lab in enumerate(labels):
+        rows += rows_from_labels(lab, results[i] if results else None, group_by)
+    for h in hfpc:
+        rows += rows_from_hfpc(h, group_by)
+    return rows, describe_files([*labels, *results, *hfpc])
+
+
+def summary(model: RewardModel) -> dict[str, Any]:
+    """What ``maskgate reward train --json`` prints: each head's held-out figures and threshold."""
+    return {
+        "backbone": model.backbone.spec(),
+        "check_measurements": model.use_check,
+        "heads": {k: {"decide": round(h.decide, 4), **h.info} for k, h in model.heads.items()},
+        "skipped": model.meta.get("skipped"),
+    }
