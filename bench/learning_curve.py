@@ -185,7 +185,15 @@ def summarise(runs: list[list[dict]]) -> list[dict]:
     return out
 
 
+METRICS = (
+    ("accept_precision", "accept precision (of the runs that accepted)"),
+    ("good_accepted", "share of good edits accepted"),
+    ("mean_f1", "mean per-criterion F1"),
+)
+
+
 def plot(figures: dict, path: Path) -> None:
+    """The curves of ``figures`` (the JSON this script writes) as an SVG."""
     import altair as alt
 
     from maskgate.report.charts import svg
@@ -194,27 +202,28 @@ def plot(figures: dict, path: Path) -> None:
     for name, f in figures["sets"].items():
         for order in ("queue", "random"):
             for e in f[f"{order}_summary"]:
-                for m, label in (
-                    ("accept_precision", "accept precision"),
-                    ("good_accepted", "good edits accepted"),
-                ):
-                    if e[m]:
-                        data.append(
-                            {"set": name, "order": order, "metric": label, "labels": e["labels"], **e[m]}
-                        )
-    base = alt.Chart(alt.Data(values=data)).encode(
+                for m, label in METRICS:
+                    # a step where no run accepted anything has no precision: a null breaks the line
+                    stat = e[m] or {"mean": None, "min": None, "max": None}
+                    data.append({"set": name, "order": order, "metric": label, "labels": e["labels"], **stat})
+    base = alt.Chart().encode(
         x=alt.X("labels:Q", title="labels given"),
         color=alt.Color("order:N", scale=alt.Scale(domain=["queue", "random"], range=["#1565c0", "#9e9e9e"])),
     )
     lines = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=False)))
     band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
     chart = (
-        alt.layer(band, lines, data=alt.Data(values=data))
-        .properties(width=260, height=170)
-        .facet(row=alt.Row("set:N", title=None), column=alt.Column("metric:N", title=None))
+        alt.layer(band, lines)
+        .properties(width=200, height=140)
+        .facet(
+            data=alt.Data(values=data),
+            row=alt.Row("set:N", title=None),
+            column=alt.Column("metric:N", title=None, sort=[label for _, label in METRICS]),
+        )
         .resolve_scale(y="independent")
         .properties(
-            title=f"held-out products; reviewers err at {figures['error_rate']:.0%}; random: mean and range of {figures['seeds']} seeds"
+            title=f"held-out products; reviewers err at {figures['error_rate']:.0%}; accept target "
+            f"{figures.get('target_precision')}; mean and range over {figures['seeds']} runs per order"
         )
     )
     path.write_text(svg(chart))
@@ -231,7 +240,11 @@ def main() -> None:
     ap.add_argument("--reject-precision", type=float, default=0.95, help="as `maskgate learn`'s")
     ap.add_argument("--json", type=Path, default=Path("docs/learning_curve.json"))
     ap.add_argument("--svg", type=Path, default=Path("docs/learning_curve.svg"))
+    ap.add_argument("--plot-only", action="store_true", help="redraw --svg from --json, training nothing")
     args = ap.parse_args()
+    if args.plot_only:
+        plot(json.loads(args.json.read_text()), args.svg)
+        return
     steps = [int(s) for s in args.steps.split(",")]
     TARGET.update(accept=args.target_precision, reject=args.reject_precision)
     t_all = time.perf_counter()
