@@ -148,3 +148,44 @@ def test_unreadable_pairs_are_skipped_and_named(scenes, tmp_path):
     model = train_reward(rows, Backbone.parse(f"onnx:{onnx_path}"))
     assert model.meta["skipped"]["count"] == 1
     assert rows[0].id in model.meta["skipped"]["pairs"][0]
+
+
+def test_check_measurements_join_when_every_pair_has_a_record(scenes, tmp_path):
+    """With --results, the paths and kind come from the records and the check's badness vectors
+    become features; a label file with no record for some id keeps only the ones checked."""
+    labels = scenes[0]
+    lines = [json.loads(x) for x in labels.read_text().splitlines()]
+    rng = np.random.default_rng(0)
+    recs = []
+    for lab in lines[:-1]:  # the last pair was never checked
+        recs.append(
+            {
+                "id": lab["id"],
+                "original": str(labels.parent / lab["original"]),
+                "edited": str(labels.parent / lab["edited"]),
+                "kind": "inpainted",
+                "verdict": "review",
+                "score": 0.5,
+                "criteria": {
+                    "background": {
+                        "pass": True,
+                        "score": 0.5,
+                        "evidence": {"chroma_hf": float(rng.uniform(0, 2))},
+                    }
+                },
+            }
+        )
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    rows = rows_from_labels(labels, results)
+    assert len(rows) == len(lines) - 1 and all(r.feats is not None for r in rows)
+    model = train_reward(rows, Backbone.parse(f"onnx:{tiny_embedding(tmp_path / 'tiny.onnx')}"))
+    assert model.use_check and "check:background:measured" in model.names()
+    RewardModel.load(model.save(tmp_path / "reward"))  # the spec round-trips
+
+    from maskgate.learn.reward import gather
+
+    with pytest.raises(RewardDataError, match="one per label file"):
+        gather([labels, labels], [results])
+    with pytest.raises(RewardDataError, match="no such file"):
+        gather([tmp_path / "none.jsonl"])
