@@ -454,6 +454,9 @@ def check(
     model: Path = typer.Option(
         None, "--model", help="Model folder from `maskgate learn` to score with (instead of --calibration)."
     ),
+    reward: Path = typer.Option(
+        None, "--reward", help="Reward model folder from `maskgate reward train` (background and overall)."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     engine: str = _ENGINE_OPT,
     ray_address: str = _RAY_ADDRESS_OPT,
@@ -486,6 +489,7 @@ def check(
             progress=progress,
             engine=how,
             fmt=fmt,  # type: ignore[arg-type]
+            reward=reward,
         )
     except (MissingModelError, FileNotFoundError, ValueError, RunBusyError, EngineError, UriError) as e:
         _fail(str(e))
@@ -772,6 +776,63 @@ def learn(
     typer.echo(f"wrote {out}", err=as_json)
     if as_json:
         _emit({"model": str(out), **model.to_json()})
+
+
+reward_app = typer.Typer(
+    no_args_is_help=True,
+    help="A learned reward model: is the new background (and the edit) what people call good?",
+)
+app.add_typer(reward_app, name="reward")
+
+
+@reward_app.command(
+    "train",
+    help="Train the reward model on labelled (original, edit) pairs into a folder `check --reward` reads; "
+    "prints held-out figures.",
+)
+def reward_train(
+    labels: list[Path] = typer.Argument(
+        None, help="Project label files (id, acceptable or label/verdict, labels.background)."
+    ),
+    results: list[Path] = typer.Option(
+        None, help="results.jsonl of a `maskgate check` run on each LABELS, in order (adds its measurements)."
+    ),
+    hfpc: list[Path] = typer.Option(
+        None, help='HFPC-style JSONL ({"origin", "generation", "label"}, paths relative to the file).'
+    ),
+    backbone: str = typer.Option(
+        "default", help="default (scene statistics) or onnx:PATH (an image-embedding model)."
+    ),
+    group_by: str = typer.Option("group", help="Label field naming each pair's cross-validation group."),
+    out: Path = typer.Option(..., "--out", "-o", help="Reward model folder to write (reward.json)."),
+    as_json: bool = _json_option(),
+) -> None:
+    from maskgate.check.reward import Backbone, RewardError
+    from maskgate.learn.reward import RewardDataError, gather, summary, train_reward
+    from maskgate.models.registry import MissingModelError
+
+    if not labels and not hfpc:
+        _fail("give LABELS or --hfpc FILE (labelled pairs)")
+    try:
+        bb = Backbone.parse(backbone)
+        rows, sources = gather(labels or [], results, hfpc or [], group_by)
+        model = train_reward(rows, bb, sources)
+    except (RewardError, RewardDataError, MissingModelError) as e:
+        _fail(str(e))
+    model.save(out)
+    s = summary(model)
+    for name, h in s["heads"].items():
+        v = h["validation"]
+        typer.echo(
+            f"{name}: {h['rows']} pairs ({h['comparisons']} comparisons), held-out AUC {v['auc']}, "
+            f"pairs ordered right {v['pair_accuracy']}, decide {h['decide']}",
+            err=as_json,
+        )
+    if s["skipped"]["count"]:
+        typer.echo(f"skipped {s['skipped']['count']} unreadable pairs (listed in reward.json)", err=as_json)
+    typer.echo(f"wrote {out}; use it with `maskgate check MANIFEST --out DIR --reward {out}`", err=as_json)
+    if as_json:
+        _emit({"reward": str(out), **s})
 
 
 def _learn_from_db(

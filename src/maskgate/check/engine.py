@@ -210,7 +210,13 @@ class Checker:
             c.name: (cal.probability(keys[c.name], feats[c.name]) if c.judgeable(ctx) else None)
             for c in REGISTRY
         }
+        reward = getattr(cal, "reward", None)
+        rewarded: dict[str, Any] | None = None
+        if reward is not None:  # without one, the record is exactly what it was before rewards
+            scores, rewarded = reward.adjust(ctx.orig, ctx.edit, ctx.kind, feats, scores)
         passed, verdict, overall = decide(scores, cal, keys)
+        if reward is not None and rewarded is not None:
+            verdict, overall = reward.overrule(verdict, overall, rewarded)
         criteria: dict[str, CriterionRecord] = {}
         images: dict[str, dict[str, np.ndarray]] = {}
         for c in REGISTRY:
@@ -239,7 +245,7 @@ class Checker:
             criteria=criteria,
             source_overlay=source_overlay(ctx),
             notes=tuple(ctx.notes),
-            extra=pair.passthrough(),
+            extra=pair.passthrough() | ({"reward": rewarded} if rewarded is not None else {}),
             model_version=getattr(cal, "version", None),
         )
         return Judgement(record, images)

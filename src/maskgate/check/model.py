@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from maskgate.check.criterion import Feature
+from maskgate.check.reward import RewardModel, RewardScoring, WithReward
 from maskgate.check.scoring import FEATURES, probability, scorer, vector
 from maskgate.check.verdict import Calibration, Thresholds
 from maskgate.core.types import CRITERIA
@@ -350,11 +351,16 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def load_scoring(source: str | Path | Calibration | LearnedModel | None = None) -> Calibration | LearnedModel:
+def load_scoring(
+    source: str | Path | Calibration | LearnedModel | RewardScoring | WithReward | None = None,
+) -> Calibration | LearnedModel | RewardScoring:
     """The scoring the check uses: the packaged calibration (None), a calibration JSON file, or a
-    MODEL_DIR from ``maskgate learn`` (a folder); an object already loaded is passed through."""
-    if isinstance(source, Calibration | LearnedModel):
+    MODEL_DIR from ``maskgate learn`` (a folder), with a reward model beside it when the source is
+    a ``reward.WithReward``; an object already loaded is passed through."""
+    if isinstance(source, Calibration | LearnedModel | RewardScoring):
         return source
+    if isinstance(source, WithReward):
+        return RewardScoring(load_scoring(source.scoring), RewardModel.load(source.reward))
     if source is not None and Path(source).is_dir():
         return LearnedModel.load(source)
     if source is not None and not Path(source).exists():

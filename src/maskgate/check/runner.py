@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from maskgate.check.engine import Checker, Judgement
+from maskgate.check.reward import RewardModel, WithReward
 from maskgate.core.record import PairRecord
 from maskgate.core.types import VERDICTS
 from maskgate.io import uri
@@ -374,6 +375,7 @@ def run_check(
     engine: Engine | None = None,
     fmt: Format = "jsonl",
     store_options: dict | None = None,
+    reward=None,
 ) -> RunSummary:
     """Check every pair of ``manifest`` into ``out_dir`` (see module doc); returns the counts (the
     caller asks for a report: ``report.html.write_report(summary.results)``).
@@ -386,11 +388,15 @@ def run_check(
     ``engine`` says where the pairs run (default: ``workers`` local processes); ``out_dir`` and the
     manifest may be fsspec URIs; ``fmt`` is the output store's format (``jsonl`` or ``parquet``),
     ``store_options`` its settings (Parquet: ``rows_per_part``, ``seconds_per_part``).
+    ``reward``: a REWARD_DIR from ``maskgate reward train`` scoring beside it (``check.reward``).
     """
     if calibration is not None and model is not None:
         raise ValueError("give --calibration or --model, not both")
     if model is not None:
         calibration = model
+    if reward is not None:  # each worker loads both itself, as it loads the scoring alone
+        RewardModel.load(reward)  # a bad reward folder fails here, once, with its message
+        calibration = WithReward(calibration, reward)
     factory = checker_factory or build_checker
     engine = engine or Engine("local", workers)
     local = local_dir(out_dir)

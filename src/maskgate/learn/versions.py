@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from maskgate.check.model import ACTIVE_FILE, MODEL_FILE, LearnedModel, load_scoring, resolve_model_dir
+from maskgate.check.model import ACTIVE_FILE, MODEL_FILE, LearnedModel, resolve_model_dir
 from maskgate.check.verdict import Calibration, Scoring, decide
 from maskgate.core.types import CRITERIA
 from maskgate.learn.bounds import upper_bound
@@ -257,7 +257,7 @@ def previous_scoring(root: str | Path) -> tuple[str, Calibration | LearnedModel]
     d = Path(root)
     name = active_version(d) if d.is_dir() else None
     if name is None:
-        return PACKAGED, load_scoring(None)
+        return PACKAGED, Calibration.load()
     return name, LearnedModel.load(resolve_model_dir(d))
 
 

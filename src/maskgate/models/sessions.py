@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 _local = threading.local()
@@ -64,3 +65,18 @@ def _session(path: str, threads: int) -> ort.InferenceSession:
 
 def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
     return _session(str(Path(path).resolve()), default_threads() if threads is None else threads)
+
+
+def embedding_shape(path: str | Path) -> tuple[int | None, int | None]:
+    """(width, height) an image-embedding model's NCHW input asks for; None where it is dynamic."""
+    dims = onnx_session(path).get_inputs()[0].shape
+    h, w = (dims[2], dims[3]) if len(dims) == 4 else (None, None)
+    return (w if isinstance(w, int) else None, h if isinstance(h, int) else None)
+
+
+def embed(path: str | Path, x: np.ndarray) -> np.ndarray:
+    """The first output of an image-embedding model on an NCHW batch, one flat vector per image
+    (the session is cached, so a worker loads the file once)."""
+    sess = onnx_session(path)
+    out = sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
+    return np.asarray(out, np.float64).reshape(len(x), -1)

@@ -1,0 +1,311 @@
+"""Do people teach the gate faster in the queue's order than in a random one?
+
+    python bench/learning_curve.py --set NAME=RESULTS:LABELS[:PRODUCT] [...] [--steps 0,50,100,200,500]
+                                   [--error-rate 0.05] [--seeds 5] [--hold-out 0.34]
+                                   [--target-precision 0.98] [--reject-precision 0.95]
+                                   [--json docs/learning_curve.json] [--svg docs/learning_curve.svg]
+
+RESULTS is a `maskgate check` run of LABELS; nothing is re-checked (learning is on the stored
+measurements). PRODUCT says what a product is: a label field (default ``group``) or ``id-prefix``
+(the id up to its first ``__``). Per set:
+
+1. Products are split by a stable hash: about ``--hold-out`` of them are held out for measuring,
+   the rest is the pool reviewers label from.
+2. Simulated reviewers label the pool step by step, up to each of ``--steps`` labels; each label
+   they give (every criterion's and the overall one) is turned over with probability
+   ``--error-rate``, independently (the mistakes people make).
+3. Two orders: the queue's (``learn.active.information`` on each unlabelled record, re-scored by the
+   model trained at the step before, then ``diverse_order``: what ``review prioritize`` does after
+   ``learn``), and random (``--seeds`` seeded shuffles; mean, min and max reported).
+4. After each step, the same training as `maskgate learn` (``learn.train.train``) on the labelled
+   pool; 0 labels is the packaged calibration. The model is measured on the held-out products
+   against their true labels: accept precision, the share of good edits accepted, per-criterion
+   F1 of catching failures.
+
+It writes every figure as JSON and the curves as an SVG (altair through vl-convert, as the
+report's plots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from maskgate.check.verdict import Calibration, decide
+from maskgate.core.record import PairRecord, read_records
+from maskgate.core.types import CRITERIA
+from maskgate.learn.active import diverse_order, information, score_vector
+from maskgate.learn.calibrate import LabelledFeatures, rows_from_results
+from maskgate.learn.train import fail_prf, train
+
+
+def _product(lab: dict, how: str) -> str:
+    if how == "id-prefix":
+        return str(lab["id"]).split("__", 1)[0]
+    return str(lab.get(how) or lab.get("original") or lab["id"])
+
+
+def load_set(res: Path, lab: Path, how: str):
+    labels = {json.loads(x)["id"]: json.loads(x) for x in lab.read_text().splitlines() if x.strip()}
+    rows = rows_from_results(res, lab, group="group")
+    recs = {r.id: r for r in read_records(res)}
+    products = {r.id: _product(labels[r.id], how) for r in rows}
+    return rows, recs, products
+
+
+def split(products: dict[str, str], share: float) -> set[str]:
+    """Held-out products: in the order of a stable hash of their names, until ``share`` of the
+    pairs is reached."""
+    names = sorted(set(products.values()), key=lambda p: hashlib.sha1(p.encode()).hexdigest())
+    n = len(products)
+    out: set[str] = set()
+    count = 0
+    for p in names:
+        if count >= share * n or len(out) >= len(names) - 1:
+            break
+        out.add(p)
+        count += sum(1 for v in products.values() if v == p)
+    return out
+
+
+def noisy(row: LabelledFeatures, rate: float, rng: np.random.Generator) -> LabelledFeatures:
+    """The row as a reviewer who errs at ``rate`` labels it."""
+    labels = {
+        c: (None if v is None else (not v if rng.random() < rate else v)) for c, v in row.labels.items()
+    }
+    acceptable = not row.acceptable if rng.random() < rate else row.acceptable
+    return replace(row, labels=labels, acceptable=acceptable)
+
+
+def measure(scoring, rows: list[LabelledFeatures]) -> dict:
+    """The scoring's verdicts and criterion decisions on held-out rows, against their true labels."""
+    verdicts, acc = [], []
+    per: dict[str, tuple[list[float], list[bool]]] = {c: ([], []) for c in CRITERIA}
+    for r in rows:
+        keys = {c: scoring.scorer(c, r.kind) for c in CRITERIA}
+        scores = {
+            c: (scoring.probability(keys[c], r.features[c]) if r.features.get(c) else None) for c in CRITERIA
+        }
+        _, v, _ = decide(scores, scoring, keys)
+        verdicts.append(v)
+        acc.append(r.acceptable)
+        for c in CRITERIA:
+            if scores[c] is not None and r.labels.get(c) is not None:
+                per[c][0].append(scores[c] - scoring.thresholds[keys[c]].decide)
+                per[c][1].append(bool(r.labels[c]))
+    v = np.array(verdicts)
+    ok = np.array(acc, bool)
+    accepted = v == "accept"
+    f1 = {
+        c: fail_prf(np.array(s), np.array(p, bool), 0.0)["f1"]
+        for c, (s, p) in per.items()
+        if s and not all(p)
+    }
+    return {
+        "accepted": int(accepted.sum()),
+        "accept_precision": float(ok[accepted].mean()) if accepted.any() else None,
+        "good_accepted": float((accepted & ok).sum() / max(ok.sum(), 1)),
+        "rejected": int((v == "reject").sum()),
+        "f1": f1,
+        "mean_f1": float(np.mean(list(f1.values()))) if f1 else None,
+    }
+
+
+def queue_order(pool: list[int], rows, recs: dict[str, PairRecord], scoring) -> list[int]:
+    """The unlabelled pool in the queue's order under ``scoring`` (``review/priority.py``'s rule)."""
+    rs = [recs[rows[i].id] for i in pool]
+    values = [information(r, scoring=scoring) for r in rs]
+    order = diverse_order(values, [score_vector(r) for r in rs], [r.original for r in rs])
+    return [pool[j] for j, _ in order]
+
+
+TARGET = {"accept": 0.98, "reject": 0.95}  # set from the command line
+
+
+def fit(rows: list[LabelledFeatures]):
+    try:
+        return train(rows, TARGET["accept"], reject_precision=TARGET["reject"]), None
+    except ValueError as e:  # too few groups for held-out thresholds: the packaged calibration stays
+        return Calibration.load(), str(e)
+
+
+def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, log) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    noisy_rows = {i: noisy(rows[i], rate, rng) for i in pool}  # each pair's one reviewer answer
+    shuffled = list(pool)
+    np.random.default_rng(1000 + seed).shuffle(shuffled)
+    labelled: list[int] = []
+    scoring = Calibration.load()
+    out = []
+    for n in steps:
+        n = min(n, len(pool))
+        if n > len(labelled):
+            left = [i for i in pool if i not in set(labelled)]
+            nxt = (
+                queue_order(left, rows, recs, scoring)
+                if order == "queue"
+                else [i for i in shuffled if i not in set(labelled)]
+            )
+            labelled += nxt[: n - len(labelled)]
+            t0 = time.perf_counter()
+            scoring, note = fit([noisy_rows[i] for i in labelled])
+            log(
+                f"  {order} seed {seed}: {n} labels, trained in {time.perf_counter() - t0:.1f} s{' (' + note + ')' if note else ''}"
+            )
+        fig = measure(scoring, [rows[i] for i in held])
+        out.append({"labels": n, **fig})
+    return out
+
+
+def summarise(runs: list[list[dict]]) -> list[dict]:
+    out = []
+    for k in range(len(runs[0])):
+        entry: dict = {"labels": runs[0][k]["labels"]}
+        for m in ("accept_precision", "good_accepted", "mean_f1"):
+            vals = [r[k][m] for r in runs if r[k][m] is not None]
+            entry[m] = (
+                {
+                    "mean": float(np.mean(vals)),
+                    "min": float(min(vals)),
+                    "max": float(max(vals)),
+                    "runs": len(vals),
+                }
+                if vals
+                else None
+            )
+        out.append(entry)
+    return out
+
+
+METRICS = (
+    ("accept_precision", "accept precision (of the runs that accepted)"),
+    ("good_accepted", "share of good edits accepted"),
+    ("mean_f1", "mean per-criterion F1"),
+)
+
+
+def plot(figures: dict, path: Path) -> None:
+    """The curves of ``figures`` (the JSON this script writes) as an SVG."""
+    import altair as alt
+
+    from maskgate.report.charts import svg
+
+    data = []
+    for name, f in figures["sets"].items():
+        for order in ("queue", "random"):
+            for e in f[f"{order}_summary"]:
+                for m, label in METRICS:
+                    # a step where no run accepted anything has no precision: a null breaks the line
+                    stat = e[m] or {"mean": None, "min": None, "max": None}
+                    data.append({"set": name, "order": order, "metric": label, "labels": e["labels"], **stat})
+    base = alt.Chart().encode(
+        x=alt.X("labels:Q", title="labels given"),
+        color=alt.Color("order:N", scale=alt.Scale(domain=["queue", "random"], range=["#1565c0", "#9e9e9e"])),
+    )
+    lines = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=False)))
+    band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
+    chart = (
+        alt.layer(band, lines)
+        .properties(width=200, height=140)
+        .facet(
+            data=alt.Data(values=data),
+            row=alt.Row("set:N", title=None),
+            column=alt.Column("metric:N", title=None, sort=[label for _, label in METRICS]),
+        )
+        .resolve_scale(y="independent")
+        .properties(
+            title=f"held-out products; reviewers err at {figures['error_rate']:.0%}; accept target "
+            f"{figures.get('target_precision')}; mean and range over {figures['seeds']} runs per order"
+        )
+    )
+    path.write_text(svg(chart))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", action="append", required=True, help="NAME=RESULTS:LABELS[:PRODUCT]")
+    ap.add_argument("--steps", default="0,50,100,200,500")
+    ap.add_argument("--error-rate", type=float, default=0.05)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--hold-out", type=float, default=0.34)
+    ap.add_argument("--target-precision", type=float, default=0.98, help="as `maskgate learn`'s")
+    ap.add_argument("--reject-precision", type=float, default=0.95, help="as `maskgate learn`'s")
+    ap.add_argument("--json", type=Path, default=Path("docs/learning_curve.json"))
+    ap.add_argument("--svg", type=Path, default=Path("docs/learning_curve.svg"))
+    ap.add_argument("--plot-only", action="store_true", help="redraw --svg from --json, training nothing")
+    args = ap.parse_args()
+    if args.plot_only:
+        plot(json.loads(args.json.read_text()), args.svg)
+        return
+    steps = [int(s) for s in args.steps.split(",")]
+    TARGET.update(accept=args.target_precision, reject=args.reject_precision)
+    t_all = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    figures: dict = {
+        "steps": steps,
+        "target_precision": args.target_precision,
+        "reject_precision": args.reject_precision,
+        "error_rate": args.error_rate,
+        "seeds": args.seeds,
+        "hold_out": args.hold_out,
+        "sets": {},
+    }
+    for spec in args.set:
+        name, _, paths = spec.partition("=")
+        parts = paths.split(":")
+        res, lab, how = Path(parts[0]), Path(parts[1]), parts[2] if len(parts) > 2 else "group"
+        rows, recs, products = load_set(res, lab, how)
+        held_products = split(products, args.hold_out)
+        held = [i for i, r in enumerate(rows) if products[r.id] in held_products]
+        pool = [i for i, r in enumerate(rows) if products[r.id] not in held_products]
+        log(
+            f"{name}: {len(rows)} labelled pairs, {len(set(products.values()))} products; held out {len(held_products)} products ({len(held)} pairs), pool {len(pool)}"
+        )
+        queue = [
+            curve(rows, recs, pool, held, steps, "queue", s, args.error_rate, log) for s in range(args.seeds)
+        ]
+        rand = [
+            curve(rows, recs, pool, held, steps, "random", s, args.error_rate, log) for s in range(args.seeds)
+        ]
+        figures["sets"][name] = {
+            "results": str(res),
+            "labels": str(lab),
+            "product": how,
+            "pairs": len(rows),
+            "held_out_products": sorted(held_products),
+            "held_out_pairs": len(held),
+            "pool": len(pool),
+            "queue": queue,
+            "random": rand,
+            "queue_summary": summarise(queue),
+            "random_summary": summarise(rand),
+        }
+        for order in ("queue", "random"):
+            for e in figures["sets"][name][f"{order}_summary"]:
+                cells = []
+                for m in ("accept_precision", "good_accepted", "mean_f1"):
+                    v = e[m]
+                    cells.append(f"{m} {v['mean']:.3f} [{v['min']:.3f}, {v['max']:.3f}]" if v else f"{m} -")
+                log(f"{name} {order:6s} {e['labels']:4d} labels: " + ", ".join(cells))
+    figures["seconds"] = round(time.perf_counter() - t_all, 1)
+    args.json.write_text(
+        json.dumps(figures, indent=1, default=lambda o: None if isinstance(o, float) and math.isnan(o) else o)
+        + "\n"
+    )
+    plot(figures, args.svg)
+    log(f"wrote {args.json} and {args.svg} in {figures['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

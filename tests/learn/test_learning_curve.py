@@ -1,0 +1,83 @@
+"""bench/learning_curve.py on a labelled set the test draws: both orders run the same steps on the
+same pool, held-out products never reach the pool, and the figures it writes are those of the
+models it trained (the bench's own script, run as a user runs it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tests.learn.built import draw_rows, write_set
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "learning_curve.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("learning_curve", BENCH)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_reviewer_errors_come_at_the_stated_rate():
+    lc = _bench()
+    rows = draw_rows(400, seed=3)
+    rng = np.random.default_rng(0)
+    flipped = [
+        sum(lc.noisy(r, 0.1, rng).labels[c] != r.labels[c] for c in ("residue", "quality")) for r in rows
+    ]
+    assert 0.07 < sum(flipped) / (2 * len(rows)) < 0.13
+    assert all(lc.noisy(r, 0.0, rng) == r for r in rows[:20])
+
+
+def test_curve_end_to_end(tmp_path):
+    labels, results = write_set(tmp_path / "set", draw_rows(160, seed=1))
+    out_json, out_svg = tmp_path / "lc.json", tmp_path / "lc.svg"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(BENCH.parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--set",
+            f"drawn={results}:{labels}",
+            "--steps",
+            "0,40,80",
+            "--seeds",
+            "2",
+            "--target-precision",
+            "0.8",
+            "--json",
+            str(out_json),
+            "--svg",
+            str(out_svg),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    fig = json.loads(out_json.read_text())["sets"]["drawn"]
+    assert fig["pairs"] == 160 and fig["held_out_pairs"] + fig["pool"] == 160
+    groups = {json.loads(x)["group"] for x in labels.read_text().splitlines()}
+    assert set(fig["held_out_products"]) < groups and fig["held_out_products"]
+    for order in ("queue", "random"):
+        assert len(fig[order]) == 2
+        for run in fig[order]:
+            assert [e["labels"] for e in run] == [0, 40, 80]
+            assert run[0] == fig["queue"][0][0]  # 0 labels: the packaged calibration, for everyone
+            for e in run:
+                assert e["accepted"] <= fig["held_out_pairs"]
+                assert 0 <= e["good_accepted"] <= 1
+    assert "<svg" in out_svg.read_text()
+    assert "drawn queue" in r.stderr and "labels:" in r.stderr  # progress and figures as it goes
