@@ -649,9 +649,12 @@ def demo(
         _emit({**s.to_json(), "labels": str(labels_path), "report": str(report)})
 
 
-@app.command(help="Re-render report.html from results.jsonl.")
+@app.command(help="Re-render report.html from a check run's results (results.jsonl or results.parquet).")
 def report(
-    results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
+    results: str = typer.Argument(
+        ...,
+        help="A `maskgate check` output folder (local or an fsspec URI), its results.jsonl or results.parquet.",
+    ),
     labels: list[Path] = typer.Option(
         None, help="labels.jsonl to judge the verdicts against (repeat for several; a later file wins)."
     ),
@@ -661,24 +664,30 @@ def report(
     model: Path = typer.Option(
         None, "--model", help="Model folder the run was scored with (instead of --calibration)."
     ),
+    out_dir: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Folder for report.html and thumbs/ (default: the run folder; needed for a URI).",
+    ),
     as_json: bool = _json_option(),
 ) -> None:
+    from maskgate.io.store import find_results
     from maskgate.report.html import write_report
     from maskgate.report.labels import LabelError, read_labels
 
-    path = results / "results.jsonl" if results.is_dir() else results
-    if not path.is_file():
-        _fail(f"no such results file: {path} (give a `maskgate check` output folder or its results.jsonl)")
     if calibration is not None and model is not None:
         _fail("give --calibration or --model, not both")
     try:
+        store, _ = find_results(results)
         lab = read_labels(labels) if labels else None
-        out = write_report(path, labels=lab, scoring=model or calibration)
-    except (LabelError, FileNotFoundError, ValueError) as e:
+        html = out_dir / "report.html" if out_dir is not None else None
+        out = write_report(results, html, labels=lab, scoring=model or calibration)
+    except (LabelError, OSError, ValueError) as e:  # OSError: a missing file, an unreachable URI
         _fail(str(e))
     typer.echo(f"report: {out}", err=as_json)
     if as_json:
-        _emit({"report": str(out), "results": str(path)})
+        _emit({"report": str(out), "results": str(store.location)})
 
 
 def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, workers: int, group_by: str):

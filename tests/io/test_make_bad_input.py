@@ -52,9 +52,11 @@ GOOD = {  # name -> the (width, height) its output has
     "wide.png": (1024, 16),
     "anim.gif": (64, 64),
     "anim.webp": (64, 64),
+    "apng.png": (64, 64),
     "cmyk.jpg": (96, 64),
     "deep16.png": (64, 48),
 }
+ANIMATED = ("anim.gif", "anim.webp", "apng.png")
 BAD = {  # name -> the reason it is listed with
     "pipe.png": "is a named pipe (FIFO); only regular files are read",
     "zero.png": "empty file (0 bytes)",
@@ -77,6 +79,7 @@ def corpus(tmp_path_factory):
         bc.save(d / name, bc.textured(w, h, seed=2))
     bc.animated(d / "anim.gif")
     bc.animated(d / "anim.webp")
+    bc.animated(d / "apng.png")
     bc.cmyk_jpeg(d / "cmyk.jpg", bc.textured(96, 64))
     bc.png16(d / "deep16.png", np.linspace(0, 65535, 64 * 48).reshape(48, 64))
     bc.fifo(d / "pipe.png")
@@ -107,6 +110,11 @@ def test_every_file_is_written_or_listed_with_its_reason(cmd, corpus, tmp_path, 
             assert im.size == size, name
     assert "OpenCV" not in r.output and "Traceback" not in r.output
     assert not (tmp_path / "out" / "notes.png").exists()
+    for name in ANIMATED:  # the first frame made the result, and the user is told so
+        assert _flat(f"note {corpus / name}: {name} is animated: only its first frame is used") in out
+    if cmd == "erase":  # nothing to erase on a flat frame: the first frame (red 40) comes back
+        with Image.open(tmp_path / "out" / "apng.png") as im:
+            assert np.abs(np.asarray(im.convert("RGB"), np.int16) - (40, 0, 0)).max() <= 2
 
 
 @pytest.mark.timeout(60)
