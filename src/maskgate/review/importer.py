@@ -63,6 +63,10 @@ class GoldLabel:
     acceptable: bool | None
 
 
+# The size the edit is decoded at on import, to find a file that is broken past its header.
+EDIT_PROBE_SIDE = 256
+
+
 def read_jsonl(path: Path, report: ImportReport) -> Iterable[tuple[int, dict]]:
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -291,8 +295,11 @@ def import_results(
             error = "missing image: " + ", ".join(missing)
         else:
             try:
-                # header only: a pipe, device or bomb is refused here, not served to a reviewer's browser
+                # The header first: a pipe, device or bomb is refused before anything is decoded. Then
+                # a decode (JPEG at 1/8 size through draft mode): a truncated file has a sound header
+                # and would reach the reviewer as a broken image.
                 image_size(edit)
+                load_image(edit, max_side=EDIT_PROBE_SIDE)
             except ImageReadError as e:
                 error = f"cannot read edited: {e}"
         if not error:
