@@ -151,9 +151,14 @@ def prelabel_segmenter() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str
 def _premask(
     files: dict[str, Path], original: Path, segment: Callable | None
 ) -> tuple[dict | None, tuple, str | None]:
-    """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on."""
-    img = load_image(original)  # raises ImageReadError: the caller records it
-    h, w = img.rgb.shape[:2]
+    """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on.
+
+    The original is decoded whole only for the segmenter; otherwise at :data:`EDIT_PROBE_SIDE`, which
+    still finds a file broken past its header, and its grid comes from the header."""
+    # raises ImageReadError: the caller records it
+    segmented = segment is not None and not any(name in files for name in MASK_NAMES)
+    img = load_image(original, max_side=None if segmented else EDIT_PROBE_SIDE)
+    w, h = img.source_size
     for name in MASK_NAMES:
         if name in files:
             try:
