@@ -51,23 +51,25 @@ GOOD = {  # name -> the (width, height) its output has
     "tall.png": (16, 1024),
     "wide.png": (1024, 16),
     "anim.gif": (64, 64),
-    "anim.webp": (64, 64),
+    "anim2.webp": (64, 64),
     "apng.png": (64, 64),
+    "twin.png": (64, 48),
     "cmyk.jpg": (96, 64),
     "deep16.png": (64, 48),
 }
-ANIMATED = ("anim.gif", "anim.webp", "apng.png")
+ANIMATED = ("anim.gif", "anim2.webp", "apng.png")
 BAD = {  # name -> the reason it is listed with
     "pipe.png": "is a named pipe (FIFO); only regular files are read",
     "zero.png": "empty file (0 bytes)",
     "cut.png": "cannot decode image cut.png: image file is truncated",
-    "cut.jpg": "cannot decode image cut.jpg: image file is truncated",
+    "cutj.jpg": "cannot decode image cutj.jpg: image file is truncated",
     "dot.png": "image too small to process: 1x1 (at least 16 px on each side)",
     "px4.png": "image too small to process: 2x2 (at least 16 px on each side)",
     "strip.png": "image too small to process: 5x4000 (at least 16 px on each side)",
     "band.png": "image too small to process: 4000x5 (at least 16 px on each side)",
     "thread.png": "image too elongated to process: 16x1040 (the long side may be at most 64 times",
     "logo.svg": "unsupported image format .svg (maskgate reads",
+    "twin.webp": "is also the result of",  # twin.png came first: its result is not overwritten
 }
 
 
@@ -78,14 +80,16 @@ def corpus(tmp_path_factory):
     for name, (w, h) in (("square16.png", (16, 16)), ("tall.png", (16, 1024)), ("wide.png", (1024, 16))):
         bc.save(d / name, bc.textured(w, h, seed=2))
     bc.animated(d / "anim.gif")
-    bc.animated(d / "anim.webp")
+    bc.animated(d / "anim2.webp")
     bc.animated(d / "apng.png")
+    bc.save(d / "twin.png", bc.textured(64, 48))
+    bc.save(d / "twin.webp", bc.textured(64, 48, seed=4))
     bc.cmyk_jpeg(d / "cmyk.jpg", bc.textured(96, 64))
     bc.png16(d / "deep16.png", np.linspace(0, 65535, 64 * 48).reshape(48, 64))
     bc.fifo(d / "pipe.png")
     (d / "zero.png").write_bytes(b"")
     bc.truncated(d / "cut.png")
-    bc.truncated(d / "cut.jpg")
+    bc.truncated(d / "cutj.jpg")  # not cut.jpg: its result would be cut.png's (see twin)
     for name, (w, h) in (("dot.png", (1, 1)), ("px4.png", (2, 2)), ("strip.png", (5, 4000))):
         bc.save(d / name, bc.textured(w, h))
     bc.save(d / "band.png", bc.textured(4000, 5))

@@ -130,6 +130,7 @@ def plan_targets(
                 "give an output folder, or one image as INPUT"
             )
     spooled = files[0] if from_stdin else None
+    clash: dict[Src, str] = {}
     if to_stdout:
         tmp = scratch / "stdout.png"
         return Targets(files, lambda _src: tmp, "standard output", tmp, spooled)
@@ -137,13 +138,47 @@ def plan_targets(
         targets = Targets(files, lambda _src: out, str(out), from_stdin=spooled)
     else:
         folder = is_folder(inp)
-        targets = Targets(files, lambda src: out_path(src, inp, out, folder=folder), str(out))
-    over = [f for f in files if f != spooled and _same(targets.dest(f), f)]
+        clash = _clashes(files, lambda src: out_path(src, inp, out, folder=folder))
+        targets = Targets(files, _Dest(inp, out, folder, clash), str(out))
+    over = [f for f in files if f != spooled and f not in clash and _same(targets.dest(f), f)]
     if over:
         raise TargetError(
             f"--out {out} would overwrite {len(over)} input image(s), e.g. {over[0]}: give another --out"
         )
     return targets
+
+
+def _clashes(files: list[Src], dest: Callable[[Src], Src]) -> dict[Src, str]:
+    """The inputs whose output another input already has (``shoe.jpg`` and ``shoe.png`` in one
+    folder both make ``shoe.png``), each with the reason it is not processed: the first keeps the
+    name, the others fail, rather than overwrite a result in silence."""
+    first: dict[str, Src] = {}
+    clash: dict[Src, str] = {}
+    for f in files:
+        d = str(dest(f))
+        if d in first:
+            clash[f] = (
+                f"its result {d} is also the result of {first[d]} (same name, another extension): "
+                "rename one, or run it on its own"
+            )
+        else:
+            first[d] = f
+    return clash
+
+
+@dataclass(frozen=True)
+class _Dest:
+    """Each input's output path in a folder run (a plain class, pickled to Ray actors whole)."""
+
+    inp: Src
+    out: Src
+    folder: bool
+    clash: dict[Src, str]
+
+    def __call__(self, src: Src) -> Src:
+        if src in self.clash:
+            raise TargetError(self.clash[src])
+        return out_path(src, self.inp, self.out, folder=self.folder)
 
 
 def require_models(names: Iterable[str]) -> None:
