@@ -145,6 +145,31 @@ def test_bombs_cost_the_check_no_memory(corpus, tmp_path):
     assert peak < PEAK_LIMIT_MB, f"check: peak RSS {peak:.0f} MB on the bombs"
 
 
+@pytest.mark.timeout(900)
+def test_the_whole_corpus_through_the_real_check_in_bounded_memory(corpus, tmp_path, models):
+    """``maskgate check`` with the real models, in a fresh process whose peak RSS is measured, on
+    every kind at once: the same errors as the stand-in run above, a verdict for the others."""
+    lines = [json.dumps(r).encode() + b"\n" for r in _rows(corpus)]
+    (tmp_path / "m.jsonl").write_bytes(codecs.BOM_UTF8 + b"".join(lines))
+    r, peak = bc.run_measured(
+        bc.maskgate_cmd("check", tmp_path / "m.jsonl", "--out", tmp_path / "out", "--no-progress"),
+        timeout=800,
+    )
+    assert r.returncode == 1, r.stderr[-3000:]
+    recs = _records(tmp_path / "out")
+    assert set(recs) == set(ERRORS) | set(GOOD)
+    for pid, (_, _, why) in ERRORS.items():
+        assert recs[pid]["verdict"] == "error" and recs[pid]["error"].startswith(why), (
+            pid,
+            recs[pid]["error"],
+        )
+    for pid, (_, _, notes) in GOOD.items():
+        assert recs[pid]["verdict"] in ("accept", "review", "reject"), (pid, recs[pid]["error"])
+        for note in notes:
+            assert any(n.startswith(note) for n in recs[pid]["notes"]), (pid, recs[pid]["notes"])
+    assert peak < PEAK_LIMIT_MB, f"check: peak RSS {peak:.0f} MB on the corpus"
+
+
 _SHAPES = ((16, 16), (16, 1024), (1024, 16), (300, 16), (24, 24))
 
 

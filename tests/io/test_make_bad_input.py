@@ -70,6 +70,15 @@ BAD = {  # name -> the reason it is listed with
     "thread.png": "image too elongated to process: 16x1040 (the long side may be at most 64 times",
     "logo.svg": "unsupported image format .svg (maskgate reads",
     "twin.webp": "is also the result of",  # twin.png came first: its result is not overwritten
+    **{
+        f"bomb_{kind}.{ext}": f"image too large: bomb_{kind}.{ext} is "
+        for kind, ext in (
+            ("png_empty", "png"),
+            ("png_full", "png"),
+            ("jpeg_empty", "jpg"),
+            ("jpeg_full", "jpg"),
+        )
+    },
 }
 
 
@@ -96,29 +105,34 @@ def corpus(tmp_path_factory):
     bc.save(d / "thread.png", bc.textured(16, 1040))
     (d / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     (d / "notes.txt").write_text("not named as an image: not listed")
+    bc.bombs(d)
     return d
 
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("cmd", COMMANDS)
 def test_every_file_is_written_or_listed_with_its_reason(cmd, corpus, tmp_path, models):
-    r = CliRunner().invoke(app, _args(cmd, corpus, tmp_path / "out"))
-    out = _flat(r.output)
-    assert r.exit_code == 1, r.output
-    assert _flat(f"{len(GOOD)} written to {tmp_path / 'out'}, {len(BAD)} failed") in out, r.output
-    for name, why in BAD.items():
-        assert _flat(f"failed {corpus / name}: ") in out, (name, r.output)
-        assert _flat(why) in out, (name, why, r.output)
+    """The whole corpus, bombs included, in one run of the command in a fresh process whose peak
+    RSS is measured: models, good files and refusals together stay under the limit."""
+    r, peak = bc.run_measured(bc.maskgate_cmd(*_args(cmd, corpus, tmp_path / "out")), timeout=800)
+    out = _flat(r.stderr)
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert _flat(f"{len(GOOD)} written to {tmp_path / 'out'}, {len(BAD)} failed") in out, r.stderr[-3000:]
+    failed = {ln.split(": ", 1)[0]: ln for ln in r.stderr.splitlines() if ln.startswith("failed ")}
+    for name, why in BAD.items():  # each listed on its own line, naming the file, with its reason
+        line = failed.get(f"failed {corpus / name}")
+        assert line is not None and why in line, (name, why, line)
     for name, size in GOOD.items():
         with Image.open(tmp_path / "out" / (name.rsplit(".", 1)[0] + ".png")) as im:
             assert im.size == size, name
-    assert "OpenCV" not in r.output and "Traceback" not in r.output
+    assert "OpenCV" not in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out" / "notes.png").exists()
     for name in ANIMATED:  # the first frame made the result, and the user is told so
         assert _flat(f"note {corpus / name}: {name} is animated: only its first frame is used") in out
     if cmd == "erase":  # nothing to erase on a flat frame: the first frame (red 40) comes back
         with Image.open(tmp_path / "out" / "apng.png") as im:
             assert np.abs(np.asarray(im.convert("RGB"), np.int16) - (40, 0, 0)).max() <= 2
+    assert peak < PEAK_LIMIT_MB, f"{cmd}: peak RSS {peak:.0f} MB on the corpus"
 
 
 @pytest.mark.timeout(60)
