@@ -218,7 +218,8 @@ def _make_batch(
     with tempfile.TemporaryDirectory(prefix="maskgate-") as scratch:
         stdin = sys.stdin.buffer if is_stdio(inp) else None
         try:
-            targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha)
+            ray = engine is not None and engine.kind == "ray"
+            targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha, absolute=ray)
         except (OSError, ValueError) as e:  # OSError: a missing file, an unreachable URI
             _fail(str(e))
         report = _run_with_bar(targets, desc, work, run_batch, engine)

@@ -193,6 +193,9 @@ def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tm
     for engine in ("local", "ray"):
         outs[engine] = tmp_path / engine
         args = [verb, str(src), "--out", str(outs[engine]), "--engine", engine]
+        if engine == "ray":  # relative paths: the actors do not share this process's working folder
+            monkeypatch.chdir(tmp_path)
+            args = [verb, "in", "--out", "ray", "--engine", engine]
         args += [] if verb == "text-mask" else ["--fast"]
         r = CliRunner().invoke(
             app, args + (["--workers", "2", "--batch-size", "1", "--json"] if engine == "ray" else [])

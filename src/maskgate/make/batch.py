@@ -94,7 +94,13 @@ class Targets:
 
 
 def plan_targets(
-    inp: str | Path, out: str | Path, scratch: Path, *, stdin: BinaryIO | None = None, alpha: bool = False
+    inp: str | Path,
+    out: str | Path,
+    scratch: Path,
+    *,
+    stdin: BinaryIO | None = None,
+    alpha: bool = False,
+    absolute: bool = False,
 ) -> Targets:
     """Decide the inputs and each one's output path (see :mod:`maskgate.io.targets`).
 
@@ -102,9 +108,15 @@ def plan_targets(
     writes the one result to standard output; an ``--out`` named like an image is that one file;
     anything else is a folder mirroring INPUT's sub-folders. ``alpha``: the verb writes transparency,
     which rules out a JPEG file. Contradictions raise :class:`TargetError` before ``stdin`` is read.
-    Either may be an fsspec URI (a file, or a folder: a prefix searched recursively)."""
+    Either may be an fsspec URI (a file, or a folder: a prefix searched recursively).
+
+    ``absolute``: local paths are made absolute first, for workers that may not share this
+    process's working folder (Ray actors, on this node or another)."""
     inp, out = as_src(inp), as_src(out)
     from_stdin, to_stdout = is_stdio(inp), is_stdio(out)
+    if absolute:
+        inp = inp.absolute() if isinstance(inp, Path) and not from_stdin else inp
+        out = out.absolute() if isinstance(out, Path) and not to_stdout else out
     one_file = not to_stdout and names_image_file(out)
     if from_stdin and not (to_stdout or one_file):
         raise TargetError(
