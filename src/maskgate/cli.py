@@ -159,10 +159,13 @@ def models_activate(
 
 # ---------------------------------------------------------------- make (mask, text-mask, isolate, erase)
 
-_INPUT_HELP = "An image, a folder of images (searched recursively), or - for one image on stdin."
+_INPUT_HELP = (
+    "An image, a folder of images (searched recursively), or - for one image on stdin; "
+    "either may be an fsspec URI (memory://, s3://...)."
+)
 _OUT_HELP = (
     "Output folder (a PNG per input, same stem and sub-folder); a file such as result.png for one input; "
-    "- for stdout."
+    "- for stdout; a folder or file may be an fsspec URI."
 )
 _MODEL_HELP = "Segmenter: a registry name (u2netp, u2net, isnet-general-use, birefnet-general[-lite]) or a path to an .onnx."
 
@@ -187,7 +190,7 @@ def _engine(kind: str, workers: int, address, batch: int, cpus: float, gpus: flo
 
 
 def _make_batch(
-    inp: Path, out: Path, desc: str, work, as_json: bool, models=(), alpha: bool = False, engine=None
+    inp: str, out: str, desc: str, work, as_json: bool, models=(), alpha: bool = False, engine=None
 ) -> None:
     """Run ``work(src, dest)`` over INPUT; report failures with reasons; exit 1 if any failed."""
     import sys
@@ -215,8 +218,9 @@ def _make_batch(
     with tempfile.TemporaryDirectory(prefix="maskgate-") as scratch:
         stdin = sys.stdin.buffer if is_stdio(inp) else None
         try:
-            targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha)
-        except (FileNotFoundError, ValueError) as e:
+            ray = engine is not None and engine.kind == "ray"
+            targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha, absolute=ray)
+        except (OSError, ValueError) as e:  # OSError: a missing file, an unreachable URI
             _fail(str(e))
         report = _run_with_bar(targets, desc, work, run_batch, engine)
         if targets.to_stdout is not None and report.ok:
@@ -224,6 +228,8 @@ def _make_batch(
     _note(f"{desc}: {len(report.written)} written to {targets.shown}, {len(report.failed)} failed")
     for f, why in report.failed:
         _note(f"failed {targets.name(f)}: {why}")
+    for f, note in report.notes:
+        _note(f"note {targets.name(f)}: {note}")
     if as_json:
         _emit(targets.to_json(desc, report))
     if report.failed:
@@ -233,12 +239,12 @@ def _make_batch(
 def _run_with_bar(targets, desc: str, work, run_batch, engine=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from maskgate.make.batch import Made
     from maskgate.scale.engine import EngineError
 
-    def one(src: Path) -> Path:
+    def one(src):
         dest = targets.dest(src)
-        work(src, dest)
-        return dest
+        return Made(dest, tuple(work(src, dest) or ()))  # work returns the input's notes
 
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
@@ -247,7 +253,7 @@ def _run_with_bar(targets, desc: str, work, run_batch, engine=None):
             report = run_batch(
                 targets.files,
                 one,
-                on_start=lambda f: bar.update(task, description=f"{desc} {f.name[:40]}"),
+                on_start=lambda f: bar.update(task, description=f"{desc} {Path(str(f)).name[:40]}"),
                 on_done=lambda f: bar.advance(task),
                 engine=engine,
             )
@@ -267,8 +273,8 @@ def _passes(fast: bool):
 
 @app.command("mask", help="Product mask per image: 8-bit PNG, 255 = product, same size as the input.")
 def make_mask(
-    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
-    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
+    inp: str = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: str = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     soft: bool = typer.Option(False, help="Write the soft alpha matte instead of the 0/255 mask."),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
@@ -289,7 +295,7 @@ def make_mask(
 
     steps = DEFAULT_STEPS + (("matting",) if soft and "matting" not in DEFAULT_STEPS else ())
 
-    def work(src: Path, dest: Path) -> None:
+    def work(src, dest):
         im = load_image(src, max_side=2 * WORK_SIDE)  # the mask never needs more pixels than this
         m = product_mask(
             im.rgb,
@@ -301,6 +307,7 @@ def make_mask(
             ignore_text=ignore_text,
         )
         save_image(dest, m.alpha if soft else m.mask)
+        return im.notes
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
     _make_batch(inp, out, "mask", work, as_json, models=[model], engine=how)
@@ -308,14 +315,20 @@ def make_mask(
 
 @app.command("text-mask", help="Text, logo and badge overlay mask per image (255 = overlay).")
 def make_text_mask(
-    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
-    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
+    inp: str = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: str = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     combined: bool = typer.Option(
         False, help="Overlays minus the product: the mask `erase --what text` fills."
     ),
     graphics: bool = typer.Option(True, help="Include the badges/plates that carry the text."),
     model: str = typer.Option("u2netp", help=_MODEL_HELP + " (for --combined)"),
     fast: bool = typer.Option(False, help="One segmentation pass (with --combined)."),
+    engine: str = _ENGINE_OPT,
+    workers: int = typer.Option(1, help="Ray actors with --engine ray, each loading the models once."),
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     import cv2
@@ -325,7 +338,7 @@ def make_text_mask(
     from maskgate.make.product import product_mask
     from maskgate.vision.text import detect_text
 
-    def work(src: Path, dest: Path) -> None:
+    def work(src, dest):
         im = load_image(src, max_side=4096)
         regions = detect_text(im.rgb, max_side=2048)
         prod = None
@@ -337,14 +350,16 @@ def make_text_mask(
         if im.size != im.source_size:
             m = (cv2.resize(m, im.source_size, interpolation=cv2.INTER_LINEAR) >= 128).astype("uint8") * 255
         save_image(dest, m)
+        return im.notes
 
-    _make_batch(inp, out, "text-mask", work, as_json, models=[model if combined else None])
+    how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
+    _make_batch(inp, out, "text-mask", work, as_json, models=[model if combined else None], engine=how)
 
 
 @app.command("isolate", help="Cut the product out onto a new background (full resolution, soft edges).")
 def make_isolate(
-    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
-    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
+    inp: str = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: str = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     bg: str = typer.Option(
         "white", help="white | black | transparent | #rrggbb | path to a background image."
     ),
@@ -375,13 +390,14 @@ def make_isolate(
         except ValueError as e:
             _fail(str(e))
 
-    def work(src: Path, dest: Path) -> None:
+    def work(src, dest):
         im = load_image(src)
         m = product_mask(
             im.rgb, model=model, passes=_passes(fast), steps=DEFAULT_STEPS + ("matting",), alpha=im.alpha
         )
         cut = isolate(im.rgb, bg=target, mask=m)
         save_image(dest, cut.rgb, cut.alpha)
+        return im.notes
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
     _make_batch(inp, out, "isolate", work, as_json, models=[model], alpha=transparent, engine=how)
@@ -389,8 +405,8 @@ def make_isolate(
 
 @app.command("erase", help="Remove text/logos (or the product) and fill the hole: recover the background.")
 def make_erase(
-    inp: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
-    out: Path = typer.Option(..., "--out", "-o", help=_OUT_HELP),
+    inp: str = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    out: str = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     what: str = typer.Option("text", help="text (promo text, badges) | product | both."),
     inpainter: str = typer.Option(
         "telea", help="telea | ns | fsr (opencv-contrib) | lama | path to an image+mask .onnx."
@@ -400,6 +416,12 @@ def make_erase(
     product_text: bool = typer.Option(
         False, help="Also erase text printed on the product (labels are kept by default)."
     ),
+    engine: str = _ENGINE_OPT,
+    workers: int = typer.Option(1, help="Ray actors with --engine ray, each loading the models once."),
+    ray_address: str = _RAY_ADDRESS_OPT,
+    batch_size: int = _BATCH_OPT,
+    cpus_per_worker: float = _CPUS_OPT,
+    gpus_per_worker: float = _GPUS_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
@@ -412,7 +434,7 @@ def make_erase(
     if inpainter not in available() and not inpainter.endswith(".onnx"):
         _fail(f"unknown inpainter '{inpainter}'; available: {', '.join(available())} or a path to an .onnx")
 
-    def work(src: Path, dest: Path) -> None:
+    def work(src, dest):
         im = load_image(src)
         prod = None
         if im.alpha is not None:  # transparent pixels are never product
@@ -429,8 +451,10 @@ def make_erase(
             product_text=product_text,
         )
         save_image(dest, res.rgb)
+        return im.notes
 
-    _make_batch(inp, out, "erase", work, as_json, models=[model, model_of(inpainter)])
+    how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
+    _make_batch(inp, out, "erase", work, as_json, models=[model, model_of(inpainter)], engine=how)
 
 
 # ---------------------------------------------------------------- check (check, calibrate, synth, demo)
@@ -630,9 +654,12 @@ def demo(
         _emit({**s.to_json(), "labels": str(labels_path), "report": str(report)})
 
 
-@app.command(help="Re-render report.html from results.jsonl.")
+@app.command(help="Re-render report.html from a check run's results (results.jsonl or results.parquet).")
 def report(
-    results: Path = typer.Argument(..., help="A `maskgate check` output folder or its results.jsonl."),
+    results: str = typer.Argument(
+        ...,
+        help="A `maskgate check` output folder (local or an fsspec URI), its results.jsonl or results.parquet.",
+    ),
     labels: list[Path] = typer.Option(
         None, help="labels.jsonl to judge the verdicts against (repeat for several; a later file wins)."
     ),
@@ -642,24 +669,30 @@ def report(
     model: Path = typer.Option(
         None, "--model", help="Model folder the run was scored with (instead of --calibration)."
     ),
+    out_dir: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Folder for report.html and thumbs/ (default: the run folder; needed for a URI).",
+    ),
     as_json: bool = _json_option(),
 ) -> None:
+    from maskgate.io.store import find_results
     from maskgate.report.html import write_report
     from maskgate.report.labels import LabelError, read_labels
 
-    path = results / "results.jsonl" if results.is_dir() else results
-    if not path.is_file():
-        _fail(f"no such results file: {path} (give a `maskgate check` output folder or its results.jsonl)")
     if calibration is not None and model is not None:
         _fail("give --calibration or --model, not both")
     try:
+        store, _ = find_results(results)
         lab = read_labels(labels) if labels else None
-        out = write_report(path, labels=lab, scoring=model or calibration)
-    except (LabelError, FileNotFoundError, ValueError) as e:
+        html = out_dir / "report.html" if out_dir is not None else None
+        out = write_report(results, html, labels=lab, scoring=model or calibration)
+    except (LabelError, OSError, ValueError) as e:  # OSError: a missing file, an unreachable URI
         _fail(str(e))
     typer.echo(f"report: {out}", err=as_json)
     if as_json:
-        _emit({"report": str(out), "results": str(path)})
+        _emit({"report": str(out), "results": str(store.location)})
 
 
 def _labelled_rows(labels: list[Path], results: list[Path] | None, work: Path, workers: int, group_by: str):

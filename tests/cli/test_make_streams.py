@@ -55,6 +55,7 @@ def test_folder_file_and_stdio_give_the_same_image(verb, photo, tmp_path, u2netp
         "out": str(tmp_path / "folder"),
         "written": [str(in_folder)],
         "failed": [],
+        "notes": [],
         "ok": True,
     }
     assert "1 written" in r.stderr

@@ -5,6 +5,7 @@ whether any pair ended in error (docs/cli.md#exit-status)."""
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import numpy as np
@@ -40,6 +41,7 @@ def corpus(tmp_path_factory):
     bc.truncated(d / "cut.jpg")
     bc.animated(d / "anim.gif")
     bc.animated(d / "anim.webp")
+    bc.animated(d / "apng.png")
     bc.cmyk_jpeg(d / "cmyk.jpg", bc.textured(200, 150))
     bc.png16(d / "deep16.png", np.linspace(0, 65535, 200 * 150).reshape(150, 200))
     for w, h in ((1, 1), (2, 2), (5, 4000), (4000, 5), (16, 1040)):
@@ -84,6 +86,7 @@ ERRORS = {  # pair id -> (original, edited, the start of its error)
 GOOD = {  # pair id -> (original, edited, the notes its record must carry)
     "ok": ("o.png", "e.png", ()),
     "gif": ("anim.gif", "anim.webp", ("original: anim.gif is animated", "edited: anim.webp is animated")),
+    "apng": ("apng.png", "e.png", ("original: apng.png is animated",)),
     "cmyk": ("cmyk.jpg", "e.png", ()),
     "deep": ("deep16.png", "e.png", ()),
 }
@@ -101,11 +104,18 @@ def _rows(corpus) -> list[dict]:
 
 @pytest.mark.timeout(120)
 def test_every_pair_gets_a_record_and_the_pairs_after_a_pipe_still_run(corpus, tmp_path):
-    s = run_check(
-        _manifest(tmp_path, _rows(corpus)), tmp_path / "out", progress=False, checker_factory=stand_in
+    # Saved by a Latin-1 editor: a BOM before the first line, and one line with a Latin-1 byte.
+    lines = [json.dumps(r).encode() + b"\n" for r in _rows(corpus)]
+    latin1 = json.dumps(
+        {"id": "latin1", "original": str(corpus / "o.png"), "edited": "caf\xe9.png"}, ensure_ascii=False
     )
+    lines = [codecs.BOM_UTF8 + lines[0], *lines[1:], latin1.encode("latin-1") + b"\n"]
+    (tmp_path / "m.jsonl").write_bytes(b"".join(lines))
+    s = run_check(tmp_path / "m.jsonl", tmp_path / "out", progress=False, checker_factory=stand_in)
     recs = _records(tmp_path / "out")
-    assert set(recs) == set(ERRORS) | set(GOOD) and s.done == len(recs)
+    n = len(lines)
+    assert set(recs) == set(ERRORS) | set(GOOD) | {f"line-{n}"} and s.done == len(recs)
+    assert recs[f"line-{n}"]["error"].startswith(f"m.jsonl line {n}: not UTF-8 (byte 0xe9 at column ")
     for pid, (_, _, why) in ERRORS.items():
         assert recs[pid]["verdict"] == "error" and recs[pid]["error"].startswith(why), (
             pid,
@@ -116,7 +126,7 @@ def test_every_pair_gets_a_record_and_the_pairs_after_a_pipe_still_run(corpus, t
         assert recs[pid]["verdict"] in ("accept", "reject"), (pid, recs[pid]["error"])
         for note in notes:
             assert any(n.startswith(note) for n in recs[pid]["notes"]), (pid, recs[pid]["notes"])
-    assert s.failed == len(ERRORS)
+    assert s.failed == len(ERRORS) + 1
 
 
 @pytest.mark.timeout(120)
@@ -133,6 +143,31 @@ def test_bombs_cost_the_check_no_memory(corpus, tmp_path):
     recs = _records(tmp_path / "out")
     assert len(recs) == 4 and all("refused before decoding" in x["error"] for x in recs.values())
     assert peak < PEAK_LIMIT_MB, f"check: peak RSS {peak:.0f} MB on the bombs"
+
+
+@pytest.mark.timeout(900)
+def test_the_whole_corpus_through_the_real_check_in_bounded_memory(corpus, tmp_path, models):
+    """``maskgate check`` with the real models, in a fresh process whose peak RSS is measured, on
+    every kind at once: the same errors as the stand-in run above, a verdict for the others."""
+    lines = [json.dumps(r).encode() + b"\n" for r in _rows(corpus)]
+    (tmp_path / "m.jsonl").write_bytes(codecs.BOM_UTF8 + b"".join(lines))
+    r, peak = bc.run_measured(
+        bc.maskgate_cmd("check", tmp_path / "m.jsonl", "--out", tmp_path / "out", "--no-progress"),
+        timeout=800,
+    )
+    assert r.returncode == 1, r.stderr[-3000:]
+    recs = _records(tmp_path / "out")
+    assert set(recs) == set(ERRORS) | set(GOOD)
+    for pid, (_, _, why) in ERRORS.items():
+        assert recs[pid]["verdict"] == "error" and recs[pid]["error"].startswith(why), (
+            pid,
+            recs[pid]["error"],
+        )
+    for pid, (_, _, notes) in GOOD.items():
+        assert recs[pid]["verdict"] in ("accept", "review", "reject"), (pid, recs[pid]["error"])
+        for note in notes:
+            assert any(n.startswith(note) for n in recs[pid]["notes"]), (pid, recs[pid]["notes"])
+    assert peak < PEAK_LIMIT_MB, f"check: peak RSS {peak:.0f} MB on the corpus"
 
 
 _SHAPES = ((16, 16), (16, 1024), (1024, 16), (300, 16), (24, 24))

@@ -10,7 +10,7 @@ import fsspec
 import pytest
 
 from maskgate.core.record import CriterionRecord, PairRecord
-from maskgate.io.store import JsonlStore, ParquetStore, StoreError, open_store
+from maskgate.io.store import JsonlStore, ParquetStore, StoreError, find_results, open_store
 
 pytest.importorskip("pyarrow")
 
@@ -127,3 +127,21 @@ def test_jsonl_on_a_store_that_cannot_append_says_to_use_parquet(monkeypatch):
 def test_an_unknown_format_is_refused():
     with pytest.raises(StoreError, match="jsonl, parquet"):
         open_store("/tmp/x", "csv")  # type: ignore[arg-type]
+
+
+def test_find_results_takes_a_run_folder_or_either_store_and_refuses_an_ambiguous_folder(tmp_path):
+    pytest.importorskip("pyarrow")
+    for fmt in ("jsonl", "parquet"):
+        s = open_store(tmp_path / fmt, fmt)
+        s.append(PairRecord.failed(f"{fmt}-1", "o.png", "e.png", None, "why", {}))
+        s.close()
+        for named in (tmp_path / fmt, s.location):
+            store, run = find_results(named)
+            assert run == tmp_path / fmt and [r.id for r in store.records()] == [f"{fmt}-1"]
+    both = open_store(tmp_path / "jsonl", "parquet")
+    both.append(PairRecord.failed("x", "o.png", "e.png", None, "why", {}))
+    both.close()
+    with pytest.raises(StoreError, match="holds both results.jsonl and results.parquet"):
+        find_results(tmp_path / "jsonl")
+    with pytest.raises(StoreError, match="no such results file"):
+        find_results(tmp_path / "nothing-here")

@@ -57,6 +57,9 @@ def test_standard_input_or_output_stays_on_the_local_engine(tmp_path, io):
     assert "without --engine ray" in " ".join(r.stderr.split())
 
 
-def test_make_workers_need_the_ray_engine(tmp_path):
-    r = CliRunner().invoke(app, ["isolate", str(tmp_path), "--out", str(tmp_path / "o"), "--workers", "2"])
+@pytest.mark.parametrize("verb", ["mask", "text-mask", "isolate", "erase"])
+def test_make_workers_need_the_ray_engine(tmp_path, verb):
+    r = CliRunner().invoke(app, [verb, str(tmp_path), "--out", str(tmp_path / "o"), "--workers", "2"])
     assert r.exit_code == 2 and "needs --engine ray" in " ".join(r.stderr.split())
+    r = CliRunner().invoke(app, [verb, str(tmp_path), "--out", str(tmp_path / "o"), "--engine", "spark"])
+    assert r.exit_code == 2 and "unknown engine 'spark'" in " ".join(r.stderr.split())

@@ -173,7 +173,7 @@ def test_a_ray_run_killed_mid_way_resumes_to_one_record_per_pair(cluster, tmp_pa
     assert set(before) <= set(after)  # what the killed run wrote was kept, not redone
 
 
-@pytest.mark.parametrize("verb", ["mask", "isolate"])
+@pytest.mark.parametrize("verb", ["mask", "text-mask", "isolate", "erase"])
 def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tmp_path, monkeypatch, verb):
     from typer.testing import CliRunner
 
@@ -185,13 +185,18 @@ def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tm
     rgb, mask = product(192)
     for i in range(2):
         cv2.imwrite(
-            str(src / ("sub" if i else "") / f"shot{i}.png"), compose(scene(i, 192), rgb, mask)[..., ::-1]
+            str(src / ("sub" if i else "") / f"shot{i}.png"),
+            add_overlays(compose(scene(i, 192), rgb, mask))[..., ::-1],  # text for text-mask and erase
         )
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     outs = {}
     for engine in ("local", "ray"):
         outs[engine] = tmp_path / engine
-        args = [verb, str(src), "--out", str(outs[engine]), "--fast", "--engine", engine]
+        args = [verb, str(src), "--out", str(outs[engine]), "--engine", engine]
+        if engine == "ray":  # relative paths: the actors do not share this process's working folder
+            monkeypatch.chdir(tmp_path)
+            args = [verb, "in", "--out", "ray", "--engine", engine]
+        args += [] if verb == "text-mask" else ["--fast"]
         r = CliRunner().invoke(
             app, args + (["--workers", "2", "--batch-size", "1", "--json"] if engine == "ray" else [])
         )
@@ -209,6 +214,53 @@ def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tm
         a = cv2.imread(str(outs["local"] / rel), cv2.IMREAD_UNCHANGED)
         b = cv2.imread(str(outs["ray"] / rel), cv2.IMREAD_UNCHANGED)
         assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_make_commands_on_ray_read_and_write_memory_uris_as_the_local_engine_does(
+    cluster, weights, monkeypatch, tmp_path
+):
+    """Inputs on memory:// reach the actors inside their items and the results come back for the
+    driver to write; an animation's note (only its first frame is used) comes back with them."""
+    from typer.testing import CliRunner
+
+    from maskgate.cli import app
+    from tests.bad_input_corpus import animated
+
+    monkeypatch.setenv("MASKGATE_THREADS", "1")
+    fs = fsspec.filesystem("memory")
+    rgb, mask = product(160)
+    fs.pipe_file("/mk-in/shot.png", _png(compose(scene(3, 160), rgb, mask)))
+    fs.pipe_file("/mk-in/sub/shot2.png", _png(compose(scene(4, 160), rgb, mask)))
+    fs.pipe_file("/mk-in/anim.gif", animated(tmp_path / "anim.gif", side=48).read_bytes())
+    summaries = {}
+    for engine in ("local", "ray"):
+        args = [
+            "mask",
+            "memory://mk-in",
+            "--out",
+            f"memory://mk-{engine}",
+            "--fast",
+            "--json",
+            "--engine",
+            engine,
+        ]
+        r = CliRunner().invoke(
+            app, args + (["--workers", "2", "--batch-size", "1"] if engine == "ray" else [])
+        )
+        assert r.exit_code == 0, r.output
+        summaries[engine] = json.loads(r.stdout)
+        assert "note memory://mk-in/anim.gif: anim.gif is animated: only its first frame is used" in " ".join(
+            r.stderr.split()
+        )
+    for engine, summary in summaries.items():
+        assert sorted(summary["written"]) == sorted(
+            f"memory://mk-{engine}/{n}" for n in ("anim.png", "shot.png", "sub/shot2.png")
+        )
+        assert summary["notes"] == [
+            {"path": "memory://mk-in/anim.gif", "note": "anim.gif is animated: only its first frame is used"}
+        ]
+    for rel in ("anim.png", "shot.png", "sub/shot2.png"):
+        assert fs.cat(f"/mk-ray/{rel}") == fs.cat(f"/mk-local/{rel}"), rel  # the same bytes
 
 
 def test_a_pair_that_kills_its_actor_is_an_error_and_its_batch_mates_are_redone(cluster, tmp_path):

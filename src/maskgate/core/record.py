@@ -8,6 +8,7 @@ of turning into a silent ``None`` six modules away. docs/results-schema.md docum
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -211,9 +212,23 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, PairRecord | RecordErr
     """(line number, record or the reason it is not one) for each non-blank line of a results file.
 
     A line torn by a killed run is a RecordError like any other; the caller decides whether to
-    skip it (the report) or to list it (the review importer)."""
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    skip it (the report) or to list it (the review importer). So is a line that is not UTF-8 (a
+    file edited in a Latin-1 editor): decoded line by line, it costs that line, not the file. A
+    UTF-8 BOM (the same editors) is dropped."""
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            if n == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield (
+                    n,
+                    RecordError(
+                        f"not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}; Latin-1 or Windows-1252?)"
+                    ),
+                )
+                continue
             if not line.strip():
                 continue
             try:

@@ -22,10 +22,10 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
-from maskgate.core.record import PairRecord
+from maskgate.core.record import PairRecord, RecordError, iter_records
 from maskgate.io import uri
 
 Format = Literal["jsonl", "parquet"]
@@ -50,6 +50,8 @@ class ResultStore(Protocol):
     def close(self) -> None: ...
 
     def verdicts(self) -> Iterator[tuple[str, str]]: ...
+
+    def records(self) -> Iterator[PairRecord]: ...
 
 
 def open_store(out: str | Path, fmt: Format = "jsonl", **kw: Any) -> ResultStore:
@@ -101,13 +103,14 @@ def local_done_ids(path: Path) -> set[str]:
 
 
 class JsonlStore:
-    """``results.jsonl`` in the run folder (see module doc)."""
+    """``results.jsonl`` in the run folder (see module doc). ``writing=False``: opened to be read
+    (the report), which any filesystem can do, appending or not."""
 
-    def __init__(self, out: str | Path):
+    def __init__(self, out: str | Path, writing: bool = True):
         self.location = uri.join(out, JSONL)
         self._local = uri.local_path(self.location)
         self._fh: Any = None
-        if self._local is None:
+        if self._local is None and writing:
             fs, _ = uri.filesystem(str(self.location))
             if not _can_append(fs):
                 raise StoreError(
@@ -151,6 +154,25 @@ class JsonlStore:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+    def records(self) -> Iterator[PairRecord]:
+        """The readable records, in file order; a torn or foreign line is skipped, as the report
+        always has (the review importer lists them instead, through ``iter_records``)."""
+        if self._local is not None:
+            if self._local.exists():
+                yield from (r for _, r in iter_records(self._local) if isinstance(r, PairRecord))
+            return
+        try:
+            data = uri.read_bytes(str(self.location), cap=1 << 62)
+        except uri.UriError:  # not there (yet), or empty: no records
+            return
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            try:
+                yield PairRecord.from_json(json.loads(line))
+            except (ValueError, RecordError):
+                continue
 
     def verdicts(self) -> Iterator[tuple[str, str]]:
         if self._local is not None:
@@ -275,6 +297,39 @@ class ParquetStore:
             with self._fs.open(p, "rb") as f:
                 t = self._pq.read_table(f, columns=["id", "verdict"])
             yield from zip(t.column("id").to_pylist(), t.column("verdict").to_pylist(), strict=True)
+
+
+def find_results(path: str | Path) -> tuple[ResultStore, str | Path]:
+    """(the store, the run folder its records' relative paths start from) for what a user names as
+    a check run's results: the run folder (local or a URI), its ``results.jsonl``, or its
+    ``results.parquet`` folder. Raises StoreError naming what was looked for."""
+    loc = uri.local_path(path)
+    p: str | Path = loc if loc is not None else str(path).rstrip("/")
+    name = PurePosixPath(str(p)).name
+    if name == JSONL:  # a named results.jsonl that is not there yet reads as no records
+        if loc is not None and not (loc.is_file() or not loc.exists()):
+            raise StoreError(f"not a results file: {p} is not a regular file")
+        return JsonlStore(uri.parent(p), writing=False), uri.parent(p)
+    if name == PARQUET:
+        if not _exists(p):
+            raise StoreError(f"no such results file: {p}")
+        return ParquetStore(uri.parent(p)), uri.parent(p)
+    has = [f for f in (JSONL, PARQUET) if _exists(uri.join(p, f))]
+    if len(has) == 2:
+        raise StoreError(
+            f"{p} holds both {JSONL} and {PARQUET}/: name the one to read ({uri.join(p, JSONL)} or "
+            f"{uri.join(p, PARQUET)})"
+        )
+    if not has:
+        raise StoreError(
+            f"no such results file: {p} (give a `maskgate check` output folder, its {JSONL} or its {PARQUET})"
+        )
+    return (JsonlStore(p, writing=False) if has[0] == JSONL else ParquetStore(p)), p
+
+
+def _exists(p: str | Path) -> bool:
+    loc = uri.local_path(p)
+    return loc.exists() if loc is not None else uri.exists(str(p))
 
 
 def local_dir(out: str | Path) -> Path | None:

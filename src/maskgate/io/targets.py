@@ -10,9 +10,10 @@ complete, so a failed item never leaves half a PNG in the caller's pipe.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from maskgate.io import uri
 from maskgate.io.images import IMAGE_EXTS, UNREAD_IMAGE_EXTS, ImageReadError
 
 STDIO = "-"
@@ -30,15 +31,30 @@ def is_stdio(path: str | Path | None) -> bool:
     return path is not None and str(path) == STDIO
 
 
-def names_image_file(path: Path) -> bool:
+def suffix(path: str | Path) -> str:
+    """The extension of a local path or a URI, lower-cased (``Path`` would read ``memory://a``
+    as ``memory:/a``, which still has the right suffix, but not the right name)."""
+    return PurePosixPath(str(path)).suffix.lower()
+
+
+def is_folder(path: str | Path) -> bool:
+    """Whether ``path`` (a local path or an fsspec URI) is an existing folder (a URI prefix with
+    objects under it counts as one)."""
+    loc = uri.local_path(path)
+    if loc is not None:
+        return loc.is_dir()
+    return uri.is_dir(str(path))
+
+
+def names_image_file(path: str | Path) -> bool:
     """``--out result.png`` means a file. A folder of that name that already exists stays the folder
     it was, so a run that used to write into ``out.png/`` still does."""
-    return path.suffix.lower() in (IMAGE_EXTS | UNREAD_IMAGE_EXTS) and not path.is_dir()
+    return suffix(path) in (IMAGE_EXTS | UNREAD_IMAGE_EXTS) and not is_folder(path)
 
 
-def output_problem(path: Path, alpha: bool) -> str | None:
+def output_problem(path: str | Path, alpha: bool) -> str | None:
     """Why ``path`` cannot hold the result (checked before any model runs), or None."""
-    ext = path.suffix.lower()
+    ext = suffix(path)
     if ext not in WRITE_EXTS:
         return f"--out {path}: cannot write {ext} files; name a {', '.join(WRITE_EXTS)} file or a folder"
     if alpha and ext not in ALPHA_EXTS:

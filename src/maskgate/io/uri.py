@@ -74,6 +74,37 @@ def parent(path: str | Path) -> str | Path:
     return head
 
 
+def is_dir(uri: str) -> bool:
+    """Whether ``uri`` is a folder (on an object store: a prefix with objects under it); a missing
+    or unreachable one is not."""
+    fs, p = filesystem(uri)
+    try:
+        return bool(fs.isdir(p))
+    except Exception:  # noqa: BLE001 - each backend raises its own types (permissions, network)
+        return False
+
+
+def find_files(uri: str) -> list[str]:
+    """Every file under the folder ``uri``, recursively, as URIs in the form ``uri`` was given
+    (``memory://in`` lists ``memory://in/sub/a.png``, not fsspec's internal ``/in/sub/a.png``)."""
+    fs, p = filesystem(uri)
+    base = p.rstrip("/")
+    try:
+        found = fs.find(base)
+    except Exception as e:  # noqa: BLE001 - as above
+        raise UriError(f"cannot list {uri}: {type(e).__name__}: {e}") from None
+    root = uri.rstrip("/")
+    return sorted(posixpath.join(root, f[len(base) :].lstrip("/")) for f in found if f.startswith(base + "/"))
+
+
+def exists(uri: str) -> bool:
+    fs, p = filesystem(uri)
+    try:
+        return bool(fs.exists(p))
+    except Exception:  # noqa: BLE001 - as above
+        return False
+
+
 def filesystem(uri: str) -> tuple[Any, str]:
     """(fsspec filesystem, path inside it) for a URI; a missing filesystem package is a UriError
     that says which one to install."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from maskgate.check.verdict import Scoring
 from maskgate.core.record import PairRecord
+from maskgate.io import uri
 from maskgate.io.images import ImageReadError, load_image, save_image
 from maskgate.report.metrics import label_of, outcome
 
@@ -30,11 +31,18 @@ SKIP_EVIDENCE = {"product_mask"}  # a plain mask says less than the overlays dra
 
 # Paths are plain strings here, not pathlib: at 10,000 pairs pathlib took a third of the time.
 def _resolve(src: str, base: str) -> str:
-    return src if os.path.isabs(src) else os.path.join(base, src)
+    """``src`` from a record, made absolute against the run folder ``base`` (a URI keeps its
+    scheme; a URI ``base`` joins as one)."""
+    if os.path.isabs(src) or uri.scheme(src):
+        return src
+    return str(uri.join(base, src)) if uri.scheme(base) else os.path.join(base, src)
 
 
 def _href(p: str, base: str) -> str:
-    """A relative URL from the report to ``p`` (quoted: ids and paths may hold '#', '?', spaces)."""
+    """A relative URL from the report to ``p`` (quoted: ids and paths may hold '#', '?', spaces);
+    a URI is linked as itself (a browser opens http(s) ones; s3:// names where the file is)."""
+    if uri.scheme(p):
+        return quote(p, safe=":/")
     p = os.path.normpath(p)
     rel = p[len(base) + 1 :] if p.startswith(base + os.sep) else os.path.relpath(p, base)
     return quote(rel.replace(os.sep, "/"))
@@ -55,15 +63,31 @@ class Thumbs:
         self.todo: dict[str, str] = {}
 
     def name(self, src: str) -> str | None:
-        try:
-            st = os.stat(src)
-        except OSError:
-            return None
-        key = f"{os.path.realpath(src)}|{st.st_size}|{st.st_mtime_ns}".encode()
+        if uri.scheme(src):
+            key = self._remote_key(src)
+            if key is None:
+                return None
+        else:
+            try:
+                st = os.stat(src)
+            except OSError:
+                return None
+            key = f"{os.path.realpath(src)}|{st.st_size}|{st.st_mtime_ns}".encode()
         dest = os.path.join(self.dir, f"{hashlib.sha1(key).hexdigest()[:16]}.jpg")
         if dest not in self.todo and not os.path.exists(dest):
             self.todo[dest] = src
         return dest
+
+    @staticmethod
+    def _remote_key(src: str) -> bytes | None:
+        """A URI's key: its size and whatever version stamp the store gives (mtime, ETag)."""
+        try:
+            fs, p = uri.filesystem(src)
+            info = fs.info(p)
+        except Exception:  # noqa: BLE001 - missing or unreachable: shown as missing, like a local file
+            return None
+        stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag") or info.get("created")
+        return f"{src}|{info.get('size')}|{stamp}".encode()
 
     def make(self, workers: int | None = None) -> set[str]:
         """Write the pending thumbnails (decoding releases the GIL, so threads help); the set of
@@ -95,16 +119,21 @@ def cards(
     records: Sequence[PairRecord],
     labels: Mapping[str, Mapping] | None,
     scoring: Scoring,
-    base: Path,
+    base: str | Path,
     thumbs: bool = True,
+    report_dir: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """The gallery's cards (short keys: the island is the bulk of a large report).
 
     Each criterion's state says where its score sits against its own thresholds: ``fail`` under
     reject, ``doubt`` between reject and accept (what sent the pair to a person), ``ok`` over
     accept, ``na`` not applicable or not judged.
+
+    ``base``: the run folder the records' relative paths start from (local or a URI);
+    ``report_dir``: where the page and ``thumbs/`` go (default: ``base``), which its links start from.
     """
-    root = os.path.abspath(base)
+    run = str(base) if uri.scheme(str(base)) else os.path.abspath(base)
+    root = os.path.abspath(report_dir if report_dir is not None else base)
     tb = Thumbs(root)
     out: list[dict[str, Any]] = []
     pending: list[tuple[dict, str, str | None]] = []  # (dict, key, thumbnail) to fill in after make()
@@ -113,7 +142,7 @@ def cards(
         if not src:
             d[key] = None
             return
-        p = _resolve(src, root)
+        p = _resolve(src, run)
         t = tb.name(p) if thumbs else None
         d[key] = [None, _href(p, root)]  # [thumbnail, full size]
         pending.append((d, key, t))

@@ -19,8 +19,9 @@ from markupsafe import Markup
 
 from maskgate.check.model import LearnedModel, load_scoring
 from maskgate.check.verdict import Calibration, Scoring
-from maskgate.core.record import read_records
 from maskgate.core.types import CRITERIA, KINDS, VERDICTS
+from maskgate.io import uri
+from maskgate.io.store import find_results
 from maskgate.report import charts
 from maskgate.report.gallery import cards
 from maskgate.report.metrics import (
@@ -44,23 +45,33 @@ def _island(data: object) -> Markup:
 
 
 def write_report(
-    results_path: Path,
+    results_path: str | Path,
     out_path: Path | None = None,
     labels: Mapping[str, Mapping] | None = None,
     scoring: str | Path | Calibration | LearnedModel | None = None,
     thumbs: bool = True,
 ) -> Path:
-    """Write the report of ``results_path``.
+    """Write the report of ``results_path``: a check run's folder, its ``results.jsonl`` or its
+    ``results.parquet``, local or an fsspec URI (read through :mod:`maskgate.io.store`).
+
+    ``out_path``: the HTML file (default: ``report.html`` in the run folder); a run on a URI needs
+    one on this machine, because the thumbnails are files beside the page. Its full-size links
+    then name the images' URIs.
 
     ``labels``: id -> label line; without it the labels the manifest carried into the records are
     used. ``scoring``: the calibration or model folder the run was scored with (default: the
     packaged calibration); its thresholds place each score (doubtful or not) and draw the curves.
     ``thumbs=False`` links nothing but the full-size files (tests, and very large runs in a hurry).
     """
-    results_path = Path(results_path)
-    base = results_path.parent
-    out_path = Path(out_path) if out_path else base / "report.html"
-    records = read_records(results_path) if results_path.exists() else []
+    store, run = find_results(results_path)
+    local_run = uri.local_path(run)
+    if out_path is None and local_run is None:
+        raise ValueError(
+            f"{run} is not on this machine: give a local folder for report.html and its thumbnails (--out)"
+        )
+    out_path = Path(out_path) if out_path else Path(str(local_run)) / "report.html"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    records = list(store.records())
     sc: Scoring = load_scoring(scoring)
     if labels is None:  # labels carried in the manifest travel in the records
         carried = {r.id: r.extra for r in records if label_of(r, None) is not None}
@@ -102,7 +113,7 @@ def write_report(
         kinds=KINDS,
         island=_island(
             {
-                "cards": cards(records, labels, sc, base, thumbs=thumbs),
+                "cards": cards(records, labels, sc, run, thumbs=thumbs, report_dir=out_path.parent),
                 "page": PAGE_SIZE,
                 "criteria": CRITERIA,
             }

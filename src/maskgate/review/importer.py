@@ -63,6 +63,10 @@ class GoldLabel:
     acceptable: bool | None
 
 
+# The size the edit is decoded at on import, to find a file that is broken past its header.
+EDIT_PROBE_SIDE = 256
+
+
 def read_jsonl(path: Path, report: ImportReport) -> Iterable[tuple[int, dict]]:
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -147,9 +151,14 @@ def prelabel_segmenter() -> tuple[Callable[[np.ndarray], np.ndarray] | None, str
 def _premask(
     files: dict[str, Path], original: Path, segment: Callable | None
 ) -> tuple[dict | None, tuple, str | None]:
-    """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on."""
-    img = load_image(original)  # raises ImageReadError: the caller records it
-    h, w = img.rgb.shape[:2]
+    """(RLE, (h, w), note). The mask is in the original's pixel grid, which is what people paint on.
+
+    The original is decoded whole only for the segmenter; otherwise at :data:`EDIT_PROBE_SIDE`, which
+    still finds a file broken past its header, and its grid comes from the header."""
+    # raises ImageReadError: the caller records it
+    segmented = segment is not None and not any(name in files for name in MASK_NAMES)
+    img = load_image(original, max_side=None if segmented else EDIT_PROBE_SIDE)
+    w, h = img.source_size
     for name in MASK_NAMES:
         if name in files:
             try:
@@ -291,8 +300,11 @@ def import_results(
             error = "missing image: " + ", ".join(missing)
         else:
             try:
-                # header only: a pipe, device or bomb is refused here, not served to a reviewer's browser
+                # The header first: a pipe, device or bomb is refused before anything is decoded. Then
+                # a decode (JPEG at 1/8 size through draft mode): a truncated file has a sound header
+                # and would reach the reviewer as a broken image.
                 image_size(edit)
+                load_image(edit, max_side=EDIT_PROBE_SIDE)
             except ImageReadError as e:
                 error = f"cannot read edited: {e}"
         if not error:

@@ -13,12 +13,25 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 
+from maskgate.io.images import IMAGE_EXTS
 from maskgate.review.roots import read_path
 from maskgate.review.schema import Item
 from maskgate.review.security import UnsafePathError
 from maskgate.review.web.deps import DbId, DbSessions, current_user
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
+# The content type of each image served, stated here rather than guessed: Python's mimetypes knows
+# neither .webp nor .avif before 3.13 (the system's mime.types may add them, or not), and a guess of
+# text/plain under ``X-Content-Type-Options: nosniff`` is a broken image in every browser. AVIF only
+# where this Pillow decodes it: otherwise the import already stored the item with that reason.
+CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+} | ({".avif": "image/avif"} if ".avif" in IMAGE_EXTS else {})
+IMAGE_SUFFIXES = set(CONTENT_TYPES)
 
 router = APIRouter(dependencies=[Depends(current_user)])
 
@@ -37,4 +50,6 @@ def image(root_id: DbId, rel: str, db: DbSessions) -> FileResponse:
         raise HTTPException(400, str(e)) from e
     if p.suffix.lower() not in IMAGE_SUFFIXES or not p.is_file():
         raise HTTPException(404, "no such image")
-    return FileResponse(p, headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        p, media_type=CONTENT_TYPES[p.suffix.lower()], headers={"Cache-Control": "private, max-age=3600"}
+    )
