@@ -43,6 +43,9 @@ def test_an_overlay_fused_to_the_product_is_not_product():
     assert mask[product].mean() > 0.97
     # without the text box, the same saliency keeps the headline (what the carve is for)
     assert clean_product_mask(sal, [])[headline_off_product].mean() > 0.95
+    # an erasure's saliency was found with the text hidden: nothing there is carved
+    kept = clean_product_mask(sal, [_box(40, 40, 160, 70)], carve=False)
+    assert kept[headline_off_product].mean() > 0.95
 
 
 def test_print_inside_the_product_stays():

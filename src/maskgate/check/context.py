@@ -165,9 +165,13 @@ class PairContext:
 
 
 def clean_product_mask(
-    sal: np.ndarray, text: list[TextRegion], given: np.ndarray | None = None
+    sal: np.ndarray, text: list[TextRegion], given: np.ndarray | None = None, carve: bool = True
 ) -> np.ndarray:
-    """Binary product mask of the original: saliency minus overlay blobs (text, badges) and specks."""
+    """Binary product mask of the original: saliency minus overlay blobs (text, badges) and specks.
+
+    ``carve`` False for an erasure: its saliency was found with the text hidden from the network,
+    so an overlay line is not in it, and text still inside it is print (``on_product`` with no
+    ring), which the ring test here would carve away and then count as overlay left behind."""
     if given is not None:
         return given
     raw = sal > 0.5
@@ -190,9 +194,9 @@ def clean_product_mask(
     # then reads as a product with a part missing. Failure family: residue overlays of an ad
     # creative (text, badges, logos) next to the product. Text the product carries (inside it,
     # product all round) stays.
-    carve = [r for r in text if not on_product(r, keep)]
-    if carve:
-        over = regions_mask((h, w), carve, grow=max(2, int(0.006 * max(h, w)))) > 0
+    overlays = [r for r in text if not on_product(r, keep)] if carve else []
+    if overlays:
+        over = regions_mask((h, w), overlays, grow=max(2, int(0.006 * max(h, w)))) > 0
         cut = keep & ~over
         n2, lab2, stats2, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
         if n2 > 1:
@@ -270,7 +274,7 @@ def build_context(
             analysis_side, orig, edit, edit_alpha, sal_o, given_mask, text_o, text_e
         )
     text_e = plausible_text(text_e, orig.shape[:2], CHECK_FILTER)
-    mask_o = clean_product_mask(sal_o, text_o, given_mask)
+    mask_o = clean_product_mask(sal_o, text_o, given_mask, carve=kind != "text_removed")
     fg_e = backdrop = None
     if kind == "isolated":
         iso = isolated_foreground(edit, edit_alpha)
