@@ -59,9 +59,9 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
 
 
 # Lab (OpenCV's 8-bit scale) distance of window means across a cut line under which both sides are
-# taken for one material: on machine-made cuts through photographed products (synth's cutoff
-# family) the median across the line is 6-25, where a neighbouring object meets the product it is
-# 17-92, mostly over 24.
+# taken for one material. Chosen on 29 pairs of the dbB training corpus (docs/benchmarks.md), not
+# on dev: on synth's cuts through photographed products the median across the line is 6-25; where
+# a neighbouring object that one u2netp pass merged into the product meets it, 17-92, mostly over 24.
 CUT_CONTRAST = 24.0
 
 
