@@ -68,6 +68,23 @@ def test_gold_items(engine, results_dir, tmp_path):
         assert c.scalar(select(func.count()).select_from(Slot).where(Slot.item_id == g.id)) == 0
 
 
+def test_a_gold_file_with_a_bom_and_a_latin1_line_loses_only_that_line(engine, results_dir, tmp_path):
+    """Labels files get edited by hand in editors that write a BOM or Latin-1: the BOM is not the
+    first id's problem, and a Latin-1 line is reported with its number while the rest count."""
+    gold = tmp_path / "labels.jsonl"
+    first = json.dumps({"id": "ok0", "labels": {"residue": True}, "acceptable": True, "gold": True})
+    latin = json.dumps({"id": "p0", "labels": {}, "note": "caf\u00e9", "gold": True}).replace(
+        "\\u00e9", "\xe9"
+    )
+    gold.write_bytes(b"\xef\xbb\xbf" + first.encode() + b"\n" + latin.encode("latin-1") + b"\n")
+    rep = import_results(engine, results_dir / "results.jsonl", gold=gold, segment=None)
+    assert rep.gold == 1  # ok0, despite the BOM in front of it
+    assert any("line 2" in p and "not UTF-8" in p for p in rep.problems)
+    with engine.connect() as c:
+        assert c.execute(select(Item.is_gold).where(Item.ext_id == "ok0")).scalar_one()
+        assert not c.execute(select(Item.is_gold).where(Item.ext_id == "p0")).scalar_one()
+
+
 def test_a_labels_file_for_every_item_makes_only_a_sample_gold(engine, tmp_path):
     """The README's `review import --gold labels.jsonl` on a set whose labels cover every pair
     must still leave pairs to review: gold is a sample, not every labelled item."""

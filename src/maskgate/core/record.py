@@ -208,33 +208,39 @@ class PairRecord:
         )
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[int, PairRecord | RecordError]]:
-    """(line number, record or the reason it is not one) for each non-blank line of a results file.
-
-    A line torn by a killed run is a RecordError like any other; the caller decides whether to
-    skip it (the report) or to list it (the review importer). So is a line that is not UTF-8 (a
-    file edited in a Latin-1 editor): decoded line by line, it costs that line, not the file. A
-    UTF-8 BOM (the same editors) is dropped."""
+def decoded_lines(path: str | Path) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, text, None) per line of a JSONL file, or (line number, None, reason) for a
+    line that is not UTF-8 (a file edited in a Latin-1 editor): decoded line by line, such a line
+    costs that line, not the file. A UTF-8 BOM (the same editors) is dropped."""
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             if n == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             try:
-                line = raw.decode("utf-8")
+                yield n, raw.decode("utf-8"), None
             except UnicodeDecodeError as e:
-                yield (
-                    n,
-                    RecordError(
-                        f"not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}; Latin-1 or Windows-1252?)"
-                    ),
+                why = (
+                    f"not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}; Latin-1 or Windows-1252?)"
                 )
-                continue
-            if not line.strip():
-                continue
-            try:
-                yield n, PairRecord.from_json(json.loads(line))
-            except ValueError as e:  # JSONDecodeError and RecordError
-                yield n, e if isinstance(e, RecordError) else RecordError(f"not JSON ({e})")
+                yield n, None, why
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, PairRecord | RecordError]]:
+    """(line number, record or the reason it is not one) for each non-blank line of a results file.
+
+    A line torn by a killed run is a RecordError like any other; the caller decides whether to
+    skip it (the report) or to list it (the review importer). So is a line that is not UTF-8
+    (``decoded_lines``)."""
+    for n, line, why in decoded_lines(path):
+        if line is None:
+            yield n, RecordError(why or "not UTF-8")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield n, PairRecord.from_json(json.loads(line))
+        except ValueError as e:  # JSONDecodeError and RecordError
+            yield n, e if isinstance(e, RecordError) else RecordError(f"not JSON ({e})")
 
 
 def read_records(path: str | Path) -> list[PairRecord]:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from sqlalchemy import Engine, insert, select
 
-from maskgate.core.record import PairRecord, iter_records
+from maskgate.core.record import PairRecord, decoded_lines, iter_records
 from maskgate.core.types import CRITERIA
 from maskgate.io.images import ImageReadError, image_size, load_image
 from maskgate.learn.active import priority
@@ -68,19 +68,23 @@ EDIT_PROBE_SIDE = 256
 
 
 def read_jsonl(path: Path, report: ImportReport) -> Iterable[tuple[int, dict]]:
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                report.problems.append(f"{path.name} line {n}: not JSON ({e.msg})")
-                continue
-            if not isinstance(rec, dict) or not rec.get("id"):
-                report.problems.append(f"{path.name} line {n}: no 'id'")
-                continue
-            yield n, rec
+    """The objects of a JSONL file (a gold labels file); each line that is not one (not UTF-8, not
+    JSON, no id) is a problem in the report, and the rest of the file still counts."""
+    for n, line, why in decoded_lines(path):
+        if line is None:
+            report.problems.append(f"{path.name} line {n}: {why}")
+            continue
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            report.problems.append(f"{path.name} line {n}: not JSON ({e.msg})")
+            continue
+        if not isinstance(rec, dict) or not rec.get("id"):
+            report.problems.append(f"{path.name} line {n}: no 'id'")
+            continue
+        yield n, rec
 
 
 def in_gold_sample(pair_id: str, share: float) -> bool:
