@@ -361,7 +361,7 @@ def make_isolate(
     inp: str = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
     out: str = typer.Option(..., "--out", "-o", help=_OUT_HELP),
     bg: str = typer.Option(
-        "white", help="white | black | transparent | #rrggbb | path to a background image."
+        "white", help="white | black | transparent | #rrggbb | path or URI of a background image."
     ),
     model: str = typer.Option("u2netp", help=_MODEL_HELP),
     fast: bool = typer.Option(False, help="One network pass instead of the multi-view default."),
@@ -378,8 +378,10 @@ def make_isolate(
     from maskgate.make.product import product_mask
     from maskgate.make.refine import DEFAULT_STEPS
 
+    from maskgate.io.uri import is_remote
+
     target, transparent = bg, False
-    if Path(bg).is_file():
+    if is_remote(bg) or Path(bg).is_file():
         try:
             target = load_image(bg).rgb
         except ValueError as e:

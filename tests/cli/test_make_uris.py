@@ -59,3 +59,21 @@ def test_a_uri_that_cannot_be_read_stops_before_any_work(tmp_path, inp, says):
     r = invoke("mask", inp, "--out", tmp_path / "out")
     assert r.exit_code == 2 and says in " ".join(r.stderr.split())
     assert not (tmp_path / "out").exists()
+
+
+def test_isolate_takes_its_background_image_from_a_uri(tmp_path, u2netp):
+    """--bg names an input like INPUT does, so it may be a URI too; one that cannot be read stops
+    the run with its name before any work."""
+    fs = fsspec.filesystem("memory")
+    root = f"/uri-bg-{tmp_path.name}"
+    bg = np.zeros((64, 64, 3), np.uint8)
+    bg[..., 1] = 200  # green
+    fs.pipe_file(f"{root}/bg.png", _png(bg))
+    save_png(tmp_path / "a.png", product_photo())
+    out = tmp_path / "a_out.png"
+    r = invoke("isolate", str(tmp_path / "a.png"), "--out", str(out), "--bg", f"memory://{root}/bg.png")
+    assert r.exit_code == 0, r.output
+    corner = np.asarray(Image.open(out).convert("RGB"))[2, 2]
+    assert corner[1] > 150 and corner[0] < 60 and corner[2] < 60  # the URI's green, not white
+    r = invoke("isolate", str(tmp_path / "a.png"), "--out", str(out), "--bg", f"memory://{root}/none.png")
+    assert r.exit_code == 2 and "none.png" in r.output
