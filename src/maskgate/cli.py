@@ -374,11 +374,10 @@ def make_isolate(
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
+    from maskgate.io.uri import is_remote
     from maskgate.make.isolate import isolate, parse_bg
     from maskgate.make.product import product_mask
     from maskgate.make.refine import DEFAULT_STEPS
-
-    from maskgate.io.uri import is_remote
 
     target, transparent = bg, False
     if is_remote(bg) or Path(bg).is_file():
