@@ -14,9 +14,7 @@ so loading refuses it and names the fix.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -26,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from maskgate.check.criterion import Feature
+from maskgate.check.modelfile import json_default, read_versioned, spec_hash, write_json
 from maskgate.check.reward import RewardModel, RewardScoring, WithReward
 from maskgate.check.scoring import FEATURES, probability, scorer, vector
 from maskgate.check.verdict import Calibration, Thresholds
@@ -119,10 +118,6 @@ def feature_spec(key: str) -> dict[str, Any]:
     }
 
 
-def spec_hash(spec: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def gbm_vector(key: str, feats: Mapping[str, float]) -> np.ndarray:
     """A tree scorer's inputs: the badness vector, then the raw measurements of ``raw_inputs``."""
     by_name = {f.name: f for f in FEATURES[key] if f.of is None}
@@ -211,7 +206,7 @@ class LearnedModel:
             "validation": self.meta.get("validation"),
             "thresholds": {k: asdict(t) for k, t in self.thresholds.items()},
         }
-        return json.loads(json.dumps(raw, default=_json_default))
+        return json.loads(json.dumps(raw, default=json_default))
 
     def save(self, out_dir: str | Path) -> Path:
         """Write ``model.json`` and the tree files; returns the folder."""
@@ -241,26 +236,14 @@ class LearnedModel:
             "scorers": scorers,
             "thresholds": {k: asdict(t) for k, t in self.thresholds.items()},
         }
-        (out / MODEL_FILE).write_text(json.dumps(raw, indent=2, default=_json_default) + "\n")
+        write_json(out / MODEL_FILE, raw)
         return out
 
     @classmethod
     def load(cls, model_dir: str | Path) -> LearnedModel:
         d = resolve_model_dir(model_dir)
         path = d / MODEL_FILE
-        if not path.is_file():
-            raise ModelError(f"{d} is not a model folder (no {MODEL_FILE}): train one with `maskgate learn`")
-        try:
-            raw = json.loads(path.read_text())
-        except ValueError as e:
-            raise ModelError(f"{path}: not JSON ({e})") from e
-        if raw.get("format") != FORMAT:
-            raise ModelError(f"{path}: not a maskgate model (format {raw.get('format')!r})")
-        if int(raw.get("format_version", 0)) > FORMAT_VERSION:
-            raise ModelError(
-                f"{path}: format version {raw['format_version']} is newer than this maskgate reads "
-                f"({FORMAT_VERSION}): upgrade maskgate"
-            )
+        raw = read_versioned(path, FORMAT, FORMAT_VERSION, ModelError, "model", "maskgate learn")
         refit = (
             "retrain it with this maskgate: `maskgate learn LABELS --results results.jsonl --out "
             f"{d}` (run `maskgate check` on the labelled pairs first, or leave out --results)"
@@ -339,16 +322,6 @@ def _spec_difference(have: Mapping[str, Any], want: Mapping[str, Any]) -> str:
     if not parts and have.get("raw") != want.get("raw"):
         parts.append("other raw inputs")
     return "; ".join(parts) or "feature order"
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if math.isnan(float(o)) else float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def load_scoring(

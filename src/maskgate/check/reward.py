@@ -20,7 +20,6 @@ Training lives in ``learn/reward.py``; this module reads, writes and evaluates.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from maskgate.check.context import ANALYSIS_SIDE, fit_edit
+from maskgate.check.modelfile import read_versioned, spec_hash, write_json
 from maskgate.check.scoring import FEATURES, vector
 from maskgate.core.types import CRITERIA
 from maskgate.io.images import rgba_over
@@ -284,32 +284,19 @@ class RewardModel:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "spec": spec,
-            "spec_hash": _hash(spec),
+            "spec_hash": spec_hash(spec),
             "heads": {k: asdict(h) for k, h in self.heads.items()},
         }
-        (out / REWARD_FILE).write_text(json.dumps(raw, indent=2, default=_json_default) + "\n")
+        write_json(out / REWARD_FILE, raw)
         return out
 
     @classmethod
     def load(cls, folder: str | Path) -> RewardModel:
         d = Path(folder)
         p = d / REWARD_FILE
-        if not p.is_file():
-            raise RewardError(
-                f"{d} is not a reward model folder (no {REWARD_FILE}): train one with `maskgate reward train`"
-            )
-        try:
-            raw = json.loads(p.read_text())
-        except ValueError as e:
-            raise RewardError(f"{p}: not JSON ({e})") from e
-        if raw.get("format") != FORMAT:
-            raise RewardError(f"{p}: not a maskgate reward model (format {raw.get('format')!r})")
-        if int(raw.get("format_version", 0)) > FORMAT_VERSION:
-            raise RewardError(
-                f"{p}: format version {raw['format_version']} is newer than this maskgate reads: upgrade maskgate"
-            )
+        raw = read_versioned(p, FORMAT, FORMAT_VERSION, RewardError, "reward model", "maskgate reward train")
         spec = raw.get("spec") or {}
-        if raw.get("spec_hash") != _hash(spec):
+        if raw.get("spec_hash") != spec_hash(spec):
             raise RewardError(
                 f"{p}: its feature spec was edited (hash differs); retrain it with `maskgate reward train`"
             )
@@ -351,20 +338,6 @@ def _difference(have: list[str], want: list[str]) -> str:
     if new:
         parts.append(f"new: {', '.join(new[:5])}{' ...' if len(new) > 5 else ''}")
     return "; ".join(parts) or "feature order"
-
-
-def _hash(spec: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if math.isnan(float(o)) else float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 @dataclass(frozen=True)
