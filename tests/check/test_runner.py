@@ -11,7 +11,6 @@ import time
 
 import cv2
 import numpy as np
-import pytest
 
 from maskgate.check.runner import build_checker, process_pair, process_pairs, run_check
 from maskgate.io.manifest import read_manifest
@@ -36,17 +35,7 @@ def _records(out):
     return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def weights():
-    from maskgate.models.registry import MissingModelError, resolve_model
-
-    try:
-        resolve_model("u2netp")
-    except MissingModelError as e:
-        pytest.skip(str(e))
-
-
-def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, weights):
+def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, u2netp):
     m = _write_pairs(tmp_path, 2)
     (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
     big = cv2.resize(cv2.imread(str(tmp_path / "e0.png")), (384, 384))  # 1.5x: aligned by scaling
@@ -74,7 +63,7 @@ def test_bad_inputs_are_reported_and_the_batch_goes_on(tmp_path, weights):
                 assert (tmp_path / "out" / rel).is_file()
 
 
-def test_overlapping_pairs_keep_their_own_results(tmp_path, weights, monkeypatch):
+def test_overlapping_pairs_keep_their_own_results(tmp_path, u2netp, monkeypatch):
     """The runner starts pair i+1 before it finishes pair i (one pair's criteria beside the next
     one's model passes); each record must still be exactly the one that pair gets alone."""
     monkeypatch.setenv("MASKGATE_THREADS", "2")  # the side-by-side path, on any machine
@@ -93,7 +82,7 @@ def test_overlapping_pairs_keep_their_own_results(tmp_path, weights, monkeypatch
     assert {r.kind for r in piped if r.verdict != "error"} == {"isolated", "inpainted"}
 
 
-def test_resume_after_kill(tmp_path, weights):
+def test_resume_after_kill(tmp_path, u2netp):
     m = _write_pairs(tmp_path, 20)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

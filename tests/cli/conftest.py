@@ -7,7 +7,6 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from maskgate.cli import app
@@ -41,13 +40,3 @@ def one_json(result) -> dict:
     obj = json.loads(text)
     assert isinstance(obj, dict)
     return obj
-
-
-@pytest.fixture(scope="session")
-def u2netp():
-    from maskgate.models.registry import MissingModelError, resolve_model
-
-    try:
-        return resolve_model("u2netp")
-    except MissingModelError as e:  # scripts/test.sh pulls it; a bare pytest may not have it
-        pytest.skip(str(e))

@@ -146,7 +146,7 @@ def test_bombs_cost_the_check_no_memory(corpus, tmp_path):
 
 
 @pytest.mark.timeout(900)
-def test_the_whole_corpus_through_the_real_check_in_bounded_memory(corpus, tmp_path, models):
+def test_the_whole_corpus_through_the_real_check_in_bounded_memory(corpus, tmp_path, u2netp):
     """``maskgate check`` with the real models, in a fresh process whose peak RSS is measured, on
     every kind at once: the same errors as the stand-in run above, a verdict for the others."""
     lines = [json.dumps(r).encode() + b"\n" for r in _rows(corpus)]
@@ -197,7 +197,7 @@ def _shape_pairs(d) -> list[dict]:
 
 
 @pytest.mark.timeout(900)
-def test_the_engine_checks_images_at_the_documented_limits(tmp_path, models):
+def test_the_engine_checks_images_at_the_documented_limits(tmp_path, u2netp):
     """The limits are where the engine still works (a 16x300 strip once segfaulted OpenCV's optical
     flow): every pair there gets a verdict, not an error."""
     s = run_check(_manifest(tmp_path, _shape_pairs(tmp_path)), tmp_path / "out", progress=False)
@@ -209,7 +209,7 @@ def test_the_engine_checks_images_at_the_documented_limits(tmp_path, models):
 
 
 @pytest.mark.timeout(900)
-def test_exit_status_says_whether_any_pair_ended_in_error(corpus, tmp_path, models):
+def test_exit_status_says_whether_any_pair_ended_in_error(corpus, tmp_path, u2netp):
     good = [{"id": "ok", "original": str(corpus / "o.png"), "edited": str(corpus / "e.png")}]
     r = CliRunner().invoke(
         app, ["check", _manifest(tmp_path, good), "--out", str(tmp_path / "a"), "--no-progress"]

@@ -111,7 +111,7 @@ def corpus(tmp_path_factory):
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("cmd", COMMANDS)
-def test_every_file_is_written_or_listed_with_its_reason(cmd, corpus, tmp_path, models):
+def test_every_file_is_written_or_listed_with_its_reason(cmd, corpus, tmp_path, u2netp):
     """The whole corpus, bombs included, in one run of the command in a fresh process whose peak
     RSS is measured: models, good files and refusals together stay under the limit."""
     r, peak = bc.run_measured(bc.maskgate_cmd(*_args(cmd, corpus, tmp_path / "out")), timeout=800)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from maskgate.check.engine import Checker
@@ -17,17 +16,7 @@ from tests.check.test_runner import _write_pairs
 from tests.learn.built import draw_rows
 
 
-@pytest.fixture(scope="module")
-def weights():
-    from maskgate.models.registry import MissingModelError, resolve_model
-
-    try:
-        resolve_model("u2netp")
-    except MissingModelError as e:
-        pytest.skip(str(e))
-
-
-def test_check_with_a_model_dir_scores_with_it(tmp_path, weights):
+def test_check_with_a_model_dir_scores_with_it(tmp_path, u2netp):
     manifest = _write_pairs(tmp_path, 1)
     model = train(draw_rows(400, seed=7), 0.98)
     model_dir = model.save(tmp_path / "model")

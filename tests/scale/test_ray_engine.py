@@ -47,16 +47,6 @@ def cluster():
             os.environ["PYTHONPATH"] = old
 
 
-@pytest.fixture(scope="module")
-def weights():
-    from maskgate.models.registry import MissingModelError, resolve_model
-
-    try:
-        resolve_model("u2netp")
-    except MissingModelError as e:
-        pytest.skip(str(e))
-
-
 def _png(rgb: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".png", rgb[..., ::-1])
     assert ok
@@ -90,7 +80,7 @@ def _memory_results(out: str) -> tuple[dict[str, dict], dict[str, bytes]]:
     return recs, files
 
 
-def test_ray_engine_gives_the_local_engines_records_on_memory_uris(cluster, weights, monkeypatch):
+def test_ray_engine_gives_the_local_engines_records_on_memory_uris(cluster, u2netp, monkeypatch):
     monkeypatch.setenv("MASKGATE_THREADS", "1")  # the same onnxruntime threads as each actor's
     manifest = _memory_pairs("/eq-in", 3)
     local = run_check(manifest, "memory://eq-local", progress=False)
@@ -174,7 +164,7 @@ def test_a_ray_run_killed_mid_way_resumes_to_one_record_per_pair(cluster, tmp_pa
 
 
 @pytest.mark.parametrize("verb", ["mask", "text-mask", "isolate", "erase"])
-def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tmp_path, monkeypatch, verb):
+def test_make_commands_on_ray_write_the_local_engines_files(cluster, u2netp, tmp_path, monkeypatch, verb):
     from typer.testing import CliRunner
 
     from maskgate.cli import app
@@ -217,7 +207,7 @@ def test_make_commands_on_ray_write_the_local_engines_files(cluster, weights, tm
 
 
 def test_make_commands_on_ray_read_and_write_memory_uris_as_the_local_engine_does(
-    cluster, weights, monkeypatch, tmp_path
+    cluster, u2netp, monkeypatch, tmp_path
 ):
     """Inputs on memory:// reach the actors inside their items and the results come back for the
     driver to write; an animation's note (only its first frame is used) comes back with them."""
