@@ -86,6 +86,23 @@ def engine(db_url):
     e.dispose()
 
 
+def engine_at_revision(db_url: str, revision: str):
+    """An engine on a database migrated only up to ``revision``: what an older maskgate left
+    behind, for the tests that upgrade it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from maskgate.review.db import MIGRATIONS, make_engine
+
+    eng = make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return eng
+
+
 def write_image(path: Path, rgb: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1]))

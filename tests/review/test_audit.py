@@ -13,7 +13,7 @@ from maskgate.review.app import Settings, create_app
 from maskgate.review.audit import Audited, precision_table
 from maskgate.review.importer import import_results, in_audit_sample, in_gold_sample
 
-from .conftest import LiveServer, all_answers, login, make_pair
+from .conftest import LiveServer, all_answers, engine_at_revision, login, make_pair
 
 
 def test_audit_interval_covers_the_true_accept_precision_in_nine_of_ten_repetitions():
@@ -106,19 +106,12 @@ def test_import_audits_a_share_of_decided_pairs_and_the_admin_page_shows_their_p
 
 
 def test_migration_adds_the_audit_flag_to_existing_items(db_url):
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import inspect, select, text
 
-    from maskgate.review.db import MIGRATIONS, make_engine, migrate
+    from maskgate.review.db import migrate
     from maskgate.review.schema import Item
 
-    eng = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
+    eng = engine_at_revision(db_url, "0003")
     with eng.begin() as c:
         c.execute(text("INSERT INTO roots (id, path) VALUES (1, '/tmp')"))
         c.execute(

@@ -8,6 +8,8 @@ from maskgate.review.importer import bulk_add
 from maskgate.review.queue import AnswerIn, LeaseLost, next_task, skip, submit
 from maskgate.review.schema import Answer, Assignment, Item
 
+from .conftest import engine_at_revision
+
 
 def _answer(ok=True):
     return AnswerIn(q1=False, q2=not ok, labels={"residue": ok}, acceptable=ok)
@@ -200,18 +202,11 @@ def test_next_task_is_one_ordered_index_scan(engine):
 def test_migration_from_0001_keeps_queue(db_url):
     """A database created before priorities: upgrading adds the columns (0 for old rows), the
     index and the adjudications table, and the old slots are still served."""
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import inspect, text
 
-    from maskgate.review.db import MIGRATIONS, make_engine, migrate
+    from maskgate.review.db import migrate
 
-    eng = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    eng = engine_at_revision(db_url, "0001")
     with eng.begin() as c:
         c.execute(text("INSERT INTO roots (id, path) VALUES (1, '/tmp')"))
         c.execute(

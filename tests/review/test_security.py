@@ -26,7 +26,7 @@ from maskgate.review.security import id_hash, new_token, sign, unsign
 from maskgate.review.throttle import ThrottlePolicy
 from maskgate.review.web.deps import SESSION_COOKIE
 
-from .conftest import PW, LiveServer, login, make_pair
+from .conftest import PW, LiveServer, engine_at_revision, login, make_pair
 
 
 @contextmanager
@@ -396,18 +396,11 @@ def test_an_image_in_a_filesystem_root_is_never_allowed(tmp_path):
 
 
 def test_migration_from_0003_disables_a_filesystem_root_and_adds_sessions(db_url, results_dir):
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import inspect
 
-    from maskgate.review.db import MIGRATIONS, make_engine, migrate
+    from maskgate.review.db import migrate
 
-    eng = make_engine(db_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
+    eng = engine_at_revision(db_url, "0003")
     folder = str(results_dir.resolve())
     images = folder + "/images"
     with eng.begin() as c:
