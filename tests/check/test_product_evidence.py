@@ -130,3 +130,57 @@ def test_print_on_the_product_is_not_overlay_text():
     label = _box(90, 160, 150, 180)  # printed in the middle of the product
     edit, alpha = _cutout(img, product)
     assert _res(img, edit, alpha, product, [label], [label])["overlay_text_kept"] == 0.0
+
+
+def _pasted(img: np.ndarray, product: np.ndarray, fringe: int, seed: int = 9) -> np.ndarray:
+    """The product (and a ``fringe``-px ring of the photo around it) pasted on a new background."""
+    import cv2
+
+    edit = _textured(*img.shape[:2], (70, 150, 80), seed)  # a meadow-green scene
+    dist = cv2.distanceTransform((~product).astype(np.uint8), cv2.DIST_L2, 5)
+    keep = product | (dist <= fringe) if fringe else product
+    edit[keep] = img[keep]
+    return edit
+
+
+def _quality(img, edit, reference):
+    from maskgate.check.criteria import quality
+
+    ctx = build_context(img, edit, None, reference.astype(np.float32), [], [], "inpainted", reference)
+    return quality.measure(ctx)
+
+
+def test_a_halo_of_the_old_background_on_a_new_one_is_measured():
+    img, product, _ = _photo()
+    clean = _quality(img, _pasted(img, product, 0), product)["old_bg_ring"]
+    assert clean < 0.05
+    # a thin fringe and a wide collar both (a wider one is no better)
+    for fringe in (4, 12):
+        assert _quality(img, _pasted(img, product, fringe), product)["old_bg_ring"] > 0.4
+    # a reference a few pixels too tight must not read the product's own rim as a halo
+    tight = np.zeros_like(product)
+    tight[84:256, 64:176] = True
+    assert _quality(img, _pasted(img, product, 0), tight)["old_bg_ring"] < 0.1
+
+
+def test_the_old_background_ring_ignores_a_new_background_like_the_old():
+    img, product, _ = _photo()
+    same_scene = img.copy()  # "new" background identical to the old: nothing pasted shows
+    assert _quality(img, same_scene, product)["old_bg_ring"] < 0.05
+
+
+def test_reference_confidence_follows_the_saliency_inside_the_mask():
+    img, product, _ = _photo()
+    edit, alpha = _cutout(img, product)
+
+    def conf(sal: np.ndarray, given=None) -> float:
+        ctx = build_context(img, edit, alpha, sal, [], [], "isolated", given)
+        seg, res = segmentation.measure(ctx), residue.measure(ctx)
+        assert seg["ref_confidence"] == res["ref_confidence"]
+        return seg["ref_confidence"]
+
+    sure = np.where(product, 0.97, 0.02).astype(np.float32)
+    unsure = np.where(product, 0.6, 0.3).astype(np.float32)
+    assert conf(sure) > 0.95
+    assert conf(unsure) < 0.65
+    assert conf(product.astype(np.float32), product) == 1.0  # a given mask is the truth

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
-from maskgate.check.measure import blockiness, dilate, flat_share, laplacian_energy, size_px
+from maskgate.check.measure import (
+    blockiness,
+    channel_norm,
+    dilate,
+    erode,
+    flat_share,
+    laplacian_energy,
+    size_px,
+)
 
 
 def measure(ctx: PairContext) -> dict:
@@ -41,6 +50,7 @@ def measure(ctx: PairContext) -> dict:
             f["de_outer"] = float(np.median(de[outer]))
         else:
             f["de_outer"] = 0.0
+        f["old_bg_ring"] = old_background_ring(ctx) if ctx.fg_e is None else 0.0
     else:
         f.update(
             tint_slope=1.0,
@@ -50,8 +60,46 @@ def measure(ctx: PairContext) -> dict:
             de_band=0.0,
             de_outer=0.0,
             lp_ncc_med=1.0,
+            old_bg_ring=0.0,
         )
     return f
+
+
+# Lab distance (OpenCV's 8-bit scale) under which an edit pixel still shows the original's.
+SAME_AS_ORIGINAL = 14.0
+
+
+def _local_mean(lab: np.ndarray, sel: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian-weighted mean colour of ``sel``'s pixels around every pixel, and the weight."""
+    w = cv2.GaussianBlur(sel.astype(np.float32), (0, 0), sigma)
+    v = cv2.GaussianBlur(lab * sel[..., None], (0, 0), sigma)
+    return v / np.maximum(w, 1e-4)[..., None], w
+
+
+def old_background_ring(ctx: PairContext) -> float:
+    """Share of a thin ring just outside the product where a new-background edit still shows the
+    original's old background, less that share farther out (where a new background is new).
+
+    Failure family: a halo of the old background (quality_tint_halo on a new background): the
+    paste kept a fringe of the photo it was cut from. The fringe pixels equal the original's, and
+    in the original they look like its background, not its product (nearer the local mean colour
+    of the background around than of the product inside): the second test keeps a reference
+    mask a few pixels too tight from reading the product's own rim as a halo. Subtracting the
+    share of the background farther out (all of it: a wide slab kept beside the product is
+    still a small part of it) leaves out a new background that happens to match the old one."""
+    prod = ctx.product_e
+    s = max(2, int(0.02 * size_px(prod)))
+    lab_o = ctx.lab_orig_in_e
+    sigma = max(4.0, 0.06 * size_px(prod))
+    bg_c, bg_w = _local_mean(lab_o, ~dilate(prod, s), sigma)
+    pr_c, _ = _local_mean(lab_o, erode(prod, s), sigma)
+    bg_like = (channel_norm(lab_o - bg_c) < channel_norm(lab_o - pr_c)) & (bg_w > 1e-3)
+    same = ctx.de < SAME_AS_ORIGINAL
+    near = dilate(prod, 2 * s) & ~prod
+    far = ~dilate(prod, 6 * s)
+    if np.count_nonzero(near) < 30 or np.count_nonzero(far) < 30:
+        return 0.0
+    return max(0.0, float((same & bg_like)[near].mean()) - float(same[far].mean()))
 
 
 def evidence(ctx: PairContext, passed: bool | None) -> dict[str, np.ndarray]:
@@ -84,6 +132,7 @@ CRITERION = Criterion(
         Feature("tint_signal", "lin", 0.0, -1, of=tint_signal),
         Feature("halo_signal", "lin", 0.0, -1, of=_halo_signal),
         Feature("de_outer", "high1p", 8.0, -1),
+        Feature("old_bg_ring", "lin", 0.1, -1),
         Feature("lp_ncc_med", "low", 0.9, 1),
         Feature("hue_rot", "lin", 0.3, 1),
         Feature("warp_gain", "lin", 0.05, 1),

@@ -52,6 +52,7 @@ def measure(ctx: PairContext) -> dict:
             if np.count_nonzero(sel) >= 30:
                 carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
     f["overlay_carried"] = carried
+    f["ref_confidence"] = ctx.ref_confidence  # how far the comparisons with the product can be trusted
     # ... and text over the product, where the original had overlay text
     inside = [m for m in masks if _outside_share(m, prod_d) <= 0.5]
     f["overlay_text_kept"] = overlay_text_kept(ctx, inside) if ctx.kind != "text_removed" else 0.0
@@ -154,6 +155,7 @@ CRITERION = Criterion(
         Feature("stray_blobs", "high1p", 0.0, -1),
         Feature("collar_share", "high", 0.01, -1),
         Feature("collar_off_edge", "lin", 0.0, -1, of=_collar_off_edge),
+        Feature("ref_confidence", "low", 0.9, -1),
     ),
     # An erasure's residue is its own question (did the original's overlay text go?), weighed on
     # its own measurements and fitted on erasure labels when a calibration has them.

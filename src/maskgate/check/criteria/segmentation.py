@@ -128,6 +128,7 @@ def measure(ctx: PairContext) -> dict:
     f["missing_biggest"] = float(big)
     f["missing_open"] = float(touching)
     f["missing_cut"] = float(cut)
+    f["ref_confidence"] = ctx.ref_confidence
     return f
 
 
@@ -148,6 +149,7 @@ CRITERION = Criterion(
         Feature("missing_open", "high", 0.01, -1),
         Feature("missing_cut", "high", 0.01, -1),
         Feature("outline_lost", "high", 0.05, -1),
+        Feature("ref_confidence", "low", 0.9, -1),
         Feature("hue_shift", "lin", 0.1, 1),
         Feature("lp_ncc_med", "low", 0.95, 1),
     ),
