@@ -1,0 +1,333 @@
+"""Resume for the make commands: a killed batch over 10,000 photos picks up where it stopped.
+
+A folder ``--out`` holds a journal, ``.maskgate-make.jsonl``. Its first line names the command and
+the options that change what is written; each further line is one finished input (the input, its
+output relative to ``--out``, the output's size in bytes). The line is appended, and flushed, by
+the one process that drives the run (the local loop, or the Ray driver as results come back), and
+only after the output is on disk whole (:func:`maskgate.io.images.save_image` renames it into
+place, or puts it as one object).
+
+An input is done when its line is in the journal and its output is there with that size. So:
+
+- a half-written output cannot exist under a result's name (atomic writes), and a file of any
+  other size (truncated or replaced since) is redone, as is an output without a line (one a kill
+  caught between the rename and the journal line, or one from before the journal existed);
+- a torn last journal line (the kill caught it mid-write) is dropped, and its input redone;
+- a journal made with other options is refused (:class:`ResumeError`, naming the fix) rather than
+  mixed with this run's results; ``overwrite`` starts the journal afresh and redoes every input;
+- failed inputs have no line, so a rerun tries them again.
+
+This is the make commands' counterpart of ``check``'s resume from the ids in ``results.jsonl``,
+hand-written because no library keeps a "done" journal over fsspec paths. A single-file or
+standard-output ``--out`` has no journal: it is one image, made again on each run (and still
+written atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maskgate import __version__
+from maskgate.io import uri
+from maskgate.io.store import can_append
+from maskgate.io.targets import TargetError
+from maskgate.make.batch import Src, Targets
+
+JOURNAL = ".maskgate-make.jsonl"
+LOCK = ".maskgate-make.lock"
+FORMAT = 1
+
+# A remote journal on an object store, which cannot append, is rewritten whole this often (a kill
+# loses at most these lines, whose inputs are redone).
+REWRITE_EVERY = 64
+REWRITE_SECONDS = 30.0
+
+_LEFTOVER = re.compile(rf"^\..+{re.escape(uri.TMP_MARK)}[0-9a-f]{{12}}$")
+
+
+class ResumeError(ValueError):
+    """A ``--out`` whose earlier results cannot be resumed as asked (the message says what to do)."""
+
+
+def _key(src: Src) -> str:
+    """An input as the journal names it: absolute, so the local engine (paths as given) and the Ray
+    engine (absolute paths) agree on it."""
+    return str(src.absolute()) if isinstance(src, Path) else str(src)
+
+
+def _rel(dest: Src, out_dir: Src) -> str:
+    if isinstance(dest, Path) and isinstance(out_dir, Path):
+        return dest.relative_to(out_dir).as_posix()
+    return str(dest)[len(str(out_dir).rstrip("/")) :].lstrip("/")
+
+
+def _normal(settings: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(settings, sort_keys=True))  # tuples as lists, as read back
+
+
+@dataclass
+class Resume:
+    """What this run does (``todo``) and skips (``already_done``), and the journal it adds to."""
+
+    todo: list[Src]
+    already_done: int = 0
+    _journal: _Journal | None = None
+
+    def add(self, src: Src, dest: Src) -> None:
+        """Journal ``src`` as done: called once its output ``dest`` is written whole."""
+        if self._journal is not None:
+            self._journal.add(src, dest)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+
+def resume(targets: Targets, command: str, settings: dict[str, Any], *, overwrite: bool = False) -> Resume:
+    """Open ``targets``' journal and leave out the inputs already done (see module doc).
+
+    ``settings``: the options that change what ``command`` writes, by their CLI names; a journal
+    with other ones raises :class:`ResumeError` unless ``overwrite`` (redo every input). The caller
+    must ``close()`` the result; a local ``--out`` is locked against a second run until then."""
+    if targets.out_dir is None:  # one file or standard output: one image, always made
+        return Resume(list(targets.files))
+    journal = _Journal(targets.out_dir, command, _normal(settings))
+    try:
+        done = journal.open(overwrite)
+        todo = [f for f in targets.files if not _done(targets, f, done)]
+    except BaseException:
+        journal.close()
+        raise
+    return Resume(todo, len(targets.files) - len(todo), journal)
+
+
+def _done(targets: Targets, src: Src, done: set[tuple[str, str]]) -> bool:
+    try:
+        dest = targets.dest(src)
+    except TargetError:  # an input whose result another one has: it fails again, with its reason
+        return False
+    return targets.out_dir is not None and (_key(src), _rel(dest, targets.out_dir)) in done
+
+
+@dataclass
+class _Journal:
+    out_dir: Src
+    command: str
+    settings: dict[str, Any]
+    _lines: list[str] = field(default_factory=list)  # a non-appending store's whole journal
+    _fh: Any = None
+    _lock: Any = None
+    _pending: int = 0
+    _since: float = 0.0
+
+    @property
+    def location(self) -> Src:
+        return uri.join(self.out_dir, JOURNAL)
+
+    def _header(self) -> str:
+        return json.dumps(
+            {
+                "maskgate_make": FORMAT,
+                "command": self.command,
+                "settings": self.settings,
+                "maskgate": __version__,
+            },
+            sort_keys=True,
+        )
+
+    def open(self, overwrite: bool) -> set[tuple[str, str]]:
+        """The (input, output) pairs done, after refusing other options; the journal is rewritten
+        whole with only those lines, so later appends never follow a torn one."""
+        local = uri.local_path(self.out_dir)
+        if local is not None:
+            local.mkdir(parents=True, exist_ok=True)
+            self._lock = _exclusive(local)
+            self._lock.__enter__()
+            _remove_leftovers(local)
+        old = self._read()
+        entries: dict[tuple[str, str], str] = {}
+        if old and not overwrite:
+            self._refuse_other(old[0])
+            sizes = self._sizes()
+            for line in old[1:]:
+                e = json.loads(line)
+                key = (e["input"], e["output"])
+                dest = uri.join(self.out_dir, *e["output"].split("/"))
+                if sizes(dest) == e["bytes"]:
+                    entries[key] = line
+        self._lines = [self._header(), *entries.values()]
+        self._write_whole()
+        self._since = time.monotonic()
+        return set(entries)
+
+    def _read(self) -> list[str]:
+        """The journal's header and whole entry lines ([] when there is none, or no readable
+        header: then nothing is taken as done, and every input is made again with this run's
+        options, which leaves the folder consistent)."""
+        loc = uri.local_path(self.location)
+        try:
+            if loc is not None:
+                data = loc.read_bytes() if loc.is_file() else b""
+            else:
+                data = (
+                    uri.read_bytes(str(self.location), cap=1 << 62) if uri.exists(str(self.location)) else b""
+                )
+        except (OSError, uri.UriError):
+            return []
+        lines = data.decode("utf-8", "replace").split("\n")
+        try:
+            head = json.loads(lines[0])
+        except ValueError:
+            return []
+        if not isinstance(head, dict) or head.get("maskgate_make") != FORMAT:
+            return []
+        good = [lines[0]]
+        for line in lines[1:]:  # a torn last line (or a hand-edited one) is not an entry
+            try:
+                e = json.loads(line)
+                if (
+                    isinstance(e["input"], str)
+                    and isinstance(e["output"], str)
+                    and isinstance(e["bytes"], int)
+                ):
+                    good.append(line)
+            except (ValueError, KeyError, TypeError):
+                continue
+        return good
+
+    def _refuse_other(self, header: str) -> None:
+        head = json.loads(header)
+        out = str(self.out_dir)
+        if head.get("command") != self.command:
+            raise ResumeError(
+                f"--out {out} holds the results of `maskgate {head.get('command')}`, not `maskgate "
+                f"{self.command}`: give another --out, or add --overwrite to redo every file there"
+            )
+        was = head.get("settings") or {}
+        diff = [
+            f"{k} {json.dumps(was.get(k))} (this run: {json.dumps(self.settings.get(k))})"
+            for k in sorted(set(was) | set(self.settings))
+            if was.get(k) != self.settings.get(k)
+        ]
+        if diff:
+            raise ResumeError(
+                f"--out {out} holds `maskgate {self.command}` results made with {', '.join(diff)}; "
+                "resuming would mix the two. Rerun with the earlier options to resume, give another "
+                "--out, or add --overwrite to redo every file with this run's options"
+            )
+
+    def _sizes(self):
+        """A function from an output to its size in bytes (None when it is missing): one listing
+        for a URI folder rather than a request per file."""
+        if uri.local_path(self.out_dir) is not None:
+
+            def local_size(dest: Src) -> int | None:
+                p = uri.local_path(dest)
+                try:
+                    return p.stat().st_size if p is not None and p.is_file() else None
+                except OSError:
+                    return None
+
+            return local_size
+        fs, base = uri.filesystem(str(self.out_dir))
+        try:
+            found = fs.find(base.rstrip("/"), detail=True) if fs.exists(base) else {}
+        except Exception:  # noqa: BLE001 - each backend raises its own types (permissions, network)
+            found = {}
+        sizes = {fs._strip_protocol(p): info.get("size") for p, info in found.items()}
+
+        def remote_size(dest: Src) -> int | None:
+            return sizes.get(fs._strip_protocol(uri.filesystem(str(dest))[1]))
+
+        return remote_size
+
+    def add(self, src: Src, dest: Src) -> None:
+        try:
+            size = _size(dest)
+        except (OSError, uri.UriError):  # not visible from here (another node's disk?): made again next time
+            return
+        line = json.dumps({"input": _key(src), "output": _rel(dest, self.out_dir), "bytes": size})
+        loc = uri.local_path(self.location)
+        if loc is not None:
+            if self._fh is None:
+                self._fh = loc.open("ab")
+            self._fh.write((line + "\n").encode("utf-8"))
+            self._fh.flush()
+            return
+        fs, p = uri.filesystem(str(self.location))
+        if can_append(fs):
+            with fs.open(p, "ab") as f:
+                f.write((line + "\n").encode("utf-8"))
+            return
+        self._lines.append(line)
+        self._pending += 1
+        if self._pending >= REWRITE_EVERY or time.monotonic() - self._since >= REWRITE_SECONDS:
+            self._write_whole()
+
+    def _write_whole(self) -> None:
+        data = ("\n".join(self._lines) + "\n").encode("utf-8")
+        loc = uri.local_path(self.location)
+        if loc is not None:
+            with uri.atomic_local(loc) as tmp:
+                tmp.write_bytes(data)
+        else:
+            uri.write_bytes(str(self.location), data)
+        self._pending, self._since = 0, time.monotonic()
+
+    def close(self) -> None:
+        try:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+            elif self._pending:
+                self._write_whole()
+        finally:
+            if self._lock is not None:
+                self._lock.__exit__(None, None, None)
+                self._lock = None
+
+
+def _size(dest: Src) -> int:
+    loc = uri.local_path(dest)
+    if loc is not None:
+        return loc.stat().st_size
+    fs, p = uri.filesystem(str(dest))
+    try:
+        return int(fs.info(p)["size"])
+    except Exception as e:  # noqa: BLE001 - as above
+        raise uri.UriError(f"cannot read the size of {dest}: {e}") from None
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """Delete the hidden temporary files that killed runs left in ``out_dir`` (only names
+    :func:`maskgate.io.uri.atomic_local` makes; the lock says no run is writing them now)."""
+    for p in out_dir.rglob(f".*{uri.TMP_MARK}*"):
+        if _LEFTOVER.match(p.name) and p.is_file():
+            p.unlink(missing_ok=True)
+
+
+@contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """Hold a lock on ``out_dir`` for the run, as ``check`` does: a POSIX record lock belongs to
+    the process and vanishes with it, so a run killed with -9 leaves none behind."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    with (out_dir / LOCK).open("a") as fh:
+        try:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            raise ResumeError(
+                f"another maskgate make command is writing to {out_dir}; wait for it or use another --out"
+            ) from e
+        yield
