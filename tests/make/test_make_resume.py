@@ -137,10 +137,22 @@ def test_other_options_are_refused_and_overwrite_redoes_everything(tmp_path):
         tmp_path / "in", out, {"--soft": False, "--model": "u2netp"}, tmp_path, overwrite=True
     )
     assert plan.already_done == 0 and len(report.written) == 3
-    head = json.loads((out / JOURNAL).read_text().splitlines()[0])
-    assert head["command"] == "negative" and head["settings"] == {"--soft": False, "--model": "u2netp"}
+    entries = [json.loads(e) for e in (out / JOURNAL).read_text().splitlines()[1:]]
+    assert len(entries) == 3 and all(e["settings"] == {"--soft": False, "--model": "u2netp"} for e in entries)
     report, plan = _make(tmp_path / "in", out, {"--model": "u2netp", "--soft": False}, tmp_path)
     assert plan.already_done == 3 and report.written == []
+
+
+def test_other_inputs_made_with_other_options_share_the_folder(tmp_path):
+    a, b = _inputs(tmp_path / "in", 2)
+    _make(a, tmp_path / "out", {"--soft": True}, tmp_path)
+    report, plan = _make(b, tmp_path / "out", {"--soft": False}, tmp_path)  # another input: no mix
+    assert plan.already_done == 0 and len(report.written) == 1
+    for src, soft in ((a, True), (b, False)):  # each still resumes with its own options
+        report, plan = _make(src, tmp_path / "out", {"--soft": soft}, tmp_path)
+        assert plan.already_done == 1 and report.written == []
+    with pytest.raises(ResumeError, match=r"holds the results of 1 of these inputs .*shot0\.png"):
+        _make(tmp_path / "in", tmp_path / "out", {"--soft": False}, tmp_path)
 
 
 def test_a_journal_without_a_readable_header_resumes_nothing(tmp_path):

@@ -1,20 +1,23 @@
 """Resume for the make commands: a killed batch over 10,000 photos picks up where it stopped.
 
-A folder ``--out`` holds a journal, ``.maskgate-make.jsonl``. Its first line names the command and
-the options that change what is written; each further line is one finished input (the input, its
-output relative to ``--out``, the output's size in bytes). The line is appended, and flushed, by
-the one process that drives the run (the local loop, or the Ray driver as results come back), and
-only after the output is on disk whole (:func:`maskgate.io.images.save_image` renames it into
-place, or puts it as one object).
+A folder ``--out`` holds a journal, ``.maskgate-make.jsonl``: a header line (the journal's format),
+then one line per finished input: the input, its output relative to ``--out``, the output's size
+in bytes, the command and the options that change what it writes. The line is appended, and
+flushed, by the one process that drives the run (the local loop, or the Ray driver as results
+come back), and only after the output is on disk whole (:func:`maskgate.io.images.save_image`
+renames it into place, or puts it as one object).
 
-An input is done when its line is in the journal and its output is there with that size. So:
+An input is done when its latest line is there, with this run's command and options, and its
+output is there with that size. So:
 
 - a half-written output cannot exist under a result's name (atomic writes), and a file of any
   other size (truncated or replaced since) is redone, as is an output without a line (one a kill
   caught between the rename and the journal line, or one from before the journal existed);
 - a torn last journal line (the kill caught it mid-write) is dropped, and its input redone;
-- a journal made with other options is refused (:class:`ResumeError`, naming the fix) rather than
-  mixed with this run's results; ``overwrite`` starts the journal afresh and redoes every input;
+- an input whose result there was made with other options is refused (:class:`ResumeError`,
+  naming the options and the fix) rather than skipped or silently remade; ``overwrite`` redoes
+  every input of the run. Other inputs' results in the same folder, whatever their options, are
+  left alone (one folder may hold a soft matte of one image and a hard mask of another);
 - failed inputs have no line, so a rerun tries them again.
 
 This is the make commands' counterpart of ``check``'s resume from the ids in ``results.jsonl``,
@@ -43,6 +46,7 @@ from maskgate.make.batch import Src, Targets
 JOURNAL = ".maskgate-make.jsonl"
 LOCK = ".maskgate-make.lock"
 FORMAT = 1
+_HEADER = json.dumps({"maskgate_make": FORMAT, "maskgate": __version__})
 
 # A remote journal on an object store, which cannot append, is rewritten whole this often (a kill
 # loses at most these lines, whose inputs are redone).
@@ -94,27 +98,30 @@ class Resume:
 def resume(targets: Targets, command: str, settings: dict[str, Any], *, overwrite: bool = False) -> Resume:
     """Open ``targets``' journal and leave out the inputs already done (see module doc).
 
-    ``settings``: the options that change what ``command`` writes, by their CLI names; a journal
-    with other ones raises :class:`ResumeError` unless ``overwrite`` (redo every input). The caller
-    must ``close()`` the result; a local ``--out`` is locked against a second run until then."""
+    ``settings``: the options that change what ``command`` writes, by their CLI names. An input of
+    this run whose result there was made with other ones raises :class:`ResumeError`, unless
+    ``overwrite`` (redo every input). The caller must ``close()`` the result; a local ``--out`` is
+    locked against a second run until then."""
     if targets.out_dir is None:  # one file or standard output: one image, always made
         return Resume(list(targets.files))
+    keys = {f: k for f in targets.files if (k := _entry_key(targets, f)) is not None}
     journal = _Journal(targets.out_dir, command, _normal(settings))
     try:
-        done = journal.open(overwrite)
-        todo = [f for f in targets.files if not _done(targets, f, done)]
+        done = journal.open(set(keys.values()), overwrite)
     except BaseException:
         journal.close()
         raise
+    todo = [f for f in targets.files if keys.get(f) not in done]
     return Resume(todo, len(targets.files) - len(todo), journal)
 
 
-def _done(targets: Targets, src: Src, done: set[tuple[str, str]]) -> bool:
+def _entry_key(targets: Targets, src: Src) -> tuple[str, str] | None:
+    assert targets.out_dir is not None
     try:
         dest = targets.dest(src)
     except TargetError:  # an input whose result another one has: it fails again, with its reason
-        return False
-    return targets.out_dir is not None and (_key(src), _rel(dest, targets.out_dir)) in done
+        return None
+    return _key(src), _rel(dest, targets.out_dir)
 
 
 @dataclass
@@ -132,45 +139,63 @@ class _Journal:
     def location(self) -> Src:
         return uri.join(self.out_dir, JOURNAL)
 
-    def _header(self) -> str:
-        return json.dumps(
-            {
-                "maskgate_make": FORMAT,
-                "command": self.command,
-                "settings": self.settings,
-                "maskgate": __version__,
-            },
-            sort_keys=True,
-        )
-
-    def open(self, overwrite: bool) -> set[tuple[str, str]]:
-        """The (input, output) pairs done, after refusing other options; the journal is rewritten
-        whole with only those lines, so later appends never follow a torn one."""
+    def open(self, wanted: set[tuple[str, str]], overwrite: bool) -> set[tuple[str, str]]:
+        """Of this run's (input, output) pairs, ``wanted``, those done; first refuses the ones whose
+        result was made with other options. The journal is then rewritten whole with the lines
+        that still hold (an output there with its size; the latest line of each pair), less
+        ``wanted``'s with ``overwrite``, so later appends never follow a torn line."""
         local = uri.local_path(self.out_dir)
         if local is not None:
             local.mkdir(parents=True, exist_ok=True)
             self._lock = _exclusive(local)
             self._lock.__enter__()
             _remove_leftovers(local)
-        old = self._read()
-        entries: dict[tuple[str, str], str] = {}
-        if old and not overwrite:
-            self._refuse_other(old[0])
-            sizes = self._sizes()
-            for line in old[1:]:
-                e = json.loads(line)
-                key = (e["input"], e["output"])
-                dest = uri.join(self.out_dir, *e["output"].split("/"))
-                if sizes(dest) == e["bytes"]:
-                    entries[key] = line
-        self._lines = [self._header(), *entries.values()]
+        latest: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        for line, e in self._read():
+            latest[(e["input"], e["output"])] = (line, e)
+        sizes = self._sizes() if latest else None
+        keep: list[str] = []
+        done: set[tuple[str, str]] = set()
+        other: list[dict[str, Any]] = []
+        for key, (line, e) in latest.items():
+            assert sizes is not None
+            if sizes(uri.join(self.out_dir, *e["output"].split("/"))) != e["bytes"]:
+                continue  # gone, truncated or replaced since: not a result, made again if asked
+            if key in wanted:
+                if overwrite:
+                    continue
+                if e["command"] == self.command and e["settings"] == self.settings:
+                    done.add(key)
+                else:
+                    other.append(e)
+            keep.append(line)
+        if other:
+            raise ResumeError(self._refusal(other))
+        self._lines = [_HEADER, *keep]
         self._write_whole()
-        self._since = time.monotonic()
-        return set(entries)
+        return done
 
-    def _read(self) -> list[str]:
-        """The journal's header and whole entry lines ([] when there is none, or no readable
-        header: then nothing is taken as done, and every input is made again with this run's
+    def _refusal(self, other: list[dict[str, Any]]) -> str:
+        e, n, out = other[0], len(other), str(self.out_dir)
+        if e["command"] != self.command:
+            how = f"`maskgate {e['command']}`, not `maskgate {self.command}`"
+        else:
+            was = e["settings"]
+            diff = [
+                f"{k} {json.dumps(was.get(k))} (this run: {json.dumps(self.settings.get(k))})"
+                for k in sorted(set(was) | set(self.settings))
+                if was.get(k) != self.settings.get(k)
+            ]
+            how = f"`maskgate {self.command}` with {', '.join(diff)}"
+        return (
+            f"--out {out} holds the results of {n} of these inputs made by {how} (e.g. {e['output']}); "
+            "resuming would mix the two. Rerun with the earlier options to resume, give another --out, "
+            "or add --overwrite to redo them with this run's options"
+        )
+
+    def _read(self) -> list[tuple[str, dict[str, Any]]]:
+        """The journal's whole entry lines, parsed ([] when there is none, or no header of this
+        format: then nothing is taken as done, and every input is made again with this run's
         options, which leaves the folder consistent)."""
         loc = uri.local_path(self.location)
         try:
@@ -189,7 +214,7 @@ class _Journal:
             return []
         if not isinstance(head, dict) or head.get("maskgate_make") != FORMAT:
             return []
-        good = [lines[0]]
+        good = []
         for line in lines[1:]:  # a torn last line (or a hand-edited one) is not an entry
             try:
                 e = json.loads(line)
@@ -197,32 +222,13 @@ class _Journal:
                     isinstance(e["input"], str)
                     and isinstance(e["output"], str)
                     and isinstance(e["bytes"], int)
+                    and isinstance(e["command"], str)
+                    and isinstance(e["settings"], dict)
                 ):
-                    good.append(line)
+                    good.append((line, e))
             except (ValueError, KeyError, TypeError):
                 continue
         return good
-
-    def _refuse_other(self, header: str) -> None:
-        head = json.loads(header)
-        out = str(self.out_dir)
-        if head.get("command") != self.command:
-            raise ResumeError(
-                f"--out {out} holds the results of `maskgate {head.get('command')}`, not `maskgate "
-                f"{self.command}`: give another --out, or add --overwrite to redo every file there"
-            )
-        was = head.get("settings") or {}
-        diff = [
-            f"{k} {json.dumps(was.get(k))} (this run: {json.dumps(self.settings.get(k))})"
-            for k in sorted(set(was) | set(self.settings))
-            if was.get(k) != self.settings.get(k)
-        ]
-        if diff:
-            raise ResumeError(
-                f"--out {out} holds `maskgate {self.command}` results made with {', '.join(diff)}; "
-                "resuming would mix the two. Rerun with the earlier options to resume, give another "
-                "--out, or add --overwrite to redo every file with this run's options"
-            )
 
     def _sizes(self):
         """A function from an output to its size in bytes (None when it is missing): one listing
@@ -254,7 +260,16 @@ class _Journal:
             size = _size(dest)
         except (OSError, uri.UriError):  # not visible from here (another node's disk?): made again next time
             return
-        line = json.dumps({"input": _key(src), "output": _rel(dest, self.out_dir), "bytes": size})
+        line = json.dumps(
+            {
+                "input": _key(src),
+                "output": _rel(dest, self.out_dir),
+                "bytes": size,
+                "command": self.command,
+                "settings": self.settings,
+            },
+            sort_keys=True,
+        )
         loc = uri.local_path(self.location)
         if loc is not None:
             if self._fh is None:
