@@ -271,3 +271,52 @@ def test_a_pair_that_kills_its_actor_is_an_error_and_its_batch_mates_are_redone(
     assert sorted(recs) == ["p0", "p1", "p2", "p3"] and s.failed == 1
     assert recs["p2"]["verdict"] == "error" and "actor died" in recs["p2"]["error"]
     assert all(recs[k]["verdict"] != "error" for k in ("p0", "p1", "p3"))
+
+
+def test_make_on_ray_resumes_a_local_run_redoing_only_what_is_missing_or_truncated(
+    cluster, u2netp, tmp_path, monkeypatch
+):
+    """Both engines keep one journal: a folder the local engine half-finished (one output gone, one
+    truncated) is finished on Ray, which makes only those two, with the local engine's pixels."""
+    from typer.testing import CliRunner
+
+    from maskgate.cli import app
+
+    monkeypatch.setenv("MASKGATE_THREADS", "1")
+    monkeypatch.chdir(tmp_path)  # relative paths: the actors do not share this process's working folder
+    (tmp_path / "in").mkdir()
+    rgb, mask = product(160)
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / "in" / f"shot{i}.png"), compose(scene(i, 160), rgb, mask)[..., ::-1])
+    r = CliRunner().invoke(app, ["mask", "in", "--out", "out", "--fast"])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    local = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    (out / "shot1.png").unlink()
+    (out / "shot2.png").write_bytes(local["shot2.png"][:50])
+    kept = {n: (out / n).stat().st_mtime_ns for n in ("shot0.png", "shot3.png")}
+    args = [
+        "mask",
+        "in",
+        "--out",
+        "out",
+        "--fast",
+        "--json",
+        "--engine",
+        "ray",
+        "--workers",
+        "2",
+        "--batch-size",
+        "1",
+    ]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["already_done"] == 2
+    assert sorted(Path(p).name for p in summary["written"]) == ["shot1.png", "shot2.png"]
+    assert {n: (out / n).stat().st_mtime_ns for n in kept} == kept
+    for name, data in local.items():  # the same pixels as the local engine's uninterrupted run
+        a = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(a, cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)), name
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0 and json.loads(r.stdout)["already_done"] == 4
