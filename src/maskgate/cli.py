@@ -282,7 +282,10 @@ def _run_with_bar(targets, desc: str, work, run_batch, engine, plan):
     except EngineError as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail(f"interrupted: the files finished so far are in {targets.shown}", 130)
+        _fail(
+            f"interrupted: the files finished so far are in {targets.shown}; run the same command again to resume",
+            130,
+        )
     return report
 
 
