@@ -350,3 +350,15 @@ def test_cli_refuses_to_resume_with_other_options_and_overwrite_redoes(u2netp, s
     assert corner.tolist()[:3] == [0, 0, 0]  # the new background, not a mix
     r = _cli("isolate", str(one), "--out", str(out), "--fast", "--bg", "black", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["already_done"] == 2
+
+
+def test_an_unreadable_journal_stops_the_run_with_its_reason_and_changes_nothing(tmp_path):
+    _inputs(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    _make(tmp_path / "in", out, {}, tmp_path)
+    (out / JOURNAL).unlink()
+    (out / JOURNAL).mkdir()  # there, but not a file that can be read
+    stamps = _mtimes(out)
+    with pytest.raises(ResumeError, match="cannot read .*maskgate-make.jsonl, the journal"):
+        _make(tmp_path / "in", out, {}, tmp_path)
+    assert _mtimes(out) == stamps and (out / JOURNAL).is_dir()

@@ -153,13 +153,12 @@ class _Journal:
         latest: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         for line, e in self._read():
             latest[(e["input"], e["output"])] = (line, e)
-        sizes = self._sizes() if latest else None
+        sizes = self._sizes() if latest else None  # a URI folder is listed only when there is a journal
         keep: list[str] = []
         done: set[tuple[str, str]] = set()
         other: list[dict[str, Any]] = []
         for key, (line, e) in latest.items():
-            assert sizes is not None
-            if sizes(uri.join(self.out_dir, *e["output"].split("/"))) != e["bytes"]:
+            if sizes is None or sizes(uri.join(self.out_dir, *e["output"].split("/"))) != e["bytes"]:
                 continue  # gone, truncated or replaced since: not a result, made again if asked
             if key in wanted:
                 if overwrite:
@@ -196,17 +195,17 @@ class _Journal:
     def _read(self) -> list[tuple[str, dict[str, Any]]]:
         """The journal's whole entry lines, parsed ([] when there is none, or no header of this
         format: then nothing is taken as done, and every input is made again with this run's
-        options, which leaves the folder consistent)."""
+        options, which leaves the folder consistent). One that cannot be read raises."""
         loc = uri.local_path(self.location)
         try:
             if loc is not None:
-                data = loc.read_bytes() if loc.is_file() else b""
+                data = loc.read_bytes() if loc.exists() else b""
             else:
                 data = (
                     uri.read_bytes(str(self.location), cap=1 << 62) if uri.exists(str(self.location)) else b""
                 )
-        except (OSError, uri.UriError):
-            return []
+        except (OSError, uri.UriError) as e:  # there but unreadable: say so, rather than redo it all
+            raise ResumeError(f"cannot read {self.location}, the journal a rerun resumes from: {e}") from None
         lines = data.decode("utf-8", "replace").split("\n")
         try:
             head = json.loads(lines[0])
@@ -246,12 +245,12 @@ class _Journal:
         fs, base = uri.filesystem(str(self.out_dir))
         try:
             found = fs.find(base.rstrip("/"), detail=True) if fs.exists(base) else {}
-        except Exception:  # noqa: BLE001 - each backend raises its own types (permissions, network)
-            found = {}
-        sizes = {fs._strip_protocol(p): info.get("size") for p, info in found.items()}
+        except Exception as e:  # noqa: BLE001 - each backend raises its own types (permissions, network)
+            raise ResumeError(f"cannot list {self.out_dir} to resume: {type(e).__name__}: {e}") from None
+        sizes = {p: info.get("size") for p, info in found.items()}  # fsspec's paths, as url_to_fs gives them
 
         def remote_size(dest: Src) -> int | None:
-            return sizes.get(fs._strip_protocol(uri.filesystem(str(dest))[1]))
+            return sizes.get(uri.filesystem(str(dest))[1])
 
         return remote_size
 
