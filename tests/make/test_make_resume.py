@@ -362,3 +362,20 @@ def test_an_unreadable_journal_stops_the_run_with_its_reason_and_changes_nothing
     with pytest.raises(ResumeError, match="cannot read .*maskgate-make.jsonl, the journal"):
         _make(tmp_path / "in", out, {}, tmp_path)
     assert _mtimes(out) == stamps and (out / JOURNAL).is_dir()
+
+
+def test_an_output_journaled_for_another_input_is_made_again_for_this_one(tmp_path):
+    """Two INPUT folders with a file of the same name share its output name in one --out: the
+    second run's input is not done because the first one's result is there."""
+    _inputs(tmp_path / "a", 1)
+    other = tmp_path / "b"
+    other.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 7, np.uint8)).save(other / "shot0.png")
+    _make(tmp_path / "a", tmp_path / "out", {}, tmp_path)
+    report, plan = _make(other, tmp_path / "out", {}, tmp_path)
+    assert plan.already_done == 0 and len(report.written) == 1
+    assert (np.asarray(Image.open(tmp_path / "out" / "shot0.png")) == 248).all()  # b's negative
+    report, plan = _make(tmp_path / "a", tmp_path / "out", {}, tmp_path)  # and back: a's again
+    assert plan.already_done == 0 and len(report.written) == 1
+    lines = (tmp_path / "out" / JOURNAL).read_text().splitlines()[1:]
+    assert [json.loads(ln)["input"] for ln in lines] == [str((tmp_path / "a" / "shot0.png").absolute())]

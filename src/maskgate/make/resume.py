@@ -142,24 +142,26 @@ class _Journal:
     def open(self, wanted: set[tuple[str, str]], overwrite: bool) -> set[tuple[str, str]]:
         """Of this run's (input, output) pairs, ``wanted``, those done; first refuses the ones whose
         result was made with other options. The journal is then rewritten whole with the lines
-        that still hold (an output there with its size; the latest line of each pair), less
-        ``wanted``'s with ``overwrite``, so later appends never follow a torn line."""
+        that still hold (the latest line of each output, there with its size), less those this run
+        makes again, so later appends never follow a torn line."""
         local = uri.local_path(self.out_dir)
         if local is not None:
             local.mkdir(parents=True, exist_ok=True)
             self._lock = _exclusive(local)
             self._lock.__enter__()
             _remove_leftovers(local)
-        latest: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        latest: dict[str, tuple[str, dict[str, Any]]] = {}  # by output: a file holds one result
         for line, e in self._read():
-            latest[(e["input"], e["output"])] = (line, e)
+            latest[e["output"]] = (line, e)
         sizes = self._sizes() if latest else None  # a URI folder is listed only when there is a journal
+        ours = {out for _, out in wanted}
         keep: list[str] = []
         done: set[tuple[str, str]] = set()
         other: list[dict[str, Any]] = []
-        for key, (line, e) in latest.items():
-            if sizes is None or sizes(uri.join(self.out_dir, *e["output"].split("/"))) != e["bytes"]:
+        for output, (line, e) in latest.items():
+            if sizes is None or sizes(uri.join(self.out_dir, *output.split("/"))) != e["bytes"]:
                 continue  # gone, truncated or replaced since: not a result, made again if asked
+            key = (e["input"], output)
             if key in wanted:
                 if overwrite:
                     continue
@@ -167,6 +169,8 @@ class _Journal:
                     done.add(key)
                 else:
                     other.append(e)
+            elif output in ours:  # another input's result under this run's output name: made again
+                continue
             keep.append(line)
         if other:
             raise ResumeError(self._refusal(other))
