@@ -18,7 +18,12 @@ output is there with that size. So:
   naming the options and the fix) rather than skipped or silently remade; ``overwrite`` redoes
   every input of the run. Other inputs' results in the same folder, whatever their options, are
   left alone (one folder may hold a soft matte of one image and a hard mask of another);
+- an output whose latest line names another input (two INPUT folders with a ``shoe.jpg`` each,
+  into one ``--out``) is made again for this run's input;
 - failed inputs have no line, so a rerun tries them again.
+
+A local ``--out`` is locked for the run (a second make command on it is refused), since two
+drivers appending to one journal would each take the other's half-written outputs for leftovers.
 
 This is the make commands' counterpart of ``check``'s resume from the ids in ``results.jsonl``,
 hand-written because no library keeps a "done" journal over fsspec paths. A single-file or
