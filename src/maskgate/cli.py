@@ -178,6 +178,9 @@ _RAY_ADDRESS_OPT = typer.Option(
 _BATCH_OPT = typer.Option(4, help="Items per Ray batch.")
 _CPUS_OPT = typer.Option(1.0, help="CPUs each Ray actor reserves (and its model threads).")
 _GPUS_OPT = typer.Option(0.0, help="GPUs each Ray actor reserves.")
+_OVERWRITE_OPT = typer.Option(
+    False, help="Redo every file, even those an earlier run into this --out finished (default: resume)."
+)
 
 
 def _engine(kind: str, workers: int, address, batch: int, cpus: float, gpus: float):
@@ -190,14 +193,25 @@ def _engine(kind: str, workers: int, address, batch: int, cpus: float, gpus: flo
 
 
 def _make_batch(
-    inp: str, out: str, desc: str, work, as_json: bool, models=(), alpha: bool = False, engine=None
+    inp: str,
+    out: str,
+    desc: str,
+    work,
+    as_json: bool,
+    models=(),
+    alpha: bool = False,
+    engine=None,
+    settings: dict | None = None,
+    overwrite: bool = False,
 ) -> None:
-    """Run ``work(src, dest)`` over INPUT; report failures with reasons; exit 1 if any failed."""
+    """Run ``work(src, dest)`` over INPUT, skipping what an earlier run with the same ``settings``
+    finished; report failures with reasons; exit 1 if any failed."""
     import sys
     import tempfile
 
     from maskgate.io.targets import copy_out, is_stdio
     from maskgate.make.batch import plan_targets, require_models, run_batch
+    from maskgate.make.resume import resume
     from maskgate.models.registry import MissingModelError
 
     if as_json and is_stdio(out):
@@ -220,12 +234,17 @@ def _make_batch(
         try:
             ray = engine is not None and engine.kind == "ray"
             targets = plan_targets(inp, out, Path(scratch), stdin=stdin, alpha=alpha, absolute=ray)
+            plan = resume(targets, desc, settings or {}, overwrite=overwrite)
         except (OSError, ValueError) as e:  # OSError: a missing file, an unreachable URI
             _fail(str(e))
-        report = _run_with_bar(targets, desc, work, run_batch, engine)
+        try:
+            report = _run_with_bar(targets, desc, work, run_batch, engine, plan)
+        finally:
+            plan.close()
         if targets.to_stdout is not None and report.ok:
             copy_out(targets.to_stdout, sys.stdout.buffer)
-    _note(f"{desc}: {len(report.written)} written to {targets.shown}, {len(report.failed)} failed")
+    skipped = f", {report.already_done} already done (skipped)" if report.already_done else ""
+    _note(f"{desc}: {len(report.written)} written to {targets.shown}{skipped}, {len(report.failed)} failed")
     for f, why in report.failed:
         _note(f"failed {targets.name(f)}: {why}")
     for f, note in report.notes:
@@ -236,7 +255,7 @@ def _make_batch(
         raise typer.Exit(1)
 
 
-def _run_with_bar(targets, desc: str, work, run_batch, engine=None):
+def _run_with_bar(targets, desc: str, work, run_batch, engine, plan):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from maskgate.make.batch import Made
@@ -249,19 +268,24 @@ def _run_with_bar(targets, desc: str, work, run_batch, engine=None):
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*cols, console=console, transient=False) as bar:
-            task = bar.add_task(desc, total=len(targets.files))
+            task = bar.add_task(desc, total=len(plan.todo))
             report = run_batch(
-                targets.files,
+                plan.todo,
                 one,
                 on_start=lambda f: bar.update(task, description=f"{desc} {Path(str(f)).name[:40]}"),
                 on_done=lambda f: bar.advance(task),
                 engine=engine,
+                on_written=plan.add,
             )
+            report.already_done = plan.already_done
             bar.update(task, description=desc)
     except EngineError as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail(f"interrupted: the files finished so far are in {targets.shown}", 130)
+        _fail(
+            f"interrupted: the files finished so far are in {targets.shown}; run the same command again to resume",
+            130,
+        )
     return report
 
 
@@ -287,6 +311,7 @@ def make_mask(
     batch_size: int = _BATCH_OPT,
     cpus_per_worker: float = _CPUS_OPT,
     gpus_per_worker: float = _GPUS_OPT,
+    overwrite: bool = _OVERWRITE_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
@@ -310,7 +335,17 @@ def make_mask(
         return im.notes
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
-    _make_batch(inp, out, "mask", work, as_json, models=[model], engine=how)
+    _make_batch(
+        inp,
+        out,
+        "mask",
+        work,
+        as_json,
+        models=[model],
+        engine=how,
+        settings={"--model": model, "--soft": soft, "--fast": fast, "--ignore-text": ignore_text},
+        overwrite=overwrite,
+    )
 
 
 @app.command("text-mask", help="Text, logo and badge overlay mask per image (255 = overlay).")
@@ -329,6 +364,7 @@ def make_text_mask(
     batch_size: int = _BATCH_OPT,
     cpus_per_worker: float = _CPUS_OPT,
     gpus_per_worker: float = _GPUS_OPT,
+    overwrite: bool = _OVERWRITE_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     import cv2
@@ -353,7 +389,20 @@ def make_text_mask(
         return im.notes
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
-    _make_batch(inp, out, "text-mask", work, as_json, models=[model if combined else None], engine=how)
+    settings = {"--combined": combined, "--graphics": graphics}
+    if combined:  # the segmenter's options change nothing without it
+        settings |= {"--model": model, "--fast": fast}
+    _make_batch(
+        inp,
+        out,
+        "text-mask",
+        work,
+        as_json,
+        models=[model if combined else None],
+        engine=how,
+        settings=settings,
+        overwrite=overwrite,
+    )
 
 
 @app.command("isolate", help="Cut the product out onto a new background (full resolution, soft edges).")
@@ -371,6 +420,7 @@ def make_isolate(
     batch_size: int = _BATCH_OPT,
     cpus_per_worker: float = _CPUS_OPT,
     gpus_per_worker: float = _GPUS_OPT,
+    overwrite: bool = _OVERWRITE_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
@@ -401,7 +451,19 @@ def make_isolate(
         return im.notes
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
-    _make_batch(inp, out, "isolate", work, as_json, models=[model], alpha=transparent, engine=how)
+    settings = {"--bg": bg, "--model": model, "--fast": fast}
+    _make_batch(
+        inp,
+        out,
+        "isolate",
+        work,
+        as_json,
+        models=[model],
+        alpha=transparent,
+        engine=how,
+        settings=settings,
+        overwrite=overwrite,
+    )
 
 
 @app.command("erase", help="Remove text/logos (or the product) and fill the hole: recover the background.")
@@ -423,6 +485,7 @@ def make_erase(
     batch_size: int = _BATCH_OPT,
     cpus_per_worker: float = _CPUS_OPT,
     gpus_per_worker: float = _GPUS_OPT,
+    overwrite: bool = _OVERWRITE_OPT,
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.io.images import load_image, save_image
@@ -455,7 +518,24 @@ def make_erase(
         return im.notes
 
     how = _engine(engine, workers, ray_address, batch_size, cpus_per_worker, gpus_per_worker)
-    _make_batch(inp, out, "erase", work, as_json, models=[model, model_of(inpainter)], engine=how)
+    settings = {
+        "--what": what,
+        "--inpainter": inpainter,
+        "--model": model,
+        "--fast": fast,
+        "--product-text": product_text,
+    }
+    _make_batch(
+        inp,
+        out,
+        "erase",
+        work,
+        as_json,
+        models=[model, model_of(inpainter)],
+        engine=how,
+        settings=settings,
+        overwrite=overwrite,
+    )
 
 
 # ---------------------------------------------------------------- check (check, calibrate, synth, demo)

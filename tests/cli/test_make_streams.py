@@ -56,6 +56,7 @@ def test_folder_file_and_stdio_give_the_same_image(verb, photo, tmp_path, u2netp
         "written": [str(in_folder)],
         "failed": [],
         "notes": [],
+        "already_done": 0,
         "ok": True,
     }
     assert "1 written" in r.stderr

@@ -271,3 +271,82 @@ def test_a_pair_that_kills_its_actor_is_an_error_and_its_batch_mates_are_redone(
     assert sorted(recs) == ["p0", "p1", "p2", "p3"] and s.failed == 1
     assert recs["p2"]["verdict"] == "error" and "actor died" in recs["p2"]["error"]
     assert all(recs[k]["verdict"] != "error" for k in ("p0", "p1", "p3"))
+
+
+def _journaled(out: Path) -> list[str]:
+    """The outputs a make run's journal names (its torn last line, if any, left out)."""
+    try:
+        lines = (out / ".maskgate-make.jsonl").read_text().split("\n")[1:]
+    except FileNotFoundError:
+        return []
+    names = []
+    for line in lines:
+        try:
+            names.append(json.loads(line)["output"])
+        except (ValueError, KeyError):
+            pass
+    return names
+
+
+def test_a_make_run_on_ray_killed_mid_way_resumes_to_the_local_engines_files(
+    cluster, u2netp, tmp_path, monkeypatch
+):
+    """SIGKILL the driver of `mask --engine ray` after some outputs are journaled, truncate one of
+    them, rerun on Ray: only the unfinished and the truncated are made, and the folder ends with
+    the local engine's pixels. The local engine then finishes the same folder's journal too."""
+    from typer.testing import CliRunner
+
+    from maskgate.cli import app
+
+    monkeypatch.setenv("MASKGATE_THREADS", "1")
+    monkeypatch.chdir(tmp_path)  # relative paths: the actors do not share this process's working folder
+    (tmp_path / "in").mkdir()
+    rgb, mask = product(160)
+    n = 12
+    for i in range(n):
+        cv2.imwrite(str(tmp_path / "in" / f"shot{i:02d}.png"), compose(scene(i, 160), rgb, mask)[..., ::-1])
+    ray_args = ["--fast", "--engine", "ray", "--workers", "2", "--batch-size", "1"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maskgate", "mask", "in", "--out", "out", *ray_args, "--ray-address", cluster],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    out = tmp_path / "out"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None and len(_journaled(out)) < 3:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be killed mid-way"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    finished = _journaled(out)
+    assert 3 <= len(finished) < n
+    cut = out / finished[0]
+    cut.write_bytes(cut.read_bytes()[:50])  # a finished output, truncated since
+    kept = {name: (out / name).stat().st_mtime_ns for name in finished[1:]}
+
+    r = CliRunner().invoke(app, ["mask", "in", "--out", "out", *ray_args, "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["already_done"] == len(finished) - 1 and len(summary["written"]) == n - len(finished) + 1
+    assert finished[0] in {Path(p).name for p in summary["written"]}
+    assert {name: (out / name).stat().st_mtime_ns for name in kept} == kept  # not made again
+
+    r = CliRunner().invoke(app, ["mask", "in", "--out", "whole", "--fast"])  # the local engine, whole
+    assert r.exit_code == 0, r.output
+    whole = sorted(p.name for p in (tmp_path / "whole").glob("*.png"))
+    assert whole == sorted(p.name for p in out.glob("*.png")) and len(whole) == n
+    for name in whole:
+        a = cv2.imread(str(tmp_path / "whole" / name), cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(a, cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)), name
+    assert not [p for p in out.iterdir() if "maskgate-tmp" in p.name]
+
+    (out / whole[-1]).unlink()  # the local engine resumes from the journal the Ray runs wrote
+    r = CliRunner().invoke(app, ["mask", "in", "--out", "out", "--fast", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["already_done"] == n - 1

@@ -316,15 +316,19 @@ def save_image(
     path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, quality: int = 95, fast: bool = False
 ) -> None:
     """Write PNG/JPEG/WebP to a local path or an fsspec URI; ``fast`` trades PNG size for speed
-    (evidence images, written per pair)."""
+    (evidence images, written per pair).
+
+    The file appears whole or not at all (a local file is written beside its name and renamed, a
+    URI put as one object), so a run killed mid-write never leaves a truncated image under a
+    result's name, which a resumed run or a reader would take for finished."""
     local = uri.local_path(path)
     if local is None:  # a URI: encoded here, written as one object
         buf = io.BytesIO()
         _encode(buf, PurePosixPath(str(path)).suffix, rgb, alpha, quality, fast)
         uri.write_bytes(str(path), buf.getvalue())
         return
-    local.parent.mkdir(parents=True, exist_ok=True)
-    _encode(local, local.suffix, rgb, alpha, quality, fast)
+    with uri.atomic_local(local) as tmp:
+        _encode(tmp, local.suffix, rgb, alpha, quality, fast)
 
 
 def _encode(

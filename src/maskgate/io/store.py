@@ -112,7 +112,7 @@ class JsonlStore:
         self._fh: Any = None
         if self._local is None and writing:
             fs, _ = uri.filesystem(str(self.location))
-            if not _can_append(fs):
+            if not can_append(fs):
                 raise StoreError(
                     f"{self.location}: this filesystem cannot append to a file, which results.jsonl "
                     "needs; write --format parquet there, or a local folder"
@@ -192,7 +192,7 @@ class JsonlStore:
                 continue
 
 
-def _can_append(fs: Any) -> bool:
+def can_append(fs: Any) -> bool:
     """Whether ``fs`` can append to an object; known by protocol, since object stores (s3, gcs,
     azure) accept an append mode on some versions only by rewriting or not at all."""
     protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)

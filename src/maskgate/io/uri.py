@@ -9,8 +9,12 @@ length and is read into memory whole.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +164,31 @@ def remove(uri: str) -> None:
 
 
 def write_bytes(uri: str, data: bytes) -> None:
-    """Write one whole object; object stores make it visible all at once or not at all."""
+    """Write one whole object; object stores make it visible all at once or not at all, as does
+    ``memory://`` (a local path goes through :func:`atomic_local` instead)."""
     fs, p = filesystem(uri)
     try:
         fs.pipe_file(p, data)
     except Exception as e:  # noqa: BLE001 - each backend raises its own types
         raise UriError(f"cannot write {uri}: {type(e).__name__}: {e}") from None
+
+
+# The hidden name a local file is written under before it is renamed into place (see
+# ``atomic_local``): a leftover from a killed run is recognisable, and no reader takes it for a result.
+TMP_MARK = ".maskgate-tmp-"
+
+
+@contextmanager
+def atomic_local(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed over ``path`` when the block ends
+    without an error, removed when it raises. The rename is atomic on one filesystem, so a reader
+    (or a resumed run) sees the old file or the whole new one, never a half-written one, whatever
+    kills the writer. (A kill -9 leaves the hidden temporary file, which nothing reads.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -60,6 +60,7 @@ class BatchReport:
     written: list[Src] = field(default_factory=list)
     failed: list[tuple[Src, str]] = field(default_factory=list)
     notes: list[tuple[Src, str]] = field(default_factory=list)  # (input, note) of written items
+    already_done: int = 0  # inputs an earlier run finished, skipped (make/resume.py)
 
     @property
     def ok(self) -> bool:
@@ -75,6 +76,7 @@ class Targets:
     shown: str  # where the results go, as the user should read it
     to_stdout: Path | None = None  # the finished file to copy to standard output
     from_stdin: Path | None = None  # the spooled copy of standard input
+    out_dir: Src | None = None  # the output folder (None: one file or standard output), which resumes
 
     def name(self, src: Src) -> str:
         """An input as the user gave it: ``-`` for the spooled stdin, not its temporary path."""
@@ -89,6 +91,7 @@ class Targets:
             "written": written,
             "failed": [{"path": self.name(f), "reason": why} for f, why in report.failed],
             "notes": [{"path": self.name(f), "note": note} for f, note in report.notes],
+            "already_done": report.already_done,
             "ok": report.ok,
         }
 
@@ -151,7 +154,7 @@ def plan_targets(
     else:
         folder = is_folder(inp)
         clash = _clashes(files, lambda src: out_path(src, inp, out, folder=folder))
-        targets = Targets(files, _Dest(inp, out, folder, clash), str(out))
+        targets = Targets(files, _Dest(inp, out, folder, clash), str(out), out_dir=out)
     over = [f for f in files if f != spooled and f not in clash and _same(targets.dest(f), f)]
     if over:
         raise TargetError(
@@ -287,6 +290,7 @@ def run_batch(
     on_done: Callable[[Src], None] | None = None,
     admit: Callable[[Src], None] | None = admit_image,
     engine: Engine | None = None,
+    on_written: Callable[[Src, Src], None] | None = None,
 ) -> BatchReport:
     """Apply ``work`` (input -> written path, or a :class:`Made` with notes) to every file;
     failures are recorded, not raised.
@@ -296,7 +300,9 @@ def run_batch(
     with the reason it cannot be processed (None: take every file as it is). With a Ray ``engine``
     the files are spread over its actors (``work`` and ``admit`` are pickled to each; the models
     they load stay loaded in the actor), ``on_done`` is told as results come back, in completion
-    order, and ``on_start`` is not called: the driver does not see a file start.
+    order, and ``on_start`` is not called: the driver does not see a file start. ``on_written``
+    (input, output) is told in this process, on either engine, once an output is written whole
+    (the resume journal's lines, :mod:`maskgate.make.resume`).
 
     Files on a process-local filesystem (``memory://``) exist only in this process: on Ray an
     input there travels to its actor inside the item, and the result comes back with the answer,
@@ -326,6 +332,8 @@ def run_batch(
                     except uri.UriError as e:
                         dest, why = None, str(e)
                 _note(report, src, dest, why, tuple(d["notes"]))
+                if dest is not None and on_written is not None:
+                    on_written(src, dest)
             if on_done is not None:
                 on_done(src)
         return report
@@ -334,6 +342,8 @@ def run_batch(
             on_start(f)
         dest, why, notes = _one(f, work, admit)
         _note(report, f, dest, why, notes)
+        if dest is not None and on_written is not None:
+            on_written(f, dest)
         if on_done is not None:
             on_done(f)
     return report
