@@ -97,3 +97,23 @@ def test_a_reframed_product_is_registered_not_taken_for_a_change():
     assert al.method == "reframe" and al.scale == pytest.approx(1.04, abs=0.01)
     assert np.abs(al.matrix - t).max() < 1.5
     assert align(orig, orig.copy(), m, m).method == "identity"  # in register: identity stays
+
+
+@pytest.mark.parametrize("shrink", [0.15, 0.3])
+def test_a_product_shrunk_on_a_new_background_is_found_again(shrink):
+    """A product shrunk far past ORB's pyramid (the tiny family) and pasted on another scene must
+    be located at its new size: comparing the original's product in place with a background that
+    no longer holds it would judge the wrong pixels, and the product's size would read unchanged."""
+    from tests.check.conftest import compose, product, scene
+
+    rgb, m = product(384)
+    orig = compose(np.full((384, 384, 3), 255, np.uint8), rgb, m)
+    t = np.array([[shrink, 0.0, 40.0], [0.0, shrink, 230.0]])
+    small = cv2.warpAffine(orig, t, (384, 384))
+    m_e = cv2.warpAffine(m.astype(np.uint8), t, (384, 384), flags=cv2.INTER_NEAREST) > 0
+    edit = compose(scene(5, 384), small, m_e)  # a new background around the shrunk product
+    al = align(orig, edit, m, None)
+    assert al.method in ("template", "orb")
+    assert al.scale == pytest.approx(shrink, rel=0.15)
+    found = al.warp(m.astype(np.uint8), m.shape, nearest=True) > 0
+    assert (found & m_e).sum() / (found | m_e).sum() > 0.6  # IoU with where it truly went

@@ -19,7 +19,7 @@ from maskgate.check.measure import local_ncc
 class Alignment:
     matrix: np.ndarray  # 2x3, original pixel coords -> edit pixel coords (applied after the mirror)
     mirrored: bool  # the original was mirrored left-right before ``matrix``
-    method: str  # identity | orb | moments
+    method: str  # identity | mirror | reframe | orb | moments | template | identity-fallback
     inliers: int = 0
 
     @property
@@ -119,6 +119,69 @@ def _moments_fit(mask_o: np.ndarray, mask_e: np.ndarray) -> np.ndarray | None:
     ce = np.array([me["m10"] / me["m00"], me["m01"] / me["m00"]])
     t = ce - s * co
     return np.array([[s, 0.0, t[0]], [0.0, s, t[1]]])
+
+
+# Scales tried when the product is searched for again in a new-background edit (edit size over
+# original size): from a thumbnail (the tiny family: its long side a few per cent of the frame) to
+# a slight enlargement. ORB's pyramid spans about 4x, so a product shrunk further is lost to it.
+TEMPLATE_SCALES = tuple(float(x) for x in np.geomspace(0.05, 1.25, 20))
+TEMPLATE_SIDE = 256  # the search runs on this view: a thumbnail still spans 10+ px there
+TEMPLATE_MIN_SCORE = 0.6  # masked normalised correlation a found product must reach
+TEMPLATE_MAX_DE = 12.0  # Lab distance of its mean colour from the original product's
+
+
+def _template_fit(
+    og: np.ndarray, eg: np.ndarray, mask_o: np.ndarray, orig_rgb: np.ndarray, edit_rgb: np.ndarray
+) -> np.ndarray | None:
+    """Where the original's product went when identity and ORB both fail on a new-background edit:
+    its masked crop matched over the edit at each of ``TEMPLATE_SCALES`` (a similarity transform
+    with no rotation; a turned product is ORB's to find).
+
+    Failure family: the product shrunk (or moved and scaled) on a new background. Without it the
+    check compares the original's product in place with a background that no longer holds it, and
+    every criterion reads the product's size, colour and outline at the wrong place. Masked
+    correlation (OpenCV's ``matchTemplate`` with a mask) only compares the product's own pixels,
+    not the old background around it."""
+    ys, xs = np.nonzero(mask_o)
+    if len(ys) < 100:
+        return None
+    f = min(1.0, TEMPLATE_SIDE / max(og.shape))
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    e_s = cv2.resize(eg, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else eg
+    tpl, tm = og[y0:y1, x0:x1], mask_o[y0:y1, x0:x1].astype(np.uint8)
+    lab_o = cv2.cvtColor(orig_rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab_e = cv2.cvtColor(edit_rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    mean_o = lab_o[mask_o].mean(axis=0)
+    best: tuple[float, float, tuple[int, int]] | None = None
+    for s in TEMPLATE_SCALES:
+        tw, th = round((x1 - x0) * s * f), round((y1 - y0) * s * f)
+        if min(tw, th) < 8 or tw >= e_s.shape[1] or th >= e_s.shape[0]:
+            continue
+        t = cv2.resize(tpl, (tw, th), interpolation=cv2.INTER_AREA)
+        m = cv2.resize(tm, (tw, th), interpolation=cv2.INTER_NEAREST)
+        if m.sum() < 30 or float(t[m > 0].std()) < 4:  # too few or too flat pixels to locate
+            continue
+        r = cv2.matchTemplate(e_s, t, cv2.TM_CCOEFF_NORMED, mask=m)
+        r = np.nan_to_num(r, nan=-1.0, posinf=-1.0, neginf=-1.0)
+        _, score, _, at = cv2.minMaxLoc(r)
+        if best is not None and score <= best[0]:
+            continue
+        # a small template correlates with any smooth patch: the found place must also hold the
+        # product's colours (mean Lab over its mask, at the edit's resolution)
+        ex, ey = round(at[0] / f), round(at[1] / f)
+        mw = cv2.resize(
+            tm, (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))), interpolation=cv2.INTER_NEAREST
+        )
+        patch = lab_e[ey : ey + mw.shape[0], ex : ex + mw.shape[1]]
+        mw = mw[: patch.shape[0], : patch.shape[1]] > 0
+        if mw.sum() < 10 or float(np.linalg.norm(patch[mw].mean(axis=0) - mean_o)) > TEMPLATE_MAX_DE:
+            continue
+        best = (float(score), s, at)
+    if best is None or best[0] < TEMPLATE_MIN_SCORE:
+        return None
+    _, s, (ax, ay) = best
+    # crop corner (x0, y0) in the original lands at the match's corner in the edit
+    return np.array([[s, 0.0, ax / f - s * x0], [0.0, s, ay / f - s * y0]])
 
 
 # A reframed edit (benign framing: the product moved or was scaled by a few per cent) still
@@ -231,4 +294,8 @@ def align(
         m = _moments_fit(mask_o, mask_e)
         if m is not None:
             return Alignment(m, False, "moments")
+    else:
+        t = _template_fit(og, eg, mask_o, orig_rgb, edit_rgb)
+        if t is not None:
+            return Alignment(t, False, "template")
     return Alignment(IDENTITY.copy(), False, "identity-fallback")
