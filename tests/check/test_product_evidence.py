@@ -184,3 +184,13 @@ def test_reference_confidence_follows_the_saliency_inside_the_mask():
     assert conf(sure) > 0.95
     assert conf(unsure) < 0.65
     assert conf(product.astype(np.float32), product) == 1.0  # a given mask is the truth
+
+
+def test_a_cut_out_without_a_flat_backdrop_is_flagged():
+    img, product, _ = _photo()
+    clean, alpha = _cutout(img, product)
+    assert _res(img, clean, None, product, [], [])["backdrop_missing"] == 0.0
+    # the old background left all round: declared a cut-out, but its backdrop is not one colour
+    kept_scene = img.copy()
+    kept_scene[:40] = 255
+    assert _res(img, kept_scene, None, product, [], [])["backdrop_missing"] == 1.0

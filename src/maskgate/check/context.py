@@ -48,6 +48,9 @@ class PairContext:
     # the alignment's in-place NCC and local contrast (11-px window), when the product did not
     # move: the same maps ``ncc_sd`` would compute
     identity_maps: tuple[np.ndarray, np.ndarray] | None = None
+    # a declared cut-out whose backdrop is not one colour (its whole frame is then taken as
+    # foreground, and nothing off the product can be measured)
+    backdrop_missing: bool = False
     _cores: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _tints: dict[int, tuple[float, float, float]] = field(default_factory=dict, init=False, repr=False)
 
@@ -289,10 +292,12 @@ def build_context(
     text_e = plausible_text(text_e, orig.shape[:2], CHECK_FILTER)
     mask_o = clean_product_mask(sal_o, text_o, given_mask, carve=kind != "text_removed")
     fg_e = backdrop = None
+    backdrop_missing = False
     if kind == "isolated":
         iso = isolated_foreground(edit, edit_alpha)
         if iso is None:  # declared isolated but the backdrop is not flat: treat its saliency-free best guess
             iso = (np.ones(mask_o.shape, bool), np.array([255.0, 255, 255], np.float32))
+            backdrop_missing = True
         fg_e, backdrop = iso
     maps: dict = {}
     if kind == "text_removed":
@@ -325,6 +330,7 @@ def build_context(
         notes=notes,
         edit_detail=edit_detail,
         identity_maps=(maps["ncc"], maps["sd"]) if al.is_identity and "ncc" in maps else None,
+        backdrop_missing=backdrop_missing,
     )
 
 

@@ -59,6 +59,9 @@ def measure(ctx: PairContext) -> dict:
     if ctx.kind == "text_removed":
         f["overlay_left"] = ctx.erasure_left[0]
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
+    # A cut-out whose backdrop is not one colour at all (old background left along the frame, the
+    # residue_bg family at its largest) cannot be measured that way: that alone is the evidence.
+    f["backdrop_missing"] = float(ctx.backdrop_missing)
     if ctx.fg_e is not None:
         faint = ctx.faint_foreground
         # product fragments (a cut can split a product) stay near the original's product outline
@@ -156,6 +159,7 @@ CRITERION = Criterion(
         Feature("collar_share", "high", 0.01, -1),
         Feature("collar_off_edge", "lin", 0.0, -1, of=_collar_off_edge),
         Feature("ref_confidence", "low", 0.9, -1),
+        Feature("backdrop_missing", "lin", 0.0, -1),
     ),
     # An erasure's residue is its own question (did the original's overlay text go?), weighed on
     # its own measurements and fitted on erasure labels when a calibration has them.
