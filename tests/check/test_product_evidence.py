@@ -194,3 +194,33 @@ def test_a_cut_out_without_a_flat_backdrop_is_flagged():
     kept_scene = img.copy()
     kept_scene[:40] = 255
     assert _res(img, kept_scene, None, product, [], [])["backdrop_missing"] == 1.0
+
+
+def test_a_badge_kept_by_a_reframed_edit_is_residue():
+    """A new-background edit that moved everything a few pixels (benign framing) and kept the
+    original's badge: the badge is compared where the alignment carries it, not only in place."""
+    import cv2
+
+    img, product, _ = _photo()
+    badge = np.zeros_like(product)
+    badge[20:60, 200:300] = True
+    img[badge] = 250
+    for x in range(205, 295, 12):  # the badge's lettering: strokes the comparison can match
+        img[28:52, x : x + 4] = 20
+    scene_bg = _textured(*img.shape[:2], (70, 150, 80), 9)
+    t = np.float32([[1, 0, 6], [0, 1, 4]])
+
+    def edit_keeping(keep: np.ndarray) -> np.ndarray:
+        e = scene_bg.copy()
+        e[keep] = img[keep]
+        return cv2.warpAffine(e, t, e.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+
+    def carried(edit: np.ndarray) -> float:
+        ctx = build_context(
+            img, edit, None, product.astype(np.float32), [_box(200, 20, 300, 60)], [], "inpainted", product
+        )
+        assert not ctx.alignment.is_identity  # the test is about a moved frame
+        return residue.measure(ctx)["overlay_carried"]
+
+    assert carried(edit_keeping(product | badge)) > 0.6
+    assert carried(edit_keeping(product)) < 0.3

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from maskgate.check.model import ACTIVE_FILE, MODEL_FILE, LearnedModel, resolve_model_dir
+from maskgate.check.model import ACTIVE_FILE, MODEL_FILE, LearnedModel, load_scoring, resolve_model_dir
 from maskgate.check.verdict import Calibration, Scoring, decide
 from maskgate.core.types import CRITERIA
 from maskgate.learn.bounds import upper_bound
@@ -37,7 +37,7 @@ from maskgate.learn.train import REJECT_PRECISION, ModelChoice, auc, balanced_lo
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 HELD_OUT_SHARE = 0.2
-PACKAGED = "packaged calibration"
+PACKAGED = "packaged gate"
 
 
 class VersionError(ValueError):
@@ -253,11 +253,13 @@ class Retrained:
 
 
 def previous_scoring(root: str | Path) -> tuple[str, Calibration | LearnedModel]:
-    """What the gate scores with now: the active version, or the packaged calibration."""
+    """What the gate scores with now: the active version, or what the package ships."""
     d = Path(root)
     name = active_version(d) if d.is_dir() else None
     if name is None:
-        return PACKAGED, Calibration.load()
+        shipped = load_scoring(None)
+        assert isinstance(shipped, Calibration | LearnedModel)
+        return PACKAGED, shipped
     return name, LearnedModel.load(resolve_model_dir(d))
 
 

@@ -39,18 +39,13 @@ def measure(ctx: PairContext) -> dict:
     # 2. the original's overlays (text boxes outside its product): is their structure still there?
     around_o = dilate(ctx.mask_o, 4)
     ov = [m for m in (regions_mask((h, w), [r]) > 0 for r in ctx.text_o) if _outside_share(m, around_o) > 0.5]
-    carried = 0.0
-    if ov and ctx.alignment.is_identity:
-        # only the overlays' box is compared (padded past the 9-px window: same values as the frame)
-        ys, xs = np.nonzero(np.logical_or.reduce(ov))
-        box = (slice(max(ys.min() - 9, 0), ys.max() + 10), slice(max(xs.min() - 9, 0), xs.max() + 10))
-        go, ge = ctx.gray_orig[box], ctx.gray_edit[box]
-        ncc, _ = local_ncc(go, ge, 9)
-        strokes = local_sd(go) > 12  # where the original overlay has strokes
-        for m in ov:
-            sel = m[box] & ~prod_d[box] & strokes
-            if np.count_nonzero(sel) >= 30:
-                carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
+    # Compared where the overlays were in the frame and, when the product moved (a reframed edit
+    # moves everything with it), where the alignment carries them: a badge kept by a reframed
+    # edit is residue too.
+    carried = _carried(ctx.gray_orig, ctx.gray_edit, ov, prod_d)
+    if ov and not ctx.alignment.is_identity:
+        moved = [ctx.alignment.warp(m.astype(np.uint8), (h, w), nearest=True) > 0 for m in ov]
+        carried = max(carried, _carried(ctx.gray_orig_in_e, ctx.gray_edit, moved, prod_d))
     f["overlay_carried"] = carried
     f["ref_confidence"] = ctx.ref_confidence  # how far the comparisons with the product can be trusted
     # ... and text over the product, where the original had overlay text
@@ -82,6 +77,25 @@ def measure(ctx: PairContext) -> dict:
         f["collar_share"] = 0.0
         f["outline_on_edge"] = 2.0
     return f
+
+
+def _carried(go: np.ndarray, ge: np.ndarray, ov: list[np.ndarray], prod_d: np.ndarray) -> float:
+    """Largest mean structure match (local NCC, clipped at 0) of an overlay's strokes in ``go``
+    with the same place in ``ge``, off the product."""
+    if not ov or not np.logical_or.reduce(ov).any():
+        return 0.0
+    # only the overlays' box is compared (padded past the 9-px window: same values as the frame)
+    ys, xs = np.nonzero(np.logical_or.reduce(ov))
+    box = (slice(max(ys.min() - 9, 0), ys.max() + 10), slice(max(xs.min() - 9, 0), xs.max() + 10))
+    go, ge = go[box], ge[box]
+    ncc, _ = local_ncc(go, ge, 9)
+    strokes = local_sd(go) > 12  # where the original overlay has strokes
+    carried = 0.0
+    for m in ov:
+        sel = m[box] & ~prod_d[box] & strokes
+        if np.count_nonzero(sel) >= 30:
+            carried = max(carried, float(np.clip(ncc[sel], 0, 1).mean()))
+    return carried
 
 
 def overlay_text_kept(ctx: PairContext, masks_e: list[np.ndarray]) -> float:
