@@ -1,7 +1,8 @@
 """Does the gate generalize? Leave-one-source-out over training corpora, then held-out validation.
 
     python bench/generalize.py --train NAME=RESULTS:LABELS [...] --holdout NAME=RESULTS:LABELS [...]
-                               [--target-precision 0.98] [--out MODEL_DIR] [--model-class auto]
+                               [--target-precision 0.98] [--out MODEL_DIR] [--version NAME]
+                               [--model-class auto]
 
 RESULTS are `maskgate check` runs of the LABELS (any gate: the measurements do not depend on it).
 1. For every training source in turn, a model is trained on the OTHER training sources and
@@ -51,6 +52,9 @@ def main() -> None:
     ap.add_argument("--reject-precision", type=float, default=0.95)
     ap.add_argument("--model-class", default="auto")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--version", default=None, help="version name the model writes into each record it judges"
+    )
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out folds")
     args = ap.parse_args()
     train_sets = [_parse(s) for s in args.train]
@@ -64,6 +68,8 @@ def main() -> None:
     gate, n = _fit(train_sets, args.target_precision, args.model_class, args.reject_precision)
     print(f"trained on {', '.join(s[0] for s in train_sets)} ({n} pairs)")
     out = args.out or Path(tempfile.mkdtemp()) / "model"
+    if args.version:
+        gate.meta["version"] = args.version
     gate.save(out)
     print(f"model: {out}")
     for spec in args.holdout:
