@@ -173,10 +173,10 @@ def _template_fit(
             tm, (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))), interpolation=cv2.INTER_NEAREST
         )
         patch = lab_e[ey : ey + mw.shape[0], ex : ex + mw.shape[1]]
-        mw = mw[: patch.shape[0], : patch.shape[1]] > 0
-        if mw.sum() < 10 or float(np.linalg.norm(patch[mw].mean(axis=0) - mean_o)) > TEMPLATE_MAX_DE:
+        on = mw[: patch.shape[0], : patch.shape[1]] > 0
+        if on.sum() < 10 or float(np.linalg.norm(patch[on].mean(axis=0) - mean_o)) > TEMPLATE_MAX_DE:
             continue
-        best = (float(score), s, at)
+        best = (float(score), s, (int(at[0]), int(at[1])))
     if best is None or best[0] < TEMPLATE_MIN_SCORE:
         return None
     _, s, (ax, ay) = best

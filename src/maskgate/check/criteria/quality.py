@@ -85,7 +85,7 @@ def _local_means(
     for wt in weights:
         ws = cv2.resize(wt.astype(np.float32), size, interpolation=cv2.INTER_AREA)
         sw = cv2.GaussianBlur(ws, (0, 0), sigma / LOCAL_MEAN_STEP)
-        sv = cv2.GaussianBlur(small * ws[..., None], (0, 0), sigma / LOCAL_MEAN_STEP)
+        sv = cv2.GaussianBlur((small * ws[..., None]).astype(np.float32), (0, 0), sigma / LOCAL_MEAN_STEP)
         mean = sv / np.maximum(sw, 1e-4)[..., None]
         out.append((cv2.resize(mean, (w, h), interpolation=cv2.INTER_LINEAR), cv2.resize(sw, (w, h))))
     return out
