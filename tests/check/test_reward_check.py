@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from maskgate.check.reward import Backbone, RewardModel, RewardScoring, blend
-from maskgate.check.verdict import Calibration
 from maskgate.cli import app
 from maskgate.io.images import load_image
 from maskgate.io.manifest import PairSpec
@@ -31,7 +30,7 @@ def test_reward_changes_background_and_overall_only(trained, checker):
     reward_dir, labels = trained
     from maskgate.check.engine import Checker
 
-    with_reward = Checker(RewardScoring(Calibration.load(), RewardModel.load(reward_dir)))
+    with_reward = Checker(RewardScoring(checker.calibration, RewardModel.load(reward_dir)))
     for r in rows_from_labels(labels)[:2]:
         o, e = load_image(r.original, max_side=1024), load_image(r.edited, max_side=1024)
         spec = PairSpec(id=r.id, original=r.original, edited=r.edited, kind="inpainted")

@@ -4,7 +4,7 @@ the new model, which must be measurably better than the one before on pairs of u
 then a retraining on too few answers writes a worse model, which is not activated.
 
 The check here is the real runner (``run_check``: manifest, resume, records, evidence files) and
-the real scoring and verdict path (``load_scoring`` of the packaged calibration or of the models
+the real scoring and verdict path (``load_scoring`` of the packaged gate or of the models
 folder, ``verdict.decide``), but the measurements come from the manifest instead of the image
 models: the u2netp and PP-OCR passes cost seconds a pair, and the loop needs a few hundred pairs
 to learn from. The measurements are those of ``tests.learn.built``: a failure shows in one or two
@@ -200,22 +200,24 @@ def _quality(recs: dict, truth: dict) -> dict:
 
 
 def test_people_teach_the_gate(tmp_path):
-    """240 pairs of 60 products checked with the packaged calibration and all imported (24 gold);
+    """240 pairs of 60 products checked with the packaged gate and all imported (24 gold);
     three reviewers, two careful (3% of answers turned over) and one not (25%), two to an item;
     an admin adjudicates ten disputed items; ``learn --from-db --target-precision 0.9`` trains on
     what people said. Then both check 200 pairs of 50 unseen products. Measured (seeded, the same
-    every run): AUC of the criterion score against the truth, packaged -> learnt: residue
-    0.593 -> 0.937, quality 0.500 -> 0.996, comprehensibility 0.827 -> 1.000; automatic verdicts
-    right/wrong 63/52 -> 97/6. Asserted: every measured criterion's AUC at least 0.1 higher, at
-    least as many right automatic verdicts, and at most a quarter of the wrong ones."""
+    every run): AUC of the criterion score against the truth, packaged gate -> learnt: residue
+    0.571 -> 0.998, quality 0.787 -> 0.997, comprehensibility 0.473 -> 1.000; automatic verdicts
+    right/wrong 0/0 -> 182/2 (the packaged gate decides nothing on this source). Asserted: every
+    measured criterion's AUC at least 0.1 higher, more right automatic verdicts, and at most a
+    quarter of the packaged gate's wrong ones or 5% of the learnt gate's own."""
     runner = CliRunner()
     url = f"sqlite:///{tmp_path / 'review.db'}"
     rows = draw_rows(240, seed=30)
     truth = {r.id: r for r in rows}
 
-    # check, with the packaged calibration
+    # check, with the packaged gate
     first = _judged(_world(tmp_path / "set", rows).parent / "run0")
-    assert all(r.model_version is None for r in first.values())
+    shipped = load_scoring(None).version  # the packaged gate names itself in every record
+    assert shipped and all(r.model_version == shipped for r in first.values())
 
     # review import: every pair, two reviewers each; 24 pairs are gold with their known answer
     gold_ids = [r.id for r in rows[::10]]
@@ -275,7 +277,7 @@ def test_people_teach_the_gate(tmp_path):
     assert got.adjudicated == 10 and got.gold == 24 and got.consensus > 100
     assert got.weights and min(got.weights.values()) < max(got.weights.values())  # carol weighs less
 
-    # learn --from-db: a new version, compared on held-out pairs with the packaged calibration
+    # learn --from-db: a new version, compared on held-out pairs with the packaged gate
     models = tmp_path / "models"
     res = runner.invoke(
         app, ["learn", "--from-db", "--db", url, "--out", str(models), "--target-precision", "0.9"]
@@ -284,7 +286,7 @@ def test_people_teach_the_gate(tmp_path):
     assert "wrote" in res.output and ": activated" in res.output, res.output
     assert (models / "ACTIVE").read_text().strip() == "v0001"
 
-    # check again with the new model, on pairs of unseen products; the packaged calibration beside it
+    # check again with the new model, on pairs of unseen products; the packaged gate beside it
     unseen = draw_rows(200, seed=31, prefix="unseen")
     u_truth = {r.id: r for r in unseen}
     _world(tmp_path / "unseen", unseen)
@@ -306,7 +308,11 @@ def test_people_teach_the_gate(tmp_path):
     )
     for c in MEASURED:
         assert after["auc"][c] >= before["auc"][c] + 0.1, (c, before, after)
-    assert after["right"] >= before["right"] and 4 * after["wrong"] <= before["wrong"], (before, after)
+    # the packaged gate vouches for nothing on a new source (it may decide nothing at all); the
+    # learnt one decides, and at most a quarter of the packaged gate's wrong verdicts or 5% of its own
+    decided = after["right"] + after["wrong"]
+    assert after["right"] > before["right"], (before, after)
+    assert after["wrong"] <= max(before["wrong"] / 4, 0.05 * decided), (before, after)
 
     # the review app says which model judged each item: import the new run and look
     runner.invoke(
