@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -31,6 +30,7 @@ from maskgate.core.record import PairRecord
 from maskgate.core.types import VERDICTS
 from maskgate.io import uri
 from maskgate.io.images import ImageReadError, load_image, save_image, shape_problem
+from maskgate.io.lock import exclusive
 from maskgate.io.manifest import PairSpec, read_manifest
 from maskgate.io.store import Format, ResultStore, local_dir, local_done_ids, open_store
 from maskgate.scale.engine import Engine
@@ -42,24 +42,14 @@ class RunBusyError(RuntimeError):
     """Another run is writing to the same output folder: two writers would duplicate pairs."""
 
 
-@contextmanager
 def _exclusive(out_dir: Path):
-    """Hold a lock on ``out_dir`` for the run. POSIX record locks (lockf) belong to the process, are
-    not inherited by the forked workers, and vanish with the process, so a run killed with -9 never
-    leaves a stale lock behind."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock, as before
-        yield
-        return
-    with (out_dir / ".lock").open("a") as fh:
-        try:
-            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            raise RunBusyError(
-                f"another `maskgate check` is writing to {out_dir}; wait for it or use another --out"
-            ) from e
-        yield
+    """Hold a lock on ``out_dir`` for the run (``io.lock``: none survives a run killed with -9)."""
+    return exclusive(
+        out_dir / ".lock",
+        lambda: RunBusyError(
+            f"another `maskgate check` is writing to {out_dir}; wait for it or use another --out"
+        ),
+    )
 
 
 @dataclass

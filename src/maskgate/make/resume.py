@@ -36,14 +36,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from maskgate import __version__
 from maskgate.io import uri
+from maskgate.io.lock import exclusive
 from maskgate.io.store import can_append
 from maskgate.io.targets import TargetError
 from maskgate.make.batch import Src, Targets
@@ -337,20 +337,11 @@ def _remove_leftovers(out_dir: Path) -> None:
             p.unlink(missing_ok=True)
 
 
-@contextmanager
-def _exclusive(out_dir: Path) -> Iterator[None]:
-    """Hold a lock on ``out_dir`` for the run, as ``check`` does: a POSIX record lock belongs to
-    the process and vanishes with it, so a run killed with -9 leaves none behind."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock
-        yield
-        return
-    with (out_dir / LOCK).open("a") as fh:
-        try:
-            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            raise ResumeError(
-                f"another maskgate make command is writing to {out_dir}; wait for it or use another --out"
-            ) from e
-        yield
+def _exclusive(out_dir: Path) -> AbstractContextManager[None]:
+    """Hold a lock on ``out_dir`` for the run, as ``check`` does (``io.lock``)."""
+    return exclusive(
+        out_dir / LOCK,
+        lambda: ResumeError(
+            f"another maskgate make command is writing to {out_dir}; wait for it or use another --out"
+        ),
+    )

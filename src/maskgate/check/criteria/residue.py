@@ -82,10 +82,12 @@ def measure(ctx: PairContext) -> dict:
 def _carried(go: np.ndarray, ge: np.ndarray, ov: list[np.ndarray], prod_d: np.ndarray) -> float:
     """Largest mean structure match (local NCC, clipped at 0) of an overlay's strokes in ``go``
     with the same place in ``ge``, off the product."""
-    if not ov or not np.logical_or.reduce(ov).any():
+    if not ov:
+        return 0.0
+    ys, xs = np.nonzero(np.logical_or.reduce(ov))
+    if not len(ys):
         return 0.0
     # only the overlays' box is compared (padded past the 9-px window: same values as the frame)
-    ys, xs = np.nonzero(np.logical_or.reduce(ov))
     box = (slice(max(ys.min() - 9, 0), ys.max() + 10), slice(max(xs.min() - 9, 0), xs.max() + 10))
     go, ge = go[box], ge[box]
     ncc, _ = local_ncc(go, ge, 9)
