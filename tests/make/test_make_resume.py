@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import fsspec
@@ -21,6 +19,7 @@ import numpy as np
 import pytest
 from make_synth import product_scene
 from PIL import Image
+from tests.conftest import kill_midway
 
 from maskgate.io import uri
 from maskgate.io.images import load_image, save_image
@@ -300,16 +299,7 @@ def test_a_mask_run_killed_mid_way_resumes_to_the_files_of_an_uninterrupted_run(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None and _entries(out) < 3:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run ended before it could be killed mid-way"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_midway(proc, lambda: _entries(out) >= 3)
     done = _entries(out)
     assert 3 <= done < 12
     stamps = _mtimes(out)

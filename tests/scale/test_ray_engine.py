@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -23,6 +21,7 @@ from maskgate.io.store import open_store
 from maskgate.scale.engine import Engine
 from tests.check.conftest import add_overlays, compose, product, scene
 from tests.check.standin import stand_in
+from tests.conftest import kill_midway
 
 ray = pytest.importorskip("ray", reason="the Ray engine is an optional extra: pip install 'maskgate[ray]'")
 pytest.importorskip("ray.data")
@@ -102,6 +101,7 @@ import ray
 from maskgate.check.runner import run_check
 from maskgate.scale.engine import Engine
 from tests.check.standin import stand_in
+from tests.conftest import kill_midway
 ray.init(address=sys.argv[3], log_to_driver=False)
 run_check(sys.argv[1], sys.argv[2], progress=False, checker_factory=stand_in,
           engine=Engine("ray", 2, address=sys.argv[3], batch_size=1), fmt=sys.argv[4],
@@ -134,18 +134,7 @@ def test_a_ray_run_killed_mid_way_resumes_to_one_record_per_pair(cluster, tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_RUN, str(manifest), f"file://{out}", cluster, fmt], env=env, cwd=ROOT
     )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            if out.exists() and len(_ids(out, fmt)) >= 2:
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the run ended before it could be killed mid-way"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_midway(proc, lambda: out.exists() and len(_ids(out, fmt)) >= 2, poll=0.05)
     before = _ids(out, fmt)
     assert 2 <= len(before) < n and len(set(before)) == len(before)
 
@@ -315,16 +304,7 @@ def test_a_make_run_on_ray_killed_mid_way_resumes_to_the_local_engines_files(
         stderr=subprocess.DEVNULL,
     )
     out = tmp_path / "out"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None and len(_journaled(out)) < 3:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run ended before it could be killed mid-way"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_midway(proc, lambda: len(_journaled(out)) >= 3)
     finished = _journaled(out)
     assert 3 <= len(finished) < n
     cut = out / finished[0]
