@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -44,7 +45,9 @@ def floor(pairs, max_side: int, workers: int) -> float:
             floor_pair(p, max_side)
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=(threads,)) as pool:
+        # from a fork server, as the check's workers come (check/runner.py says why)
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(threads,)) as pool:
             list(pool.map(floor_pair, pairs, [max_side] * len(pairs)))
     return time.perf_counter() - t0
 

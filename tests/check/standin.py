@@ -58,6 +58,8 @@ class StandInChecker:
                 "mask_max": None if mask is None else int(mask.max()),
                 "mask_shape": None if mask is None else list(mask.shape),
                 "pid": os.getpid(),
+                "mark": os.environ.get("STANDIN_MARK"),
+                "cwd": os.getcwd(),
             },
             {n: evidence_path(pair.id, "residue", n) for n in images},
         )

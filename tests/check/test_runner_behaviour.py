@@ -266,3 +266,62 @@ def test_ids_that_differ_only_in_unsafe_characters_keep_their_own_evidence(tmp_p
     for p in heat.values():
         f = (tmp_path / "out" / p).resolve()
         assert f.is_file() and (tmp_path / "out" / "evidence") in f.parents
+
+
+def test_workers_see_the_runs_environment_and_folder_as_they_are_now(tmp_path, monkeypatch):
+    # Workers come from a fork server that started with the first pool; a model folder set, or a
+    # folder changed into, after that must still reach them, as it would reach a forked worker.
+    o = _img(tmp_path / "o.png", 100)
+    rows = [{"id": f"p{i}", "original": o, "edited": _img(tmp_path / f"e{i}.png", 90 + i)} for i in range(4)]
+    m = _manifest(tmp_path, rows)
+    monkeypatch.setenv("STANDIN_MARK", "first")
+    run_check(m, tmp_path / "one", workers=2, progress=False, checker_factory=stand_in)
+    monkeypatch.setenv("STANDIN_MARK", "second")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    run_check(m, tmp_path / "two", workers=2, progress=False, checker_factory=stand_in)
+    for out, mark, cwd in (("one", "first", None), ("two", "second", str(tmp_path / "sub"))):
+        ev = [r["criteria"]["residue"]["evidence"] for r in _records(tmp_path / out)]
+        assert {e["mark"] for e in ev} == {mark}
+        assert len({e["pid"] for e in ev}) >= 1
+        if cwd:
+            assert {e["cwd"] for e in ev} == {cwd}
+
+
+REAL_RUN = """
+import sys
+from maskgate.check.runner import run_check
+s = run_check(sys.argv[1], sys.argv[2], workers=2, progress=False)
+print(s.done, s.counts)
+"""
+
+
+def test_a_pool_of_real_checkers_with_the_packaged_gate_finishes(tmp_path, u2netp):
+    # The run's process loads the scoring once before its workers start (a bad model fails
+    # there); the packaged gate's LightGBM boosters leave an OpenMP pool behind, and workers
+    # forked from that process hung for ever in their own Booster() load.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(3):
+        rgb = np.full((96, 128, 3), 235, np.uint8)
+        cv2.circle(rgb, (64, 48), 30, tuple(int(v) for v in rng.integers(0, 200, 3)), -1)
+        cv2.imwrite(str(tmp_path / f"o{i}.png"), rgb)
+        cv2.imwrite(str(tmp_path / f"e{i}.png"), rgb)
+        rows.append({"id": f"p{i}", "original": f"o{i}.png", "edited": f"e{i}.png"})
+    m = _manifest(tmp_path, rows)
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-c", REAL_RUN, str(m), str(tmp_path / "out")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    recs = _records(tmp_path / "out")
+    assert sorted(x["id"] for x in recs) == ["p0", "p1", "p2"]
+    assert all(x["verdict"] != "error" for x in recs), [x.get("error") for x in recs]

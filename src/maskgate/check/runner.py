@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import os
 import sys
 import threading
@@ -207,21 +208,69 @@ def build_checker(calibration=None) -> Checker:
 def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     """A parent killed with SIGKILL cannot shut its pool down, and the workers, each holding the
     models in memory, would wait on their task queue for ever (siblings keep the pipe open). So
-    each worker watches for being orphaned and leaves."""
+    each worker watches the run's process and leaves when it is gone. Watched by a pidfd, which
+    turns readable when that process ends (a zombie included): a worker's own parent is the fork
+    server (see ``_pool``), which lives on while any worker holds its pipe."""
+    import select
+
+    try:
+        fd = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # not Linux >= 5.3: poll for the pid instead
+        fd = None
+        if os.getppid() != parent and not _alive(parent):
+            os._exit(1)
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every)
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(parent):
+                time.sleep(every)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init_worker(factory, calibration, threads: int, parent: int) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _init_worker(factory, calibration, threads: int, parent: int, env: dict[str, str], cwd: str) -> None:
+    """``env`` and ``cwd``: the run's, as they are now; the fork server holds those of the moment
+    it started (a model folder set later, a relative path)."""
     global _worker_checker
     _exit_with_parent(parent)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
     os.environ["MASKGATE_THREADS"] = str(threads)
     _worker_checker = factory(calibration)
+
+
+# Workers come from a fork server, not forked from the run's process: that process has loaded the
+# scoring once already (so a bad model fails before any worker starts), and LightGBM's boosters
+# start an OpenMP thread pool there; libgomp's state does not survive fork(), and a forked worker
+# then hangs for ever in its own Booster() (seen with the packaged gate and --workers 2). The fork
+# server is a fresh interpreter that imported the engine and loaded no model, so forking from it
+# is safe and a worker still starts in well under a second.
+_PRELOAD = ["maskgate.check.runner"]
+
+
+def _pool(workers: int, factory, calibration, threads: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(factory, calibration, threads, os.getpid(), dict(os.environ), os.getcwd()),
+    )
 
 
 def _work(spec: PairSpec, out_dir: Path | str) -> PairRecord:
@@ -247,9 +296,7 @@ def _run_pool(todo: list[PairSpec], out_dir: Path | str, workers: int, factory, 
     queue = list(reversed(todo))
     while queue:
         suspects: list[PairSpec] = []
-        with ProcessPoolExecutor(
-            workers, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())
-        ) as pool:
+        with _pool(workers, factory, calibration, threads) as pool:
             pending: dict = {}
             try:
                 while queue or pending:
@@ -264,9 +311,7 @@ def _run_pool(todo: list[PairSpec], out_dir: Path | str, workers: int, factory, 
             except BrokenProcessPool:
                 suspects = list(pending.values())
         for spec in suspects:
-            with ProcessPoolExecutor(
-                1, initializer=_init_worker, initargs=(factory, calibration, threads, os.getpid())
-            ) as alone:
+            with _pool(1, factory, calibration, threads) as alone:
                 try:
                     emit(alone.submit(_work, spec, out_dir).result())
                 except BrokenProcessPool as e:
