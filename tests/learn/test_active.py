@@ -57,3 +57,57 @@ def test_fallbacks():
     assert priority(PairRecord.from_json(raw())) == NO_SCORE_PRIORITY
     assert priority(PairRecord.from_json({**raw(), "score": 7})) == pytest.approx(0.5)  # clipped to [0, 1]
     assert priority(PairRecord.from_json({**raw(), "score": float("nan")})) == NO_SCORE_PRIORITY
+
+
+class _Stub:
+    """A scoring (``check.verdict.Scoring``) whose P(pass) is a feature the record carries."""
+
+    def __init__(self, accept: float, reject: float) -> None:
+        from maskgate.check.verdict import Thresholds
+
+        self.thresholds = {c: Thresholds(0.5, accept, reject) for c in ("residue", "quality")}
+
+    def scorer(self, criterion, kind):
+        return criterion
+
+    def probability(self, key, feats):
+        return float(feats["p"])
+
+
+def _measured(**p):
+    return PairRecord.from_json(
+        {
+            "id": "m",
+            "verdict": "review",
+            "criteria": {k: {"pass": v >= 0.5, "score": v, "evidence": {"p": v}} for k, v in p.items()},
+        }
+    )
+
+
+def test_a_model_asks_first_about_pairs_next_to_its_accept_boundary():
+    from maskgate.learn.active import information, rescored, verdict_closeness
+
+    # A gate that accepts nothing yet (accept "never", 1.01): of two pairs equally far from every
+    # criterion's decide threshold, its surest would-be accept teaches the accept bound and comes
+    # first; the sure fail is far from any accept.
+    never = _Stub(accept=1.01, reject=0.3)
+    sure, sure_fail = _measured(residue=0.98, quality=0.98), _measured(residue=0.02, quality=0.02)
+    assert information(sure, scoring=never) > information(sure_fail, scoring=never)
+    assert verdict_closeness(rescored(sure, never)) == pytest.approx(1 - 0.03)
+    # Once the gate accepts above 0.9, the pair just under that line is the one to ask about,
+    # and one just over it as much: both sides of the line teach where it belongs.
+    gate = _Stub(accept=0.9, reject=0.1)
+    near, over, far = (
+        _measured(residue=0.88, quality=0.95),
+        _measured(residue=0.92, quality=0.95),
+        _measured(residue=0.7, quality=0.95),
+    )
+    assert verdict_closeness(rescored(near, gate)) == pytest.approx(1 - 0.02)
+    assert verdict_closeness(rescored(over, gate)) == pytest.approx(1 - 0.02)
+    assert verdict_closeness(rescored(near, gate)) > verdict_closeness(rescored(far, gate))
+    # The lowest criterion decides: a pair whose quality is sure to fail is far from an accept,
+    # however sure its residue is.
+    assert verdict_closeness(rescored(_measured(residue=0.99, quality=0.12), gate)) == pytest.approx(1 - 0.78)
+    # Without a model the term is absent (the record's own scores, no verdict thresholds).
+    assert information(sure) == pytest.approx(information(sure, scoring=None))
+    assert verdict_closeness({}) == 0.0

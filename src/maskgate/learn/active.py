@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from maskgate.check.scoring import scorer
+from maskgate.check.verdict import Thresholds
 from maskgate.core.record import PairRecord
 from maskgate.core.types import CRITERIA
 
@@ -68,13 +69,25 @@ def priority(record: PairRecord, thresholds: Mapping[str, float] | None = None) 
 # The queue asks what teaches most. Beside the closest call (above), an item teaches more when its
 # criteria point different ways (one passes surely, another fails: the scorers disagree on the
 # pair) and when the people who already answered it disagree with the model (the model is wrong
-# there, or the people are; either way a further answer settles it). The three add up:
+# there, or the people are; either way a further answer settles it), and when the pair is near the accept rule (below).
+# They add up:
 #
-#     information = priority + W_CRITERIA * split + W_REVIEWERS * against
+#     information = priority + W_CRITERIA * split + W_REVIEWERS * against + W_VERDICT * verdict
 #
 # split: the share of the judged criteria on the minority side of pass/fail, doubled (0: all
 # agree, 1: an even split); against: the share of earlier answers whose overall answer differs
 # from the model's (the model says acceptable when every judged score clears its threshold).
+# verdict (only when re-scored by a model, whose scorers carry accept thresholds): 1 - the pair's
+# distance to the accept boundary, min over judged criteria of (score - accept threshold). The
+# closest criterion call teaches each scorer; this term teaches the accept rule. An automatic
+# accept is granted only where labelled pairs vouch for its confidence bound (learn.bounds), and
+# the pairs that can vouch are the ones the model would accept next; a gate that accepts nothing
+# yet reads its "never" threshold (1.01) as the boundary, so its surest pairs come first. Only the
+# accept side: an accept mistake ships a bad image, and the other terms already favour defects
+# (a failing criterion is on the minority side); with both boundaries weighed, the pairs sure to
+# fail (one criterion suffices, so they are many) filled the first batches and the accept region
+# stayed unlabelled. Its weight (1.0, the largest) and the one-sided choice were set on the
+# learning curve of one corpus (dbB) and checked on another (docs/benchmarks.md).
 # Then diversity: the queue is ordered in windows of ``WINDOW`` items, and within one the next
 # item is the most informative after a discount of ``DIVERSITY`` times its similarity to an item
 # already placed (maximal marginal relevance), so one batch is not fifty near-duplicates. Two
@@ -84,6 +97,7 @@ def priority(record: PairRecord, thresholds: Mapping[str, float] | None = None) 
 
 W_CRITERIA = 0.5
 W_REVIEWERS = 0.5
+W_VERDICT = 1.0  # information stays at most 3.0, below review.priority.AUDIT_PRIORITY
 DIVERSITY = 0.5
 WINDOW = 200
 SCALE = 0.1
@@ -95,16 +109,11 @@ def criterion_scores(
     """Judged criterion -> (P(pass), decide threshold): from the record, or re-scored from its
     stored measurements by ``scoring`` (a ``verdict.Scoring``: after ``learn``, the queue then
     asks by the new model's doubts)."""
+    if scoring is not None:
+        return {name: (s, float(t.decide)) for name, (s, t) in rescored(record, scoring).items()}
     out = {}
     for name, crit in record.criteria.items():
         if crit.passed is None:
-            continue
-        if scoring is not None:
-            key = scoring.scorer(name, record.kind)
-            out[name] = (
-                float(scoring.probability(key, crit.measurements())),
-                float(scoring.thresholds[key].decide),
-            )
             continue
         s = _score(crit.score)
         if s is not None:
@@ -128,6 +137,27 @@ def against_model(scores: Mapping[str, tuple[float, float]], answers: Sequence[b
     return sum(a != model_ok for a in answers) / len(answers)
 
 
+def rescored(record: PairRecord, scoring) -> dict[str, tuple[float, Thresholds]]:
+    """Judged criterion -> (P(pass) under ``scoring`` from the stored measurements, its scorer's
+    thresholds)."""
+    out = {}
+    for name, crit in record.criteria.items():
+        if crit.passed is None:
+            continue
+        key = scoring.scorer(name, record.kind)
+        out[name] = (float(scoring.probability(key, crit.measurements())), scoring.thresholds[key])
+    return out
+
+
+def verdict_closeness(scored: Mapping[str, tuple[float, Thresholds]]) -> float:
+    """1 - the distance of a re-scored pair (``rescored``) to its accept boundary (see the
+    comment above), in [0, 1]; 0 without a judged criterion."""
+    if not scored:
+        return 0.0
+    to_accept = min(s - float(t.accept) for s, t in scored.values())
+    return max(0.0, 1.0 - abs(to_accept))
+
+
 def information(
     record: PairRecord,
     thresholds: Mapping[str, float] | None = None,
@@ -136,13 +166,24 @@ def information(
 ) -> float:
     """Expected information of asking a person about ``record`` (see the comment above);
     ``answers``: the overall answers people already gave."""
-    scores = criterion_scores(record, thresholds, scoring)
+    scored = rescored(record, scoring) if scoring is not None else None
+    scores = (
+        {n: (s, float(t.decide)) for n, (s, t) in scored.items()}
+        if scored is not None
+        else criterion_scores(record, thresholds)
+    )
     if scores:
         base = 1.0 - min(abs(s - t) for s, t in scores.values())
     else:
         m = uncertainty_margin(record, thresholds)
         base = NO_SCORE_PRIORITY if m is None else 1.0 - m
-    return round(base + W_CRITERIA * criteria_split(scores) + W_REVIEWERS * against_model(scores, answers), 6)
+    return round(
+        base
+        + W_CRITERIA * criteria_split(scores)
+        + W_REVIEWERS * against_model(scores, answers)
+        + (W_VERDICT * verdict_closeness(scored) if scored is not None else 0.0),
+        6,
+    )
 
 
 def score_vector(record: PairRecord) -> np.ndarray | None:

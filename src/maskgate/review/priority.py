@@ -22,8 +22,8 @@ from maskgate.review.schema import Answer, Item, Slot
 
 IT, S, AN = Item.__table__, Slot.__table__, Answer.__table__
 # Audit items drawn from the decided pairs come first in the queue, above any information value
-# (at most 2, see maskgate.learn.active): an audit nobody answers measures nothing.
-AUDIT_PRIORITY = 3.0
+# (at most 3, see maskgate.learn.active): an audit nobody answers measures nothing.
+AUDIT_PRIORITY = 4.0
 
 
 def reprioritize(
