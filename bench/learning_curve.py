@@ -1,7 +1,7 @@
 """Do people teach the gate faster in the queue's order than in a random one?
 
     python bench/learning_curve.py --set NAME=RESULTS:LABELS[:PRODUCT] [...] [--steps 0,50,100,200,500]
-                                   [--error-rate 0.05] [--seeds 5] [--hold-out 0.34]
+                                   [--error-rate 0.05] [--overlap 1] [--seeds 5] [--hold-out 0.34]
                                    [--target-precision 0.98] [--reject-precision 0.95]
                                    [--json docs/learning_curve.json] [--svg docs/learning_curve.svg]
 
@@ -13,12 +13,16 @@ measurements). PRODUCT says what a product is: a label field (default ``group``)
    the rest is the pool reviewers label from.
 2. Simulated reviewers label the pool step by step, up to each of ``--steps`` labels; each label
    they give (every criterion's and the overall one) is turned over with probability
-   ``--error-rate``, independently (the mistakes people make).
+   ``--error-rate``, independently (the mistakes people make). With ``--overlap N``, N reviewers
+   answer each pair, as the review app's overlap does: a label they all give stands, a split one
+   goes to an adjudicator who errs at the same rate; the answers it cost are recorded too.
 3. Two orders: the queue's (``learn.active.information`` on each unlabelled record, re-scored by the
-   model trained at the step before, then ``diverse_order``: what ``review prioritize`` does after
-   ``learn``), and random (``--seeds`` seeded shuffles; mean, min and max reported).
+   model of the step before, then ``diverse_order``: what ``review prioritize --model`` does with
+   the model ``learn`` wrote; at the first step the packaged gate), and random (``--seeds`` seeded
+   shuffles; mean, min and max reported). Each seed's reviewers answer each pair the same way in
+   both orders.
 4. After each step, the same training as `maskgate learn` (``learn.train.train``) on the labelled
-   pool; 0 labels is the packaged calibration. The model is measured on the held-out products
+   pool; 0 labels is the packaged gate (what `maskgate check` scores with). The model is measured on the held-out products
    against their true labels: accept precision, the share of good edits accepted, per-criterion
    F1 of catching failures.
 
@@ -39,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from maskgate.check.verdict import Calibration, decide
+from maskgate.check.model import load_scoring
+from maskgate.check.verdict import decide
 from maskgate.core.record import PairRecord, read_records
 from maskgate.core.types import CRITERIA
 from maskgate.learn.active import diverse_order, information, score_vector
@@ -83,6 +88,30 @@ def noisy(row: LabelledFeatures, rate: float, rng: np.random.Generator) -> Label
     }
     acceptable = not row.acceptable if rng.random() < rate else row.acceptable
     return replace(row, labels=labels, acceptable=acceptable)
+
+
+def answered(
+    row: LabelledFeatures, rate: float, overlap: int, rng: np.random.Generator
+) -> tuple[LabelledFeatures, int]:
+    """The labels a pair ends with when ``overlap`` reviewers who err at ``rate`` answer it, as
+    the review app runs overlap: where they are unanimous their answer stands, otherwise an
+    adjudicator (erring at the same rate) decides. Also: the answers it cost."""
+    if overlap <= 1:
+        return noisy(row, rate, rng), 1
+    votes = [noisy(row, rate, rng) for _ in range(overlap)]
+    adj = noisy(row, rate, rng)
+    split = False
+
+    def settle(vals: list, judge):
+        nonlocal split
+        if all(v == vals[0] for v in vals):
+            return vals[0]
+        split = True
+        return judge
+
+    labels = {c: settle([v.labels[c] for v in votes], adj.labels[c]) for c in row.labels}
+    acceptable = settle([v.acceptable for v in votes], adj.acceptable)
+    return replace(row, labels=labels, acceptable=acceptable), overlap + int(split)
 
 
 def measure(scoring, rows: list[LabelledFeatures]) -> dict:
@@ -133,20 +162,21 @@ TARGET = {"accept": 0.98, "reject": 0.95}  # set from the command line
 def fit(rows: list[LabelledFeatures]):
     try:
         return train(rows, TARGET["accept"], reject_precision=TARGET["reject"]), None
-    except ValueError as e:  # too few groups for held-out thresholds: the packaged calibration stays
-        return Calibration.load(), str(e)
+    except ValueError as e:  # too few groups for held-out thresholds: the packaged gate stays
+        return load_scoring(None), str(e)
 
 
-def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, log) -> list[dict]:
+def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, overlap: int, log) -> list[dict]:
     rng = np.random.default_rng(seed)
-    noisy_rows = {i: noisy(rows[i], rate, rng) for i in pool}  # each pair's one reviewer answer
+    # each pair's answers, drawn once per seed: both orders see the same reviewers
+    given = {i: answered(rows[i], rate, overlap, rng) for i in pool}
+    noisy_rows = {i: g[0] for i, g in given.items()}
     shuffled = list(pool)
     np.random.default_rng(1000 + seed).shuffle(shuffled)
     labelled: list[int] = []
-    scoring = Calibration.load()
+    scoring = load_scoring(None)
     out = []
-    for n in steps:
-        n = min(n, len(pool))
+    for n in sorted({min(n, len(pool)) for n in steps}):  # steps past the pool are all of it, once
         if n > len(labelled):
             left = [i for i in pool if i not in set(labelled)]
             nxt = (
@@ -161,7 +191,7 @@ def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, log
                 f"  {order} seed {seed}: {n} labels, trained in {time.perf_counter() - t0:.1f} s{' (' + note + ')' if note else ''}"
             )
         fig = measure(scoring, [rows[i] for i in held])
-        out.append({"labels": n, **fig})
+        out.append({"labels": n, "answers": sum(given[i][1] for i in labelled), **fig})
     return out
 
 
@@ -222,7 +252,9 @@ def plot(figures: dict, path: Path) -> None:
         )
         .resolve_scale(y="independent")
         .properties(
-            title=f"held-out products; reviewers err at {figures['error_rate']:.0%}; accept target "
+            title=f"held-out products; reviewers err at {figures['error_rate']:.0%}"
+            + (f", {figures['overlap']} per pair" if figures.get("overlap", 1) > 1 else "")
+            + "; accept target "
             f"{figures.get('target_precision')}; mean and range over {figures['seeds']} runs per order"
         )
     )
@@ -234,6 +266,9 @@ def main() -> None:
     ap.add_argument("--set", action="append", required=True, help="NAME=RESULTS:LABELS[:PRODUCT]")
     ap.add_argument("--steps", default="0,50,100,200,500")
     ap.add_argument("--error-rate", type=float, default=0.05)
+    ap.add_argument(
+        "--overlap", type=int, default=1, help="reviewers per pair; a split answer goes to an adjudicator"
+    )
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--hold-out", type=float, default=0.34)
     ap.add_argument("--target-precision", type=float, default=0.98, help="as `maskgate learn`'s")
@@ -257,6 +292,7 @@ def main() -> None:
         "target_precision": args.target_precision,
         "reject_precision": args.reject_precision,
         "error_rate": args.error_rate,
+        "overlap": args.overlap,
         "seeds": args.seeds,
         "hold_out": args.hold_out,
         "sets": {},
@@ -273,10 +309,12 @@ def main() -> None:
             f"{name}: {len(rows)} labelled pairs, {len(set(products.values()))} products; held out {len(held_products)} products ({len(held)} pairs), pool {len(pool)}"
         )
         queue = [
-            curve(rows, recs, pool, held, steps, "queue", s, args.error_rate, log) for s in range(args.seeds)
+            curve(rows, recs, pool, held, steps, "queue", s, args.error_rate, args.overlap, log)
+            for s in range(args.seeds)
         ]
         rand = [
-            curve(rows, recs, pool, held, steps, "random", s, args.error_rate, log) for s in range(args.seeds)
+            curve(rows, recs, pool, held, steps, "random", s, args.error_rate, args.overlap, log)
+            for s in range(args.seeds)
         ]
         figures["sets"][name] = {
             "results": str(res),

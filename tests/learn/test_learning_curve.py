@@ -37,6 +37,24 @@ def test_reviewer_errors_come_at_the_stated_rate():
     assert all(lc.noisy(r, 0.0, rng) == r for r in rows[:20])
 
 
+def test_two_reviewers_and_an_adjudicator_err_less_than_one_and_cost_their_answers():
+    lc = _bench()
+    rows = draw_rows(400, seed=4)
+    rng = np.random.default_rng(1)
+    got = [lc.answered(r, 0.1, 2, rng) for r in rows]
+    wrong = sum(
+        g.labels[c] != r.labels[c]
+        for (g, _), r in zip(got, rows, strict=True)
+        for c in ("residue", "quality")
+    )
+    # wrong when both err alike (0.01) or they split and the adjudicator errs (0.18 x 0.1)
+    assert 0.015 < wrong / (2 * len(rows)) < 0.045
+    costs = [n for _, n in got]
+    assert set(costs) <= {2, 3} and 2 < np.mean(costs) < 3  # an adjudication is one more answer
+    assert all(lc.answered(r, 0.0, 2, rng) == (r, 2) for r in rows[:20])
+    assert all(lc.answered(r, 0.0, 1, rng) == (r, 1) for r in rows[:20])
+
+
 def test_curve_end_to_end(tmp_path):
     labels, results = write_set(tmp_path / "set", draw_rows(160, seed=1))
     out_json, out_svg = tmp_path / "lc.json", tmp_path / "lc.svg"
@@ -79,5 +97,6 @@ def test_curve_end_to_end(tmp_path):
             for e in run:
                 assert e["accepted"] <= fig["held_out_pairs"]
                 assert 0 <= e["good_accepted"] <= 1
+                assert e["answers"] == e["labels"]  # one reviewer a pair
     assert "<svg" in out_svg.read_text()
     assert "drawn queue" in r.stderr and "labels:" in r.stderr  # progress and figures as it goes
