@@ -3,7 +3,7 @@
     python bench/learning_curve.py --set NAME=RESULTS:LABELS[:PRODUCT] [...] [--steps 0,50,100,200,500]
                                    [--error-rate 0.05] [--overlap 1] [--seeds 5] [--hold-out 0.34]
                                    [--target-precision 0.98] [--reject-precision 0.95]
-                                   [--json docs/learning_curve.json] [--svg docs/learning_curve.svg]
+                                   [--activation better|always] [--json docs/learning_curve.json] [--svg docs/learning_curve.svg]
 
 RESULTS is a `maskgate check` run of LABELS; nothing is re-checked (learning is on the stored
 measurements). PRODUCT says what a product is: a label field (default ``group``) or ``id-prefix``
@@ -17,14 +17,18 @@ measurements). PRODUCT says what a product is: a label field (default ``group``)
    answer each pair, as the review app's overlap does: a label they all give stands, a split one
    goes to an adjudicator who errs at the same rate; the answers it cost are recorded too.
 3. Two orders: the queue's (``learn.active.information`` on each unlabelled record, re-scored by the
-   model of the step before, then ``diverse_order``: what ``review prioritize --model`` does with
-   the model ``learn`` wrote; at the first step the packaged gate), and random (``--seeds`` seeded
+   model active after the step before, then ``diverse_order``: what ``review prioritize --model``
+   does after ``learn --from-db``; at the first step the packaged gate), and random (``--seeds`` seeded
    shuffles; mean, min and max reported). Each seed's reviewers answer each pair the same way in
    both orders.
-4. After each step, the same training as `maskgate learn` (``learn.train.train``) on the labelled
-   pool; 0 labels is the packaged gate (what `maskgate check` scores with). The model is measured on the held-out products
-   against their true labels: accept precision, the share of good edits accepted, per-criterion
-   F1 of catching failures.
+4. After each step, the gate is retrained on the labelled pool, as `maskgate learn --from-db`
+   does it (``--activation better``, the default): trained (``learn.train.train``) on the labelled
+   pairs outside a held-out hash draw of their groups, it replaces the active model only when its
+   held-out log-loss there is lower (``learn.versions.is_better``). ``--activation always`` trains
+   on every labelled pair and always uses the result. The active model at 0 labels is the packaged
+   gate (what `maskgate check` scores with). It is measured on the held-out products against their
+   true labels: accept precision, the share of good edits accepted, per-criterion F1 of catching
+   failures.
 
 It writes every figure as JSON and the curves as an SVG (altair through vl-convert, as the
 report's plots).
@@ -50,6 +54,7 @@ from maskgate.core.types import CRITERIA
 from maskgate.learn.active import diverse_order, information, score_vector
 from maskgate.learn.calibrate import LabelledFeatures, rows_from_results
 from maskgate.learn.train import fail_prf, train
+from maskgate.learn.versions import figures, held_out_groups, is_better
 
 
 def _product(lab: dict, how: str) -> str:
@@ -157,13 +162,31 @@ def queue_order(pool: list[int], rows, recs: dict[str, PairRecord], scoring) -> 
 
 
 TARGET = {"accept": 0.98, "reject": 0.95}  # set from the command line
+SETTINGS = {"activation": "better"}  # set from the command line
 
 
-def fit(rows: list[LabelledFeatures]):
+def fit(rows: list[LabelledFeatures], active):
+    """The model a step leaves active, and a note. ``--activation always``: the model trained on
+    every labelled pair. ``better``: as ``learn --from-db`` does (``learn.versions.retrain``),
+    train on the labelled pairs outside a held-out draw of their groups and keep the model that
+    was active unless the new one beats it there."""
+    if SETTINGS["activation"] == "always":
+        try:
+            return train(rows, TARGET["accept"], reject_precision=TARGET["reject"]), None
+        except ValueError as e:  # too few groups for held-out thresholds: the packaged gate stays
+            return load_scoring(None), str(e)
     try:
-        return train(rows, TARGET["accept"], reject_precision=TARGET["reject"]), None
-    except ValueError as e:  # too few groups for held-out thresholds: the packaged gate stays
-        return load_scoring(None), str(e)
+        test_groups = held_out_groups([r.group for r in rows])
+        model = train(
+            [r for r in rows if r.group not in test_groups],
+            TARGET["accept"],
+            reject_precision=TARGET["reject"],
+        )
+    except ValueError as e:  # too few groups to train and compare: the active model stays
+        return active, str(e)
+    test = [r for r in rows if r.group in test_groups]
+    better, why = is_better(figures(model, test, TARGET["accept"]), figures(active, test, TARGET["accept"]))
+    return (model, None) if better else (active, f"kept the active model: {why}")
 
 
 def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, overlap: int, log) -> list[dict]:
@@ -186,7 +209,7 @@ def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, ove
             )
             labelled += nxt[: n - len(labelled)]
             t0 = time.perf_counter()
-            scoring, note = fit([noisy_rows[i] for i in labelled])
+            scoring, note = fit([noisy_rows[i] for i in labelled], scoring)
             log(
                 f"  {order} seed {seed}: {n} labels, trained in {time.perf_counter() - t0:.1f} s{' (' + note + ')' if note else ''}"
             )
@@ -236,27 +259,37 @@ def plot(figures: dict, path: Path) -> None:
                     # a step where no run accepted anything has no precision: a null breaks the line
                     stat = e[m] or {"mean": None, "min": None, "max": None}
                     data.append({"set": name, "order": order, "metric": label, "labels": e["labels"], **stat})
-    base = alt.Chart().encode(
-        x=alt.X("labels:Q", title="labels given"),
-        color=alt.Color("order:N", scale=alt.Scale(domain=["queue", "random"], range=["#1565c0", "#9e9e9e"])),
-    )
-    lines = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=False)))
-    band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
-    chart = (
-        alt.layer(band, lines)
-        .properties(width=200, height=140)
-        .facet(
-            data=alt.Data(values=data),
-            row=alt.Row("set:N", title=None),
-            column=alt.Column("metric:N", title=None, sort=[label for _, label in METRICS]),
+
+    def column(label: str, scale) -> alt.FacetChart:
+        base = alt.Chart().encode(
+            x=alt.X("labels:Q", title="labels given"),
+            color=alt.Color(
+                "order:N", scale=alt.Scale(domain=["queue", "random"], range=["#1565c0", "#9e9e9e"])
+            ),
         )
-        .resolve_scale(y="independent")
-        .properties(
-            title=f"held-out products; reviewers err at {figures['error_rate']:.0%}"
-            + (f", {figures['overlap']} per pair" if figures.get("overlap", 1) > 1 else "")
-            + "; accept target "
-            f"{figures.get('target_precision')}; mean and range over {figures['seeds']} runs per order"
+        lines = base.mark_line(point=True).encode(y=alt.Y("mean:Q", title=None, scale=scale))
+        band = base.mark_area(opacity=0.2).encode(y="min:Q", y2="max:Q")
+        return (
+            alt.layer(band, lines)
+            .properties(width=200, height=140)
+            .facet(
+                data=alt.Data(values=[d for d in data if d["metric"] == label]),
+                row=alt.Row("set:N", title=None),
+            )
+            .resolve_scale(y="independent")
+            .properties(title=label)
         )
+
+    # precision zoomed to where it lies; the two shares on 0-1, so a flat line reads as its value
+    scales = {"accept_precision": alt.Scale(zero=False), "good_accepted": alt.Scale(domain=[0, 1])}
+    chart = alt.hconcat(
+        *(column(label, scales.get(m, alt.Scale(domain=[0, 1]))) for m, label in METRICS)
+    ).properties(
+        title=f"held-out products; reviewers err at {figures['error_rate']:.0%}"
+        + (f", {figures['overlap']} per pair" if figures.get("overlap", 1) > 1 else "")
+        + ("; a model kept only when better held out" if figures.get("activation") == "better" else "")
+        + "; accept target "
+        f"{figures.get('target_precision')}; mean and range over {figures['seeds']} runs per order"
     )
     path.write_text(svg(chart))
 
@@ -273,6 +306,13 @@ def main() -> None:
     ap.add_argument("--hold-out", type=float, default=0.34)
     ap.add_argument("--target-precision", type=float, default=0.98, help="as `maskgate learn`'s")
     ap.add_argument("--reject-precision", type=float, default=0.95, help="as `maskgate learn`'s")
+    ap.add_argument(
+        "--activation",
+        choices=("better", "always"),
+        default="better",
+        help="better: a step's model replaces the active one only when better on held-out labelled "
+        "groups, as `learn --from-db` does; always: trained on every label and used",
+    )
     ap.add_argument("--json", type=Path, default=Path("docs/learning_curve.json"))
     ap.add_argument("--svg", type=Path, default=Path("docs/learning_curve.svg"))
     ap.add_argument("--plot-only", action="store_true", help="redraw --svg from --json, training nothing")
@@ -282,6 +322,7 @@ def main() -> None:
         return
     steps = [int(s) for s in args.steps.split(",")]
     TARGET.update(accept=args.target_precision, reject=args.reject_precision)
+    SETTINGS.update(activation=args.activation)
     t_all = time.perf_counter()
 
     def log(msg: str) -> None:
@@ -293,6 +334,7 @@ def main() -> None:
         "reject_precision": args.reject_precision,
         "error_rate": args.error_rate,
         "overlap": args.overlap,
+        "activation": args.activation,
         "seeds": args.seeds,
         "hold_out": args.hold_out,
         "sets": {},

@@ -55,6 +55,32 @@ def test_two_reviewers_and_an_adjudicator_err_less_than_one_and_cost_their_answe
     assert all(lc.answered(r, 0.0, 1, rng) == (r, 1) for r in rows[:20])
 
 
+def test_a_step_keeps_the_active_model_unless_the_new_one_is_better_held_out(monkeypatch):
+    lc = _bench()
+    rows = draw_rows(160, seed=5)
+    active = object()
+    seen = []
+
+    def verdict(answer):
+        def is_better(new, old):
+            seen.append((new["pairs"], old))
+            return answer, "stated"
+
+        return is_better
+
+    monkeypatch.setattr(lc, "figures", lambda scoring, test, target: {"pairs": len(test), "s": scoring})
+    monkeypatch.setattr(lc, "is_better", verdict(False))
+    kept, note = lc.fit(rows, active)
+    assert kept is active and "kept the active model" in note
+    # compared on the held-out groups only, which the new model was not trained on
+    n_test, old = seen[-1]
+    assert 0 < n_test < len(rows) and old["s"] is active
+    monkeypatch.setattr(lc, "is_better", verdict(True))
+    new, note = lc.fit(rows, active)
+    assert new is not active and note is None
+    assert new.meta["trained_on"]["pairs"] == len(rows) - n_test
+
+
 def test_curve_end_to_end(tmp_path):
     labels, results = write_set(tmp_path / "set", draw_rows(160, seed=1))
     out_json, out_svg = tmp_path / "lc.json", tmp_path / "lc.svg"
