@@ -283,7 +283,6 @@ def test_workers_see_the_runs_environment_and_folder_as_they_are_now(tmp_path, m
     for out, mark, cwd in (("one", "first", None), ("two", "second", str(tmp_path / "sub"))):
         ev = [r["criteria"]["residue"]["evidence"] for r in _records(tmp_path / out)]
         assert {e["mark"] for e in ev} == {mark}
-        assert len({e["pid"] for e in ev}) >= 1
         if cwd:
             assert {e["cwd"] for e in ev} == {cwd}
 

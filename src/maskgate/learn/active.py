@@ -68,9 +68,9 @@ def priority(record: PairRecord, thresholds: Mapping[str, float] | None = None) 
 #
 # The queue asks what teaches most. Beside the closest call (above), an item teaches more when its
 # criteria point different ways (one passes surely, another fails: the scorers disagree on the
-# pair) and when the people who already answered it disagree with the model (the model is wrong
-# there, or the people are; either way a further answer settles it), and when the pair is near the accept rule (below).
-# They add up:
+# pair), when the people who already answered it disagree with the model (the model is wrong
+# there, or the people are; either way a further answer settles it), and when the pair lies near
+# the model's accept rule (below). They add up:
 #
 #     information = priority + W_CRITERIA * split + W_REVIEWERS * against + W_VERDICT * verdict
 #
@@ -87,7 +87,8 @@ def priority(record: PairRecord, thresholds: Mapping[str, float] | None = None) 
 # (a failing criterion is on the minority side); with both boundaries weighed, the pairs sure to
 # fail (one criterion suffices, so they are many) filled the first batches and the accept region
 # stayed unlabelled. Its weight (1.0, the largest) and the one-sided choice were set on the
-# learning curve of one corpus (dbB) and checked on another (docs/benchmarks.md).
+# learning curve of one corpus (synth_dbB) and then run on another (synth_db), where no order
+# moved the gate (docs/benchmarks.md, learning curve).
 # Then diversity: the queue is ordered in windows of ``WINDOW`` items, and within one the next
 # item is the most informative after a discount of ``DIVERSITY`` times its similarity to an item
 # already placed (maximal marginal relevance), so one batch is not fifty near-duplicates. Two
