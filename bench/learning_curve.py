@@ -54,7 +54,7 @@ from maskgate.core.types import CRITERIA
 from maskgate.learn.active import diverse_order, information, score_vector
 from maskgate.learn.calibrate import LabelledFeatures, rows_from_results
 from maskgate.learn.train import fail_prf, train
-from maskgate.learn.versions import figures, held_out_groups, is_better
+from maskgate.learn.versions import challenge
 
 
 def _product(lab: dict, how: str) -> str:
@@ -167,7 +167,7 @@ SETTINGS = {"activation": "better"}  # set from the command line
 
 def fit(rows: list[LabelledFeatures], active):
     """The model a step leaves active, and a note. ``--activation always``: the model trained on
-    every labelled pair. ``better``: as ``learn --from-db`` does (``learn.versions.retrain``),
+    every labelled pair. ``better``: as ``learn --from-db`` does (``learn.versions.challenge``),
     train on the labelled pairs outside a held-out draw of their groups and keep the model that
     was active unless the new one beats it there."""
     if SETTINGS["activation"] == "always":
@@ -176,17 +176,10 @@ def fit(rows: list[LabelledFeatures], active):
         except ValueError as e:  # too few groups for held-out thresholds: the packaged gate stays
             return load_scoring(None), str(e)
     try:
-        test_groups = held_out_groups([r.group for r in rows])
-        model = train(
-            [r for r in rows if r.group not in test_groups],
-            TARGET["accept"],
-            reject_precision=TARGET["reject"],
-        )
+        c = challenge(rows, active, target_precision=TARGET["accept"], reject_precision=TARGET["reject"])
     except ValueError as e:  # too few groups to train and compare: the active model stays
         return active, str(e)
-    test = [r for r in rows if r.group in test_groups]
-    better, why = is_better(figures(model, test, TARGET["accept"]), figures(active, test, TARGET["accept"]))
-    return (model, None) if better else (active, f"kept the active model: {why}")
+    return (c.model, None) if c.better else (active, f"kept the active model: {c.reason}")
 
 
 def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, overlap: int, log) -> list[dict]:

@@ -68,14 +68,16 @@ def test_a_step_keeps_the_active_model_unless_the_new_one_is_better_held_out(mon
 
         return is_better
 
-    monkeypatch.setattr(lc, "figures", lambda scoring, test, target: {"pairs": len(test), "s": scoring})
-    monkeypatch.setattr(lc, "is_better", verdict(False))
+    from maskgate.learn import versions
+
+    monkeypatch.setattr(versions, "figures", lambda scoring, test, target: {"pairs": len(test), "s": scoring})
+    monkeypatch.setattr(versions, "is_better", verdict(False))
     kept, note = lc.fit(rows, active)
     assert kept is active and "kept the active model" in note
     # compared on the held-out groups only, which the new model was not trained on
     n_test, old = seen[-1]
     assert 0 < n_test < len(rows) and old["s"] is active
-    monkeypatch.setattr(lc, "is_better", verdict(True))
+    monkeypatch.setattr(versions, "is_better", verdict(True))
     new, note = lc.fit(rows, active)
     assert new is not active and note is None
     assert new.meta["trained_on"]["pairs"] == len(rows) - n_test

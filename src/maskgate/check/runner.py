@@ -13,6 +13,7 @@ import base64
 import json
 import multiprocessing
 import os
+import select
 import sys
 import threading
 import time
@@ -211,14 +212,10 @@ def _exit_with_parent(parent: int, every: float = 0.5) -> None:
     each worker watches the run's process and leaves when it is gone. Watched by a pidfd, which
     turns readable when that process ends (a zombie included): a worker's own parent is the fork
     server (see ``_pool``), which lives on while any worker holds its pipe."""
-    import select
-
     try:
         fd = os.pidfd_open(parent)
     except (AttributeError, OSError):  # not Linux >= 5.3: poll for the pid instead
         fd = None
-        if os.getppid() != parent and not _alive(parent):
-            os._exit(1)
 
     def watch() -> None:
         if fd is not None:

@@ -111,7 +111,7 @@ def criterion_scores(
     stored measurements by ``scoring`` (a ``verdict.Scoring``: after ``learn``, the queue then
     asks by the new model's doubts)."""
     if scoring is not None:
-        return {name: (s, float(t.decide)) for name, (s, t) in rescored(record, scoring).items()}
+        return _at_decide(rescored(record, scoring))
     out = {}
     for name, crit in record.criteria.items():
         if crit.passed is None:
@@ -150,6 +150,10 @@ def rescored(record: PairRecord, scoring) -> dict[str, tuple[float, Thresholds]]
     return out
 
 
+def _at_decide(scored: Mapping[str, tuple[float, Thresholds]]) -> dict[str, tuple[float, float]]:
+    return {name: (s, float(t.decide)) for name, (s, t) in scored.items()}
+
+
 def verdict_closeness(scored: Mapping[str, tuple[float, Thresholds]]) -> float:
     """1 - the distance of a re-scored pair (``rescored``) to its accept boundary (see the
     comment above), in [0, 1]; 0 without a judged criterion."""
@@ -167,12 +171,8 @@ def information(
 ) -> float:
     """Expected information of asking a person about ``record`` (see the comment above);
     ``answers``: the overall answers people already gave."""
-    scored = rescored(record, scoring) if scoring is not None else None
-    scores = (
-        {n: (s, float(t.decide)) for n, (s, t) in scored.items()}
-        if scored is not None
-        else criterion_scores(record, thresholds)
-    )
+    scored = rescored(record, scoring) if scoring is not None else None  # once: both terms use it
+    scores = _at_decide(scored) if scored is not None else criterion_scores(record, thresholds)
     if scores:
         base = 1.0 - min(abs(s - t) for s, t in scores.values())
     else:

@@ -263,6 +263,53 @@ def previous_scoring(root: str | Path) -> tuple[str, Calibration | LearnedModel]
     return name, LearnedModel.load(resolve_model_dir(d))
 
 
+@dataclass
+class Challenge:
+    """A new model trained outside a held-out draw of the groups, against the model it would
+    replace, both scored on those groups."""
+
+    model: LearnedModel
+    held: set[str]
+    new_figures: dict[str, Any]
+    old_figures: dict[str, Any]
+    better: bool
+    reason: str
+    train_pairs: int
+    held_out_pairs: int
+
+
+def challenge(
+    rows: list[LabelledFeatures],
+    previous: Scoring,
+    *,
+    target_precision: float = 0.98,
+    model_class: ModelChoice = "auto",
+    held_out_share: float = HELD_OUT_SHARE,
+    sources: list[dict[str, Any]] | None = None,
+    group_by: str = "group",
+    threads: int = 1,
+    reject_precision: float = REJECT_PRECISION,
+) -> Challenge:
+    """Train on the rows outside the held-out groups and compare with ``previous`` there
+    (``is_better``); nothing is written. ``retrain`` and bench/learning_curve.py decide by it."""
+    held = held_out_groups([r.group for r in rows], held_out_share)
+    fit_rows = [r for r in rows if r.group not in held]
+    test_rows = [r for r in rows if r.group in held]
+    model = train(
+        fit_rows,
+        target_precision,
+        model_class,
+        sources=sources or [],
+        group_by=group_by,
+        threads=threads,
+        reject_precision=reject_precision,
+    )
+    new_fig = figures(model, test_rows, target_precision)
+    old_fig = figures(previous, test_rows, target_precision)
+    better, why = is_better(new_fig, old_fig)
+    return Challenge(model, held, new_fig, old_fig, better, why, len(fit_rows), len(test_rows))
+
+
 def retrain(
     rows: list[LabelledFeatures],
     root: str | Path,
@@ -280,32 +327,38 @@ def retrain(
     is better (``is_better``)."""
     d = Path(root)
     _check_root(d)
-    held = held_out_groups([r.group for r in rows], held_out_share)
-    fit_rows = [r for r in rows if r.group not in held]
-    test_rows = [r for r in rows if r.group in held]
     prev_name, prev = previous_scoring(d)
-    model = train(
-        fit_rows,
-        target_precision,
-        model_class,
-        sources=sources or [],
+    c = challenge(
+        rows,
+        prev,
+        target_precision=target_precision,
+        model_class=model_class,
+        held_out_share=held_out_share,
+        sources=sources,
         group_by=group_by,
         threads=threads,
         reject_precision=reject_precision,
     )
-    new_fig = figures(model, test_rows, target_precision)
-    old_fig = figures(prev, test_rows, target_precision)
-    better, why = is_better(new_fig, old_fig)
-    model.meta["held_out"] = {
+    c.model.meta["held_out"] = {
         "split": f"groups drawn by hash, share {held_out_share}",
-        "groups": sorted(held),
-        "pairs": len(test_rows),
-        "new": new_fig,
-        "previous": {"version": prev_name, **old_fig},
-        "activated": better,
-        "reason": why,
+        "groups": sorted(c.held),
+        "pairs": c.held_out_pairs,
+        "new": c.new_figures,
+        "previous": {"version": prev_name, **c.old_figures},
+        "activated": c.better,
+        "reason": c.reason,
     }
-    name = save_version(model, d)
-    if better:
+    name = save_version(c.model, d)
+    if c.better:
         activate(d, name)
-    return Retrained(name, better, why, prev_name, new_fig, old_fig, len(fit_rows), len(test_rows), model)
+    return Retrained(
+        name,
+        c.better,
+        c.reason,
+        prev_name,
+        c.new_figures,
+        c.old_figures,
+        c.train_pairs,
+        c.held_out_pairs,
+        c.model,
+    )
