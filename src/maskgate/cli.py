@@ -1168,13 +1168,29 @@ def review_import(
         help="Calibration JSON the check ran with: queue priority "
         "measures each score against its criterion's decide threshold (default 0.5).",
     ),
+    model: Path = typer.Option(
+        None,
+        "--model",
+        help="Models folder or model folder: the queue is then ordered as `review prioritize --model` "
+        "orders it (the model re-scores the stored measurements, and would-be accepts count too).",
+    ),
     as_json: bool = _json_option(),
 ) -> None:
+    from maskgate.check.model import ModelError, load_scoring
     from maskgate.review.db import open_db
     from maskgate.review.importer import import_results, prelabel_segmenter
+    from maskgate.review.priority import reprioritize
 
     if not results.is_file():
         _fail(f"no such file: {results}")
+    if model is not None and calibration is not None:
+        _fail("give --model or --calibration, not both")
+    scoring = None
+    if model is not None:  # loaded before anything is written, so a bad model loses nothing
+        try:
+            scoring = load_scoring(model)
+        except (ModelError, FileNotFoundError, ValueError) as e:
+            _fail(str(e))
     if gold is not None and not gold.is_file():
         _fail(f"no such file: {gold}")
     if not all_ and verdict not in ("review", "accept", "reject", "error"):
@@ -1189,8 +1205,9 @@ def review_import(
     segment, why = prelabel_segmenter() if prelabel else (None, None)
     if why:
         _note(f"warning: {why}")
+    engine = open_db(db)
     rep = import_results(
-        open_db(db),
+        engine,
         results,
         only_review=not all_,
         verdict=verdict,
@@ -1201,6 +1218,8 @@ def review_import(
         thresholds=thresholds,
         audit_share=audit_share,
     )
+    if scoring is not None:
+        reprioritize(engine, scoring=scoring)
     for p in rep.problems:
         _note(f"warning: {p}")
     typer.echo(rep.summary(), err=as_json)
