@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -150,6 +151,47 @@ def test_rejects_have_their_own_lower_bar(trained):
     s = strict.meta["validation"]["reject"]
     assert s["pairs"] < r["pairs"]
     assert s["pairs"] == 0 or s["precision_lower_bound"] >= 0.995
+
+
+def test_dead_zone_pairs_count_against_accepts_and_teach_no_scorer():
+    """``maskgate synth``'s dead-zone pairs (``dead_zone.jsonl``): a pair whose criterion is a coin
+    toss must not be accepted on the strength of labels that never showed one. Here 40 of them
+    look like clean edits, so the accept region holds them: counted bad, they cost accepts that
+    the same pairs labelled good would have had, and the bound still holds with them counted."""
+    rows = draw_rows(900, seed=2)
+    looks_clean = [r for r in draw_rows(400, seed=9) if r.acceptable and r.kind == "isolated"][:40]
+    as_good = [replace(r, id=f"{r.id}-dz") for r in looks_clean]
+    as_dead_zone = [
+        replace(r, labels={**r.labels, "comprehensibility": None}, acceptable=False, uncertain=True)
+        for r in as_good
+    ]
+    good = train(rows + as_good, TARGET, model_class="gbm").meta["validation"]
+    dz_model = train(rows + as_dead_zone, TARGET, model_class="gbm")
+    dz = dz_model.meta["validation"]
+    assert dz["dead_zone_pairs"] == 40 and good["dead_zone_pairs"] == 0
+    assert good["accept"]["pairs"] > 0
+    assert dz["accept"]["pairs"] < good["accept"]["pairs"]
+    if dz["accept"]["pairs"]:
+        assert dz["accept"]["bad_share_upper_bound"] <= 1 - TARGET
+    # no scorer of the uncertain criterion learns from them; the others do (their labels are sure)
+    n_good = {k: s.info["rows"] for k, s in train(rows + as_good, TARGET).scorers.items()}
+    n_dz = {k: s.info["rows"] for k, s in dz_model.scorers.items()}
+    assert n_dz["comprehensibility"] == n_good["comprehensibility"] - 40
+    assert n_dz["quality"] == n_good["quality"]
+    # and against rejects: 60 that look like too-small products, counted good, spoil the rejects
+    # that the same pairs labelled bad would have vouched for
+    small = [
+        r
+        for r in draw_rows(900, seed=11)
+        if r.labels["comprehensibility"] is False and r.labels["residue"] and r.labels["quality"]
+    ][:60]
+    as_bad = [replace(r, id=f"{r.id}-dz") for r in small]
+    unsure = [replace(r, labels={**r.labels, "comprehensibility": None}, uncertain=True) for r in as_bad]
+    bad_rej = train(rows + as_bad, TARGET, model_class="gbm").meta["validation"]["reject"]
+    dz_rej = train(rows + unsure, TARGET, model_class="gbm").meta["validation"]["reject"]
+    assert dz_rej["pairs"] < bad_rej["pairs"]
+    if dz_rej["pairs"]:
+        assert dz_rej["precision_lower_bound"] >= 0.95
 
 
 def test_too_few_pairs_never_accept(held_out):

@@ -138,7 +138,10 @@ def test_the_table_is_consistent():
 
 
 @pytest.mark.parametrize("name", [f.name for f in FAMILIES])
-def test_dead_zone_edits_are_not_written(tmp_path, monkeypatch, name):
+def test_dead_zone_edits_are_kept_apart_with_the_uncertain_criterion_unlabelled(tmp_path, monkeypatch, name):
+    """A dead-zone edit is no training label (labels.jsonl and the manifest never hold it), but it
+    is written to dead_zone.jsonl, its criterion null and its verdict unknown, so the accept
+    bounds can count it."""
     f = BY_NAME[name]
     monkeypatch.setattr(Family, "draw", lambda self, rng: self.threshold)
     if f.measured:  # its severity is the content's: make the content land on the threshold
@@ -149,11 +152,18 @@ def test_dead_zone_edits_are_not_written(tmp_path, monkeypatch, name):
 
         monkeypatch.setattr(build, "select", lambda names: (replace(f, make=on_threshold),))
     labels = build.build_set(tmp_path, n_products=1, per_product=1, families=[name], ok_share=0.0, size=256)
-    assert labels.read_text() == ""
-    assert not list((tmp_path / "edited").iterdir())
+    assert labels.read_text() == "" and (tmp_path / "manifest.jsonl").read_text() == ""
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["families"][name].get("left_out", 0) > 0
     assert "pass" not in summary["families"][name] and "fail" not in summary["families"][name]
+    dz = [json.loads(line) for line in (tmp_path / "dead_zone.jsonl").read_text().splitlines()]
+    assert len(dz) == summary["families"][name]["left_out"] == summary["dead_zone_pairs"]
+    for line in dz:
+        assert line["dead_zone"] == f.fails and line["acceptable"] is None
+        assert line["labels"][f.fails] is None
+        assert all(v is True for c, v in line["labels"].items() if c != f.fails and v is not None)
+        assert abs(line["severity"] - f.threshold) < f.dead_zone / 2
+        assert (tmp_path / line["edited"]).is_file()
 
 
 def test_the_documented_table_is_the_registry():

@@ -30,6 +30,10 @@ class LabelledFeatures:
     features: dict[str, dict[str, float]]
     labels: dict[str, bool | None]
     acceptable: bool
+    # In a dead zone (``maskgate synth``'s ``dead_zone.jsonl``): whether it is acceptable is a coin
+    # toss, so no scorer learns from its uncertain criterion, an accept bound counts it bad and a
+    # reject bound good. ``acceptable`` is False for it.
+    uncertain: bool = False
 
 
 GroupBy = str | Callable[[Mapping[str, Any]], str]
@@ -257,7 +261,13 @@ def rows_from_results(
         }
         rows.append(
             LabelledFeatures(
-                rec.id, group_of(lab, group), rec.kind, feats, lab["labels"], bool(lab["acceptable"])
+                rec.id,
+                group_of(lab, group),
+                rec.kind,
+                feats,
+                lab["labels"],
+                bool(lab["acceptable"]),
+                uncertain=bool(lab.get("dead_zone")),
             )
         )
     return rows

@@ -151,7 +151,8 @@ def _drawn_edits(
 
 
 class _Writer:
-    """Writes each kept edit and its lines, and counts what was left out and why."""
+    """Writes each kept edit and its lines, each dead-zone edit and its line, and counts what was
+    left out and why."""
 
     def __init__(self, out_dir: Path):
         self.out = out_dir
@@ -160,6 +161,7 @@ class _Writer:
         self.counts: dict[str, Counter] = defaultdict(Counter)
         self.errors: list[str] = []
         self.stems: set[str] = set()
+        self.dead_zone: list[dict] = []
 
     def stem(self, i: int, group: str, drawn: bool) -> str:
         base = f"product{i:02d}" if drawn else re.sub(r"[^A-Za-z0-9_-]+", "_", group.split(":", 1)[1])
@@ -187,43 +189,58 @@ class _Writer:
             self.counts[name]["not_applicable"] += 1
             return 0
         passes = True if fam is None else fam.passes(made.severity)
+        tag = TAG[plan.kind]
         if passes is None:
+            # Not a training label (a coin toss), but what a gate must not accept: the edits a
+            # real generator makes land there too, and accept bounds set without them are too
+            # sure (``dead_zone.jsonl``; ``learn`` counts them bad for accepts, good for rejects).
             self.counts[name]["left_out"] += 1
+            assert fam is not None
+            pid = f"{stem}__dz{self.counts[name]['left_out']:03d}_{tag}_{name}"
+            path = bn.write(made.edit, self.out / "edited" / pid, variation.encoding)
+            rec = {"id": pid, "original": f"originals/{stem}.jpg", "edited": f"edited/{path.name}"}
+            lab = labels_for(plan.kind, None)
+            lab[fam.fails] = None
+            self.dead_zone.append(self._line(rec, plan, name, tag, made, lab, src, variation, original))
+            self.dead_zone[-1] |= {"acceptable": None, "dead_zone": fam.fails}
             return 0
         self.counts[name]["pass" if passes else "fail"] += 1
-        tag = TAG[plan.kind]
         pid = f"{stem}__{tag}_{name}" if number is None else f"{stem}__{number:03d}_{tag}_{name}"
         path = bn.write(made.edit, self.out / "edited" / pid, variation.encoding)
         rec = {"id": pid, "original": f"originals/{stem}.jpg", "edited": f"edited/{path.name}"}
         lab = labels_for(plan.kind, None if passes else fam.fails if fam else None)
         self.manifest.append(rec)
-        self.labels.append(
-            {
-                **rec,
-                "kind": plan.kind,
-                "defect": name if name.startswith("bg_") else f"{tag}_{name}",  # the dev set's names
-                "family": name,
-                "severity": round(float(made.severity), 4),
-                "labels": lab,
-                "acceptable": all(v is not False for v in lab.values()),
-                "group": src.group,
-                "source": {
-                    "product": src.group,
-                    "background": variation.backdrop,
-                    "original_background": original.background,
-                    "generator": "synth",
-                },
-                "benign": variation.as_json(),
-            }
-        )
+        self.labels.append(self._line(rec, plan, name, tag, made, lab, src, variation, original))
         return 1
+
+    @staticmethod
+    def _line(rec, plan: Plan, name: str, tag: str, made, lab, src, variation, original) -> dict:
+        return {
+            **rec,
+            "kind": plan.kind,
+            "defect": name if name.startswith("bg_") else f"{tag}_{name}",  # the dev set's names
+            "family": name,
+            "severity": round(float(made.severity), 4),
+            "labels": lab,
+            "acceptable": all(v is not False for v in lab.values()),
+            "group": src.group,
+            "source": {
+                "product": src.group,
+                "background": variation.backdrop,
+                "original_background": original.background,
+                "generator": "synth",
+            },
+            "benign": variation.as_json(),
+        }
 
     def finish(self) -> Path:
         (self.out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.manifest))
         path = self.out / "labels.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in self.labels))
+        (self.out / "dead_zone.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.dead_zone))
         summary = {
             "pairs": len(self.labels),
+            "dead_zone_pairs": len(self.dead_zone),
             "families": {k: dict(v) for k, v in self.counts.items()},
             "errors": self.errors,
         }
