@@ -295,6 +295,9 @@ def _passes(fast: bool):
     return FAST_PASSES if fast else None
 
 
+_DB_HELP = "Database URL (default: $MASKGATE_DB or sqlite:///maskgate-review.db; PostgreSQL: postgresql+psycopg://...)."
+
+
 @app.command("mask", help="Product mask per image: 8-bit PNG, 255 = product, same size as the input.")
 def make_mask(
     inp: str = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
@@ -918,18 +921,33 @@ def reward_train(
         "default", help="default (scene statistics) or onnx:PATH (an image-embedding model)."
     ),
     group_by: str = typer.Option("group", help="Label field naming each pair's cross-validation group."),
+    from_db: bool = typer.Option(
+        False,
+        "--from-db",
+        help="Also train on the review database's answers (--db), as `learn --from-db` reads them.",
+    ),
+    db: str = typer.Option(None, "--db", help=_DB_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Reward model folder to write (reward.json)."),
     as_json: bool = _json_option(),
 ) -> None:
     from maskgate.check.reward import Backbone, RewardError
-    from maskgate.learn.reward import RewardDataError, gather, summary, train_reward
+    from maskgate.learn.reward import RewardDataError, gather, rows_from_labelled, summary, train_reward
     from maskgate.models.registry import MissingModelError
 
-    if not labels and not hfpc:
-        _fail("give LABELS or --hfpc FILE (labelled pairs)")
+    if not labels and not hfpc and not from_db:
+        _fail("give LABELS, --hfpc FILE (labelled pairs) or --from-db")
     try:
         bb = Backbone.parse(backbone)
         rows, sources = gather(labels or [], results, hfpc or [], group_by)
+        if from_db:
+            from maskgate.review.db import default_url, open_db
+            from maskgate.review.training import describe_db, training_rows
+
+            url = db or default_url()
+            got = training_rows(open_db(url), group_by=group_by)
+            typer.echo(got.summary(), err=as_json)
+            rows += rows_from_labelled(got.rows, got.paths)
+            sources += describe_db(url, got)
         model = train_reward(rows, bb, sources)
     except (RewardError, RewardDataError, MissingModelError) as e:
         _fail(str(e))
@@ -1091,7 +1109,6 @@ review_app = typer.Typer(
 user_app = typer.Typer(no_args_is_help=True, help="Review app accounts.")
 app.add_typer(review_app, name="review")
 app.add_typer(user_app, name="user")
-_DB_HELP = "Database URL (default: $MASKGATE_DB or sqlite:///maskgate-review.db; PostgreSQL: postgresql+psycopg://...)."
 
 
 @app.command("serve", help="Start the review web app (migrates the database first).")

@@ -34,7 +34,7 @@ from maskgate.check.reward import HEADS, Backbone, Head, RewardModel, check_feat
 from maskgate.core.record import read_records
 from maskgate.io.images import load_image
 from maskgate.learn import logistic
-from maskgate.learn.calibrate import best_f1_threshold, group_of
+from maskgate.learn.calibrate import LabelledFeatures, best_f1_threshold, group_of
 from maskgate.learn.train import auc, balanced_log_loss, fold_ids
 
 # Regularisation strengths tried, strongest first (a tie keeps the simpler model).
@@ -139,6 +139,27 @@ def rows_from_labels(
         heads = {"overall": _overall(lab, where), "background": _background(lab, where)}
         rows.append(RewardRow(rid, group_of(lab, group_by), original, edited, kind, heads, feats))
     return rows
+
+
+def rows_from_labelled(
+    rows: Sequence[LabelledFeatures], paths: Mapping[str, tuple[str, str]]
+) -> list[RewardRow]:
+    """Labelled pairs with their measurements (the review database's, ``review.training``) as
+    reward rows: the overall label is the pair's acceptability, the background head's the
+    background criterion's; a pair whose images are not known is left out."""
+    return [
+        RewardRow(
+            r.id,
+            r.group,
+            paths[r.id][0],
+            paths[r.id][1],
+            r.kind,
+            {"overall": bool(r.acceptable), "background": r.labels.get("background")},
+            r.features,
+        )
+        for r in rows
+        if r.id in paths
+    ]
 
 
 def rows_from_hfpc(path: str | Path, group_by: str = "group") -> list[RewardRow]:

@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -29,7 +30,7 @@ from maskgate.core.types import CRITERIA
 from maskgate.learn.calibrate import LabelledFeatures, group_of
 from maskgate.review.adjudication import final_records
 from maskgate.review.importer import stored_record
-from maskgate.review.schema import Answer, Item
+from maskgate.review.schema import Answer, Item, Root
 from maskgate.review.stats import gold_tally
 
 PRIOR_ACCURACY = 0.75
@@ -48,6 +49,9 @@ class DbRows:
     unmeasured: int = 0  # answered, but imported without a check record
     weights: dict[str, float] = field(default_factory=dict)  # reviewer id -> vote weight
     digest: str = ""  # sha256 of the labels used: a model names what it was trained on
+    # row id -> (original, edited) as real paths under the item's image base: what an
+    # image-referenced model (the reward model) reads
+    paths: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (
@@ -93,7 +97,10 @@ def training_rows(engine: Engine, *, group_by: str = "group", min_agreement: flo
                     Item.is_gold,
                     Item.gold_labels,
                     Item.gold_acceptable,
-                )
+                    Item.original,
+                    Item.edited,
+                    Root.path.label("base"),
+                ).join(Root, Root.id == Item.root_id, isouter=True)
             )
         }
         answers = [
@@ -173,6 +180,8 @@ def training_rows(engine: Engine, *, group_by: str = "group", min_agreement: flo
             )
         )
         labelled.append((rec.id, labels, bool(acceptable)))
+        if it.base is not None:
+            out.paths[rec.id] = (str(Path(it.base) / it.original), str(Path(it.base) / it.edited))
     out.digest = hashlib.sha256(json.dumps(labelled, sort_keys=True).encode()).hexdigest()
     return out
 
