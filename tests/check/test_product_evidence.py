@@ -224,3 +224,33 @@ def test_a_badge_kept_by_a_reframed_edit_is_residue():
 
     assert carried(edit_keeping(product | badge)) > 0.6
     assert carried(edit_keeping(product)) < 0.3
+
+
+def test_faint_overlay_text_left_on_a_cut_out_backdrop_is_measured_where_the_overlay_was():
+    """White promo text left on a white cut-out at a few percent contrast: OCR does not read it,
+    and as a share of the frame (``stray_share``) it is a couple of percent, as the specks of a
+    clean cut-out re-encoded are. Where the original's headline stood it is a third of the box."""
+    import cv2
+
+    img, product, _ = _photo()
+    headline = _box(30, 20, 290, 60)  # above the product, over the floor
+    for x in range(40, 280, 14):  # the headline's letters in the original: bold strokes
+        img[26:54, x : x + 6] = 250
+    clean, _alpha = _cutout(img, product)
+    ghost = clean.copy()
+    for x in range(40, 280, 14):  # the cut-out kept them, faint: 12 grey levels off white
+        ghost[26:54, x : x + 6] = 243
+    ok, buf = cv2.imencode(".jpg", clean, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    assert ok
+    reencoded = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    offwhite = np.where(product[..., None], clean, np.uint8(246))
+
+    def measured(edit: np.ndarray) -> dict:
+        return _res(img, edit, None, product, [headline], [])
+
+    g = measured(ghost)
+    assert g["overlay_ghost"] > 0.15 and g["stray_share"] < 0.05
+    for benign in (clean, reencoded, offwhite):
+        assert measured(benign)["overlay_ghost"] < 0.02
+    # a cut-out whose original had no overlay there has nothing to compare
+    assert _res(img, ghost, None, product, [], [])["overlay_ghost"] == 0.0

@@ -71,12 +71,41 @@ def measure(ctx: PairContext) -> dict:
             collar[:] = False
         f["collar_share"] = float(collar.sum() / max(prod.sum(), 1))
         f["outline_on_edge"] = outline_edge_ratio(ctx.gray_orig_in_e, prod)
+        f["overlay_ghost"] = overlay_ghost(ctx, ov, faint, prod_d)
     else:
         f["stray_share"] = 0.0
         f["stray_blobs"] = 0
         f["collar_share"] = 0.0
         f["outline_on_edge"] = 2.0
+        f["overlay_ghost"] = 0.0
     return f
+
+
+def overlay_ghost(ctx: PairContext, ov: list[np.ndarray], faint: np.ndarray, prod_d: np.ndarray) -> float:
+    """Largest share of an overlay's box, off the product, that a cut-out does not show as backdrop.
+
+    Failure family: residue text, badges and logos of an ad creative left in a cut-out, down to
+    faint ghosts (white text on a white backdrop, a half-erased line). OCR misses them, and as a
+    share of the frame (``stray_share``) a ghost line is a percent or two, as the specks of a
+    clean cut-out re-encoded or toned off-white can be. Where the original's overlays stood there
+    is nothing but backdrop in a clean cut-out, so there the same pixels weigh. Boxes are compared
+    in place and, for a reframed edit, where the alignment carries them.
+
+    Recorded, not yet weighed: adding it to the scorer's features changes the feature spec, and
+    the packaged gate is retrained only once every corpus has been checked with it."""
+    if not ov:
+        return 0.0
+    h, w = ctx.shape
+    boxes = list(ov)
+    if not ctx.alignment.is_identity:
+        boxes += [ctx.alignment.warp(m.astype(np.uint8), (h, w), nearest=True) > 0 for m in ov]
+    best = 0.0
+    for m in boxes:
+        free = m & ~prod_d
+        n = np.count_nonzero(free)
+        if n >= 30:
+            best = max(best, float(np.count_nonzero(faint & free) / n))
+    return best
 
 
 def _carried(go: np.ndarray, ge: np.ndarray, ov: list[np.ndarray], prod_d: np.ndarray) -> float:
