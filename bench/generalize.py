@@ -10,7 +10,8 @@ RESULTS are `maskgate check` runs of the LABELS (any gate: the measurements do n
    source or generator the gate has never seen. A source made of other sources' photos (a
    family-only corpus, a set's dead-zone pairs) is left out with them, never on its own (``homes``).
    A LABELS file with dead-zone lines (``maskgate synth``'s dead_zone.jsonl) trains as ``learn``
-   trains on it: against accepts, for rejects, no scorer of its uncertain criterion.
+   trains on it: counted bad for accepts, left out of rejects, no scorer of its uncertain
+   criterion.
 2. A model is trained on every training source and scored on each --holdout set (the dev set,
    the text_removed set, the real-tool cut-outs of held-out photos): sets it never saw. With
    --out it is written there (the model the package ships is made this way).

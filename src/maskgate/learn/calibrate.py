@@ -32,7 +32,7 @@ class LabelledFeatures:
     acceptable: bool
     # In a dead zone (``maskgate synth``'s ``dead_zone.jsonl``): whether it is acceptable is a coin
     # toss, so no scorer learns from its uncertain criterion, an accept bound counts it bad and a
-    # reject bound good. ``acceptable`` is False for it.
+    # reject bound leaves it out. ``acceptable`` is False for it.
     uncertain: bool = False
 
 

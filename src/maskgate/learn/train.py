@@ -525,9 +525,11 @@ def _train(
     for key, sr in per_key.items():
         missing[sr.applicable[np.isnan(fitted[key].oof[sr.applicable])]] = True
     acceptable = np.array([r.acceptable for r in rows], bool)
-    # a dead-zone pair (``uncertain``) is bad for the accept bound (acceptable False) and good for
-    # the reject bound: neither verdict may rest on a coin toss
-    not_bad = acceptable | np.array([r.uncertain for r in rows], bool)
+    # A dead-zone pair (``uncertain``) counts as bad for the accept bound (acceptable False): no
+    # accept may rest on a coin toss. The reject bound leaves it out: rejecting an edit at the
+    # line a reviewer could draw either way costs one more generation, and counted good, the
+    # many dead-zone pairs that look bad would forbid every reject (measured on the corpora).
+    uncertain = np.array([r.uncertain for r in rows], bool)
     # The guarantee is about pairs, so the pair-level search starts from every scorer's F1
     # threshold, not from its own bound: a scorer with 60 labelled failures can never vouch for a
     # 95% reject alone (it would need about 60 sure ones with no good pair among them), while the
@@ -538,9 +540,11 @@ def _train(
     judged = {k for k, f in fitted.items() if (~np.isnan(f.oof)).any()}
     th = {k: Thresholds(t.decide, t.decide, t.decide) if k in judged else t for k, t in th.items()}
     th = _tighten("accept", scores, missing, acceptable, th, target_precision, confidence)
-    th = _tighten("reject", scores, missing, not_bad, th, reject_precision, confidence)
+    th = _tighten("reject", scores, missing | uncertain, acceptable, th, reject_precision, confidence)
 
-    validation = _validation(rows, per_key, fitted, scores, missing, acceptable, not_bad, th, confidence, kf)
+    validation = _validation(
+        rows, per_key, fitted, scores, missing, acceptable, uncertain, th, confidence, kf
+    )
     validation["scorer_thresholds_before_pair_bounds"] = {k: asdict(t) for k, t in scorer_own.items()}
     scorers = {k: f.model for k, f in fitted.items()}
     for s in scorers.values():
@@ -566,14 +570,14 @@ def _validation(
     scores: dict[str, np.ndarray],
     missing: np.ndarray,
     acceptable: np.ndarray,
-    not_bad: np.ndarray,
+    uncertain: np.ndarray,
     th: dict[str, Thresholds],
     confidence: float,
     k: int,
 ) -> dict[str, Any]:
     """Held-out figures of the whole model: per scorer and criterion (catching failures at
-    ``decide``), and per pair (the verdicts; a dead-zone pair counts against accepts and for
-    rejects, as in the bounds)."""
+    ``decide``), and per pair (the verdicts; a dead-zone pair counts against accepts and is left
+    out of rejects, as in the bounds)."""
     per_scorer = {}
     for key, sr in per_key.items():
         s = fitted[key].oof[sr.labelled]
@@ -601,9 +605,9 @@ def _validation(
                 **fail_prf(np.concatenate(sc), np.concatenate(ps), 0.0),
             }
     v = _pair_verdicts(scores, missing, th)
-    acc, rej = v == "accept", v == "reject"
+    acc, rej = v == "accept", (v == "reject") & ~uncertain
     n_acc, n_rej = int(acc.sum()), int(rej.sum())
-    bad_acc, bad_rej = int((acc & ~acceptable).sum()), int((rej & ~not_bad).sum())
+    bad_acc, bad_rej = int((acc & ~acceptable).sum()), int((rej & ~acceptable).sum())
     good = int(acceptable.sum())
     return {
         "out_of_fold": True,
@@ -628,7 +632,7 @@ def _validation(
         "good_pairs": good,
         "good_accepted_share": int((acc & acceptable).sum()) / max(good, 1),
         "good_rejected_share": int((rej & acceptable).sum()) / max(good, 1),
-        "dead_zone_pairs": int((not_bad & ~acceptable).sum()),
+        "dead_zone_pairs": int(uncertain.sum()),
         "automation": float((v != "review").mean()) if len(v) else 0.0,
         "no_held_out_score": int(missing.sum()),
     }

@@ -193,7 +193,7 @@ class _Writer:
         if passes is None:
             # Not a training label (a coin toss), but what a gate must not accept: the edits a
             # real generator makes land there too, and accept bounds set without them are too
-            # sure (``dead_zone.jsonl``; ``learn`` counts them bad for accepts, good for rejects).
+            # sure (``dead_zone.jsonl``; ``learn`` counts them bad for accepts).
             self.counts[name]["left_out"] += 1
             assert fam is not None
             pid = f"{stem}__dz{self.counts[name]['left_out']:03d}_{tag}_{name}"
