@@ -194,11 +194,12 @@ def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, ove
     out = []
     for n in sorted({min(n, len(pool)) for n in steps}):  # steps past the pool are all of it, once
         if n > len(labelled):
-            left = [i for i in pool if i not in set(labelled)]
+            done = set(labelled)
+            left = [i for i in pool if i not in done]
             nxt = (
                 queue_order(left, rows, recs, scoring)
                 if order == "queue"
-                else [i for i in shuffled if i not in set(labelled)]
+                else [i for i in shuffled if i not in done]
             )
             labelled += nxt[: n - len(labelled)]
             t0 = time.perf_counter()
