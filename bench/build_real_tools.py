@@ -15,7 +15,11 @@ product and erased by each fill (Telea, Navier-Stokes, PatchMatch when pypatchma
 completely, and once with a line missed, a hole too tight or a line half erased, drawn at random.
 
 Labels follow the rule in ``maskgate.synth.tools`` (its module docstring has the table). Pairs in
-its dead zone are not written; their measurements go to ``OUT/dead_zone.jsonl``. Writes
+its dead zone are no training labels. A cut-out in it is written to ``OUT/dead_zone.jsonl`` as
+``maskgate synth`` writes its own (the uncertain criterion null, ``"acceptable": null``,
+``"dead_zone"``: the criterion), composed with a generator of its own so the labelled pairs are
+what they were without it; what could not be made, and the erasures in their dead zone, go to
+``OUT/left_out.jsonl`` with their measurements. Writes
 ``OUT/originals``, ``OUT/edited``, ``OUT/labels.jsonl`` (the benchmark's fields plus ``family``,
 ``measured``, ``group`` = the photo, ``source``) and ``OUT/manifest.jsonl``.
 
@@ -103,8 +107,11 @@ def _cutout_pairs(
     backgrounds: list[tuple[str, np.ndarray]],
     rng: np.random.Generator,
     out: Path,
-) -> tuple[list[dict], list[dict]]:
-    rows, dead = [], []
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """The cut-out pairs (labelled), what was left out (tool failures), and the dead-zone pairs."""
+    rows: list[dict] = []
+    dead: list[dict] = []
+    dz: list[dict] = []
     for family, fn in families.items():
         t0 = time.perf_counter()
         alpha = fn(rgb, src.mask, rng)
@@ -118,37 +125,57 @@ def _cutout_pairs(
             prefix = "iso" if kind == "isolated" else "bg"
             pid = f"{src.name}__{prefix}_{family}"
             labels = tools.label_cutout(m, kind)
+            uncertain = tools.dead_zone_cutout(m, kind) if labels is None else None
+            if uncertain is not None:
+                # a pair of its own, composed with a generator of its own, so the labelled pairs
+                # stay what they were without it (same seed, same set)
+                dz_rng = np.random.default_rng(list(pid.encode()))
+                dz.append(_compose(rgb, alpha, kind, f"{pid}__dz", original, backgrounds, dz_rng, out))
+                dz[-1] |= {
+                    "labels": uncertain[0],
+                    "acceptable": None,
+                    "dead_zone": uncertain[1],
+                    "family": family,
+                    "measured": measured,
+                    "group": src.name,
+                    "defect": f"{prefix}_dead_zone",
+                }
+                dz[-1]["source"] |= {"product": src.path, "generator": family}
+                continue
             if labels is None:
                 dead.append(
                     {"id": pid, "kind": kind, "family": family, "group": src.name, "measured": measured}
                 )
                 continue
-            if kind == "isolated":
-                backdrop = str(rng.choice(["white", "offwhite", "transparent"]))
-                edit, edit_alpha = tools.compose_isolated(rgb, alpha, backdrop, rng)  # type: ignore[arg-type]
-                bg_name = backdrop
-                rel = f"edited/{pid}.png"
-            else:
-                bg_name, bg = backgrounds[int(rng.integers(len(backgrounds)))]
-                edit, edit_alpha = tools.compose_inpainted(rgb, alpha, bg), None
-                rel = f"edited/{pid}.jpg"
-            save_image(out / rel, edit, edit_alpha, quality=92)
-            rows.append(
-                {
-                    "id": pid,
-                    "original": original,
-                    "edited": rel,
-                    "kind": kind,
-                    "defect": f"{prefix}_{_outcome(labels)}",
-                    "labels": labels,
-                    "acceptable": tools.acceptable(labels),
-                    "family": family,
-                    "measured": measured,
-                    "group": src.name,
-                    "source": {"product": src.path, "background": bg_name, "generator": family},
-                }
-            )
-    return rows, dead
+            row = _compose(rgb, alpha, kind, pid, original, backgrounds, rng, out)
+            row |= {
+                "defect": f"{prefix}_{_outcome(labels)}",
+                "labels": labels,
+                "acceptable": tools.acceptable(labels),
+                "family": family,
+                "measured": measured,
+                "group": src.name,
+            }
+            row["source"] |= {"product": src.path, "generator": family}
+            rows.append(row)
+    return rows, dead, dz
+
+
+def _compose(
+    rgb, alpha, kind: str, pid: str, original: str, backgrounds, rng: np.random.Generator, out: Path
+) -> dict:
+    """Compose one cut-out edit, write it, and return its line's first fields."""
+    if kind == "isolated":
+        backdrop = str(rng.choice(["white", "offwhite", "transparent"]))
+        edit, edit_alpha = tools.compose_isolated(rgb, alpha, backdrop, rng)  # type: ignore[arg-type]
+        bg_name = backdrop
+        rel = f"edited/{pid}.png"
+    else:
+        bg_name, bg = backgrounds[int(rng.integers(len(backgrounds)))]
+        edit, edit_alpha = tools.compose_inpainted(rgb, alpha, bg), None
+        rel = f"edited/{pid}.jpg"
+    save_image(out / rel, edit, edit_alpha, quality=92)
+    return {"id": pid, "original": original, "edited": rel, "kind": kind, "source": {"background": bg_name}}
 
 
 def _erasure_pairs(
@@ -242,7 +269,7 @@ def build(
         f for f in (FILLS if fills is None else fills) if f != "patchmatch" or tools.patchmatch_available()
     ]
     bgs = backgrounds_of(backgrounds, seed)
-    rows, dead, seconds, cpu = [], [], [], []
+    rows, dead, dz_pairs, seconds, cpu = [], [], [], [], []
     for i, (photo, mask) in enumerate(pairs):
         t0, c0 = time.perf_counter(), time.process_time()
         rng = np.random.default_rng([seed, i])
@@ -250,28 +277,31 @@ def build(
         original = f"originals/{src.name}.jpg"
         save_image(out / original, src.rgb, quality=95)
         rgb = load_image(out / original).rgb  # the edits are made from the file the check will read
-        r1, d1 = _cutout_pairs(src, rgb, original, families, bgs, rng, out)
+        r1, d1, z1 = _cutout_pairs(src, rgb, original, families, bgs, rng, out)
         r2, d2 = _erasure_pairs(src, src.rgb, fills, rng, out, seed) if fills else ([], [])
         rows += r1 + r2
         dead += d1 + d2
+        dz_pairs += z1
         seconds.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         print(
-            f"{src.name}: {len(r1) + len(r2)} pairs, {len(d1) + len(d2)} left out, "
+            f"{src.name}: {len(r1) + len(r2)} pairs, {len(z1)} in the dead zone, {len(d1) + len(d2)} left out, "
             f"{seconds[-1]:.1f} s ({cpu[-1]:.1f} s CPU)",
             flush=True,
         )
     if holdout:
-        for r in rows:
+        for r in rows + dz_pairs:
             r["split"] = "holdout"
     (out / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (out / "manifest.jsonl").write_text(
         "".join(json.dumps({k: r[k] for k in ("id", "original", "edited", "kind")}) + "\n" for r in rows)
     )
-    (out / "dead_zone.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dead))
+    (out / "dead_zone.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dz_pairs))
+    (out / "left_out.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dead))
     return {
         "photos": len(pairs),
         "pairs": len(rows),
+        "dead_zone_pairs": len(dz_pairs),
         "left_out": len(dead),
         "by_family": dict(Counter(f"{r['family']}:{'ok' if r['acceptable'] else 'fail'}" for r in rows)),
         "seconds_per_photo": round(float(np.mean(seconds)), 2) if seconds else 0.0,

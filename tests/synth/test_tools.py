@@ -295,10 +295,20 @@ def test_the_builder_writes_the_stated_fields_and_leaves_the_dead_zone_out(tmp_p
     assert {r["kind"] for r in rows} == {"isolated", "inpainted", "text_removed"}
     assert not any(r["family"] == "dead" for r in rows)
     assert not list((out / "edited").glob("*_dead.*"))
+    # the dead zone's cut-outs are pairs of their own, as maskgate synth writes them: no training
+    # label, the uncertain criterion null, and never in labels.jsonl or the manifest
     dead = [json.loads(x) for x in (out / "dead_zone.jsonl").read_text().splitlines()]
     assert {d["id"] for d in dead if d.get("family") == "dead"} == {
-        f"mug{v}__{k}_dead" for v in range(2) for k in ("iso", "bg")
+        f"mug{v}__{k}_dead__dz" for v in range(2) for k in ("iso", "bg")
     }
+    assert summary["dead_zone_pairs"] == len(dead)
+    for d in dead:
+        assert d["acceptable"] is None and d["labels"][d["dead_zone"]] is None
+        assert d["dead_zone"] in ("residue", "segmentation")
+        assert (out / d["edited"]).is_file() and (out / d["original"]).is_file()
+    assert not {d["id"] for d in dead} & {r["id"] for r in rows}
+    left = [json.loads(x) for x in (out / "left_out.jsonl").read_text().splitlines()]
+    assert summary["left_out"] == len(left)
     gt_rows = [r for r in rows if r["family"] == "gt"]
     assert len(gt_rows) == 4 and all(r["acceptable"] for r in gt_rows)
     iso = next(r for r in rows if r["kind"] == "isolated")

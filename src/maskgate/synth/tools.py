@@ -37,8 +37,9 @@ columns allow the edge ``EDGE_SOFT`` px more (the faint tail of a feathered or u
 
 The levels differ on purpose: a piece must be clearly there (half opaque) to fail, but even a faint
 one (a fifth opaque) keeps a cut-out from clearly passing. Failing is tested first. A pair whose
-uncertain criterion sits in its dead zone is left out, unless another criterion clearly fails: then
-its verdict is certain, and it is kept with the uncertain criterion null.
+uncertain criterion sits in its dead zone is no training label (``dead_zone_cutout``: the builder
+writes it apart, to count against accepts), unless another criterion clearly fails: then its
+verdict is certain, and it is kept with the uncertain criterion null.
 
 For erasures an overlay pixel is one the drawing changed by more than ``TEXT_TOL`` (any channel)
 that stands out by as much from its surround (the nearest pixels the drawing did not touch). It is
@@ -377,6 +378,19 @@ def label_cutout(m: CutoutMeasure, kind: str) -> dict[str, bool | None] | None:
     res, seg = residue_of(m), segmentation_of(m)
     if (res is None or seg is None) and False not in (res, seg):
         return None
+    return _cutout_labels(m, kind, res, seg)
+
+
+def dead_zone_cutout(m: CutoutMeasure, kind: str) -> tuple[dict[str, bool | None], str] | None:
+    """For a cut-out in the dead zone: its labels with the uncertain criteria null, and the first
+    uncertain one (a dead-zone pair's ``dead_zone`` field); None when the pair is not in it."""
+    res, seg = residue_of(m), segmentation_of(m)
+    if not ((res is None or seg is None) and False not in (res, seg)):
+        return None
+    return _cutout_labels(m, kind, res, seg), "residue" if res is None else "segmentation"
+
+
+def _cutout_labels(m: CutoutMeasure, kind: str, res: bool | None, seg: bool | None) -> dict[str, bool | None]:
     gone = m.lost >= GONE
     lab: dict[str, bool | None] = {c: None if gone else True for c in CRITERIA}
     lab["residue"], lab["segmentation"] = res, seg
