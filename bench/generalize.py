@@ -28,7 +28,7 @@ from pathlib import Path
 
 from accuracy import read_labels, report_set  # bench scripts import each other (run from bench/)
 from maskgate.core.record import read_records
-from maskgate.learn.calibrate import rows_from_results
+from maskgate.learn.calibrate import LabelledFeatures, group_of, rows_from_results
 from maskgate.learn.train import describe_sources, train
 from rescore import rescore
 
@@ -50,30 +50,38 @@ def homes(sets) -> dict[str, str]:
     home: dict[str, str] = {}
     for name, _res, lab in sets:
         for rec in read_labels(lab).values():
-            home.setdefault(str(rec.get("group") or rec.get("original")), name)
+            home.setdefault(group_of(rec), name)
     return home
 
 
-def _rows(sets, fold_by: str, home: dict[str, str]):
-    return [
-        r if fold_by == "group" else replace(r, group=home.get(r.group, name))
-        for name, res, lab in sets
-        for r in rows_from_results(res, lab, group="group")
-    ]
+def load(sets) -> list[tuple[str, LabelledFeatures]]:
+    """Every training set's labelled rows, with the set each came from: read once per run, however
+    many sources are left out in turn."""
+    return [(name, r) for name, res, lab in sets for r in rows_from_results(res, lab, group="group")]
+
+
+def _rows(loaded, fold_by: str, home: dict[str, str]) -> list[LabelledFeatures]:
+    return [r if fold_by == "group" else replace(r, group=home.get(r.group, name)) for name, r in loaded]
 
 
 def _fit(
-    sets, target: float, model_class: str, reject: float, fold_by: str = "group", leave_out: str | None = None
+    sets,
+    target: float,
+    model_class: str,
+    reject: float,
+    fold_by: str = "group",
+    leave_out: str | None = None,
+    loaded: list[tuple[str, LabelledFeatures]] | None = None,
 ):
     """``fold_by`` "source": the pairs of every home (``homes``) are one fold, so the accept and
     reject bounds hold on scores of sources the scorers never saw (what a gate shipped for unseen
     catalogues must meet); "group": products are held out within the sources (what `maskgate
-    learn` does on one user's own labels). ``leave_out``: a home whose pairs are not trained on."""
+    learn` does on one user's own labels). ``leave_out``: a home whose pairs are not trained on.
+    ``loaded``: ``load(sets)``, when the caller has it."""
     home = homes(sets)
-    rows = [r for r in _rows(sets, "source", home) if r.group != leave_out]
-    if fold_by == "group":
-        keep = {r.id for r in rows}
-        rows = [r for r in _rows(sets, "group", home) if r.id in keep]
+    loaded = load(sets) if loaded is None else loaded
+    kept = [(name, r) for name, r in loaded if home.get(r.group, name) != leave_out]
+    rows = _rows(kept, fold_by, home)
     sources = describe_sources([lab for *_, lab in sets], [res for _, res, _ in sets])
     return train(rows, target, model_class, sources=sources, reject_precision=reject), len(rows)
 
@@ -82,7 +90,7 @@ def _report(name: str, res: Path, lab: Path, gate, role: str, only: set[str] | N
     """``only``: the groups to report (all when None)."""
     labels = {k: v for k, v in read_labels(lab).items() if v.get("acceptable") is not None}  # no dead zone
     if only is not None:
-        labels = {k: v for k, v in labels.items() if str(v.get("group") or v.get("original")) in only}
+        labels = {k: v for k, v in labels.items() if group_of(v) in only}
     if not labels:
         return
     records = [rescore(r, gate) for r in read_records(res) if r.id in labels]
@@ -110,19 +118,28 @@ def main() -> None:
     args = ap.parse_args()
     train_sets = [_parse(s) for s in args.train]
     home = homes(train_sets)
+    loaded = load(train_sets)
     # leaving one out must leave two folds to set the thresholds on
     if not args.no_loso and len(set(home.values())) > (2 if args.fold_by == "source" else 1):
         print("# 1. leave one training source out (a source made of other sources' photos goes with them)")
         for d in dict.fromkeys(home.values()):
             gate, n = _fit(
-                train_sets, args.target_precision, args.model_class, args.reject_precision, args.fold_by, d
+                train_sets,
+                args.target_precision,
+                args.model_class,
+                args.reject_precision,
+                args.fold_by,
+                d,
+                loaded,
             )
             mine = {g for g, h in home.items() if h == d}
             for name, res, lab in train_sets:
                 role = f"left out with its photos; trained on the rest ({n} pairs)"
                 _report(name, res, lab, gate, f"{d}: {role}" if name != d else role, only=mine)
     print("\n# 2. trained on every training source, scored on held-out sets")
-    gate, n = _fit(train_sets, args.target_precision, args.model_class, args.reject_precision, args.fold_by)
+    gate, n = _fit(
+        train_sets, args.target_precision, args.model_class, args.reject_precision, args.fold_by, None, loaded
+    )
     print(f"trained on {', '.join(s[0] for s in train_sets)} ({n} pairs)")
     out = args.out or Path(tempfile.mkdtemp()) / "model"
     if args.version:

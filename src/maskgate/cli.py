@@ -1149,6 +1149,17 @@ def serve(
     run_server(db, host, port, settings, forwarded_allow_ips=forwarded_allow_ips)
 
 
+def _scoring_or_fail(path: Path):
+    """A models folder, model folder or calibration JSON as the check scores with, or a clean exit
+    naming what is wrong with it."""
+    from maskgate.check.model import ModelError, load_scoring
+
+    try:
+        return load_scoring(path)
+    except (ModelError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+
+
 @review_app.command(
     "import", help="Load pairs from `maskgate check` output into the review queue, closest calls first."
 )
@@ -1193,7 +1204,6 @@ def review_import(
     ),
     as_json: bool = _json_option(),
 ) -> None:
-    from maskgate.check.model import ModelError, load_scoring
     from maskgate.review.db import open_db
     from maskgate.review.importer import import_results, prelabel_segmenter
     from maskgate.review.priority import reprioritize
@@ -1202,12 +1212,8 @@ def review_import(
         _fail(f"no such file: {results}")
     if model is not None and calibration is not None:
         _fail("give --model or --calibration, not both")
-    scoring = None
-    if model is not None:  # loaded before anything is written, so a bad model loses nothing
-        try:
-            scoring = load_scoring(model)
-        except (ModelError, FileNotFoundError, ValueError) as e:
-            _fail(str(e))
+    # loaded before anything is written, so a bad model loses nothing
+    scoring = _scoring_or_fail(model) if model is not None else None
     if gold is not None and not gold.is_file():
         _fail(f"no such file: {gold}")
     if not all_ and verdict not in ("review", "accept", "reject", "error"):
@@ -1258,18 +1264,12 @@ def review_prioritize(
     diversity: bool = typer.Option(True, help="Discount near-duplicates of items placed before them."),
     db: str = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
-    from maskgate.check.model import ModelError, load_scoring
     from maskgate.review.db import open_db
     from maskgate.review.priority import reprioritize
 
     if model is not None and calibration is not None:
         _fail("give --model or --calibration, not both")
-    scoring = None
-    if model is not None or calibration is not None:
-        try:
-            scoring = load_scoring(model or calibration)
-        except (ModelError, FileNotFoundError, ValueError) as e:
-            _fail(str(e))
+    scoring = _scoring_or_fail(model or calibration) if model is not None or calibration is not None else None
     n = reprioritize(open_db(db), scoring=scoring, **({} if diversity else {"diversity": 0.0}))
     typer.echo(f"reordered {n} pending items")
 

@@ -40,12 +40,12 @@ def test_a_family_only_corpus_is_folded_with_its_photos_home(tmp_path):
     home = g.homes(sets)
     assert set(home.values()) == {"A", "B"}  # FAM is no home of its own
     assert all(home[r.group] == "A" for r in fam if r.group.startswith("a"))
-    folded = g._rows(sets, "source", home)
+    folded = g._rows(g.load(sets), "source", home)
     by_id = {r.id: r.group for r in folded}
     assert {by_id[r.id] for r in fam} == {"A", "B"}
     assert all(by_id[r.id] == ("A" if r.group.startswith("a") else "B") for r in fam)
     # product folds keep the photos as groups
-    assert {r.group for r in g._rows(sets, "group", home)} == {r.group for r in a + b}
+    assert {r.group for r in g._rows(g.load(sets), "group", home)} == {r.group for r in a + b}
     # leaving A out leaves its photos out of every corpus, the family-only one too
     _gate, n = g._fit(sets, 0.98, "logistic", 0.95, fold_by="group", leave_out="A")
     assert n == len(b) + 10

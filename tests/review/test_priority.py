@@ -93,9 +93,10 @@ def test_import_orders_the_queue_by_information_and_diversity(engine, tmp_path):
     assert sorted(x for x in first[1:]) == [f"other{i}" for i in range(4)], first
 
 
-def test_people_against_the_model_and_a_new_model_reorder_the_queue(engine, tmp_path):
-    folder = tmp_path / "check"
-    rows = draw_rows(40, seed=12)
+def _alike_records(folder, rows) -> list[dict]:
+    """A results.jsonl in ``folder`` of check records carrying ``rows``' measurements, every judged
+    score 0.9 and passing: as imported, the items are all alike, and only a model re-scoring the
+    measurements tells them apart."""
     recs = []
     for r in rows:
         rec = make_pair(folder, r.id, seed=1)
@@ -106,6 +107,13 @@ def test_people_against_the_model_and_a_new_model_reorder_the_queue(engine, tmp_
             rec["criteria"][c] = {"pass": None, "score": 1.0, "evidence": {}}
         recs.append(rec)
     (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return recs
+
+
+def test_people_against_the_model_and_a_new_model_reorder_the_queue(engine, tmp_path):
+    folder = tmp_path / "check"
+    rows = draw_rows(40, seed=12)
+    recs = _alike_records(folder, rows)
     import_results(engine, folder / "results.jsonl", segment=None, overlap=2, diversity=0.0)
     with engine.connect() as c:
         before = dict(c.execute(select(Item.ext_id, Item.priority)).all())
@@ -155,16 +163,7 @@ def test_import_with_a_model_orders_as_the_model_scores(engine, tmp_path):
     import before anything is written."""
     folder = tmp_path / "check"
     rows = draw_rows(30, seed=21)
-    recs = []
-    for r in rows:
-        rec = make_pair(folder, r.id, seed=1)
-        rec["kind"] = r.kind
-        for c in ("residue", "quality", "comprehensibility"):
-            rec["criteria"][c] = {"pass": True, "score": 0.9, "evidence": dict(r.features[c])}
-        for c in ("segmentation", "consistency"):
-            rec["criteria"][c] = {"pass": None, "score": 1.0, "evidence": {}}
-        recs.append(rec)
-    (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _alike_records(folder, rows)
     url = engine.url.render_as_string(hide_password=False)
     base = ["review", "import", str(folder / "results.jsonl"), "--db", url, "--no-prelabel"]
 
