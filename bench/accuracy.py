@@ -63,13 +63,16 @@ def criteria_table(records: list[PairRecord], labels: dict[str, dict]) -> None:
         )
 
 
-def read_labels(path: Path) -> dict[str, dict]:
-    """A labels.jsonl by id."""
+def read_labels(path: Path, dead_zone: bool = False) -> dict[str, dict]:
+    """A labels.jsonl by id. A dead-zone line (``maskgate synth``'s dead_zone.jsonl: no verdict
+    label, by design) is left out unless ``dead_zone``: counted as a labelled pair, it would read as
+    a good edit in every figure."""
     out = {}
     for line in Path(path).read_text().splitlines():
         if line.strip():
             rec = json.loads(line)
-            out[rec["id"]] = rec
+            if dead_zone or not (rec.get("dead_zone") and rec.get("acceptable") is None):
+                out[rec["id"]] = rec
     return out
 
 

@@ -49,7 +49,7 @@ def homes(sets) -> dict[str, str]:
     products' homes, a product never straddles folds and a family is left out only with them."""
     home: dict[str, str] = {}
     for name, _res, lab in sets:
-        for rec in read_labels(lab).values():
+        for rec in read_labels(lab, dead_zone=True).values():
             home.setdefault(group_of(rec), name)
     return home
 
@@ -88,7 +88,7 @@ def _fit(
 
 def _report(name: str, res: Path, lab: Path, gate, role: str, only: set[str] | None = None) -> None:
     """``only``: the groups to report (all when None)."""
-    labels = {k: v for k, v in read_labels(lab).items() if v.get("acceptable") is not None}  # no dead zone
+    labels = read_labels(lab)
     if only is not None:
         labels = {k: v for k, v in labels.items() if group_of(v) in only}
     if not labels:

@@ -68,3 +68,23 @@ def test_reward_from_db_needs_labels(engine, tmp_path):
     res = CliRunner().invoke(app, ["reward", "train", "--from-db", "--db", url, "--out", str(tmp_path / "r")])
     assert res.exit_code != 0
     assert "no labelled pairs" in res.output
+
+
+def test_from_db_reads_only_images_an_allowed_root_holds(engine, tmp_path):
+    """The database names the files; a training command reads only those the app would serve."""
+    from maskgate.review.roots import list_roots, remove_root
+    from maskgate.review.training import training_rows
+
+    labels = build(tmp_path / "train", 4, seed=3)
+    _results_for(labels)
+    import_results(engine, labels.parent / "results.jsonl", segment=None, gold=labels, gold_share=1.0)
+    got = training_rows(engine)
+    assert got.rows and set(got.paths) == {r.id for r in got.rows} and got.unserved == 0
+    assert all(p.startswith(str(labels.parent.resolve())) for pair in got.paths.values() for p in pair)
+    for r in list_roots(engine):
+        if r.allowed:
+            remove_root(engine, r.path)
+    got = training_rows(engine)
+    assert got.rows and not got.paths  # the labels still train `learn`; no image is read
+    assert got.unserved == len(got.rows)
+    assert "outside every allowed root" in got.summary()

@@ -75,7 +75,7 @@ def add_root(engine: Engine, path: str | Path) -> RootInfo:
 
 def list_roots(engine: Engine) -> list[RootInfo]:
     with engine.connect() as c:
-        counts = dict(c.execute(select(Item.root_id, func.count()).group_by(Item.root_id)).tuples().all())
+        counts = {k: v for k, v in c.execute(select(Item.root_id, func.count()).group_by(Item.root_id))}
         rows = c.execute(select(R.c.id, R.c.path, R.c.allowed, R.c.added_by).order_by(R.c.path)).all()
     return [RootInfo(r.id, r.path, bool(r.allowed), r.added_by, counts.get(r.id, 0)) for r in rows]
 

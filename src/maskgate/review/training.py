@@ -21,16 +21,18 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from maskgate.core.types import CRITERIA
 from maskgate.learn.calibrate import LabelledFeatures, group_of
 from maskgate.review.adjudication import final_records
 from maskgate.review.importer import stored_record
+from maskgate.review.roots import served_path
 from maskgate.review.schema import Answer, Item, Root
+from maskgate.review.security import UnsafePathError
 from maskgate.review.stats import gold_tally
 
 PRIOR_ACCURACY = 0.75
@@ -50,8 +52,11 @@ class DbRows:
     weights: dict[str, float] = field(default_factory=dict)  # reviewer id -> vote weight
     digest: str = ""  # sha256 of the labels used: a model names what it was trained on
     # row id -> (original, edited) as real paths under the item's image base: what an
-    # image-referenced model (the reward model) reads
+    # image-referenced model (the reward model) reads. Only files an allowed root holds, as the
+    # app serves them: a database names its files, and a training command must not read more of
+    # the disk through it than the app would show a reviewer.
     paths: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unserved: int = 0  # labelled rows whose images lie outside every allowed root
 
     def summary(self) -> str:
         return (
@@ -59,6 +64,7 @@ class DbRows:
             f"{self.gold} gold, {self.consensus} by weighted consensus); {self.contested} left out as "
             f"contested, {self.contested_questions} contested answers unlabelled, {self.unmeasured} without "
             "check measurements"
+            + (f"; {self.unserved} with images outside every allowed root" if self.unserved else "")
         )
 
 
@@ -99,6 +105,7 @@ def training_rows(engine: Engine, *, group_by: str = "group", min_agreement: flo
                     Item.gold_acceptable,
                     Item.original,
                     Item.edited,
+                    Item.root_id,
                     Root.path.label("base"),
                 ).join(Root, Root.id == Item.root_id, isouter=True)
             )
@@ -124,6 +131,7 @@ def training_rows(engine: Engine, *, group_by: str = "group", min_agreement: flo
     for a in answers:
         per_item[a["item_id"]].append(a)
     labelled: list[tuple[str, dict[str, Any], bool]] = []
+    files: dict[str, tuple[int, str, str]] = {}
     for iid in sorted(set(per_item) | set(finals) | set(gold)):
         it = items.get(iid)
         if it is None:
@@ -180,8 +188,14 @@ def training_rows(engine: Engine, *, group_by: str = "group", min_agreement: flo
             )
         )
         labelled.append((rec.id, labels, bool(acceptable)))
-        if it.base is not None:
-            out.paths[rec.id] = (str(Path(it.base) / it.original), str(Path(it.base) / it.edited))
+        if it.root_id is not None:
+            files[rec.id] = (it.root_id, it.original, it.edited)
+    with Session(engine) as s:
+        for rid, (root, orig, edit) in files.items():
+            try:
+                out.paths[rid] = (str(served_path(s, root, orig)), str(served_path(s, root, edit)))
+            except (LookupError, UnsafePathError):
+                out.unserved += 1
     out.digest = hashlib.sha256(json.dumps(labelled, sort_keys=True).encode()).hexdigest()
     return out
 
