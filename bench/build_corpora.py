@@ -17,7 +17,7 @@ docs/benchmarks.md can be re-measured from scratch. It runs the recipes of docs/
 
 Writes under OUT: ``<name>/labels.jsonl`` (and ``dead_zone.jsonl``) per corpus, ``<name>_check/``
 (the check's results), and ``specs.txt``: the ``--train``/``--holdout`` arguments of
-bench/generalize.py for the shipped gate's recipe. Training sources: dbB, db, tiny, rt_davis,
+bench/generalize.py for the shipped gate's recipe. Training sources: dbB, db, tiny, slab, rt_davis,
 drawn (with their dead-zone pairs). Held out, never trained on: dev, text_removed, rt_grabcut.
 """
 
@@ -124,6 +124,21 @@ def main() -> None:
         "dbB": [str(p_dbB), "--per-product", "24", "--ok-share", "0.45", "--seed", "11"],
         "db": [str(p_db), "--per-product", "12", "--ok-share", "0.35", "--seed", "2"],
         "tiny": [str(p_all), "--families", "tiny", "--per-product", "3", "--ok-share", "0", "--seed", "11"],
+        # background replacements that carry a slab of the old background (residue_bg on a new
+        # background, a family the fifth round's corpora did not have)
+        "slab": [
+            str(p_all),
+            "--families",
+            "residue_bg",
+            "--kinds",
+            "inpainted",
+            "--per-product",
+            "3",
+            "--ok-share",
+            "0.25",
+            "--seed",
+            "13",
+        ],
         "drawn": ["--n-products", "15", "--per-product", "20", "--ok-share", "0.35", "--seed", "1"],
     }
     for name, args in recipes.items():
@@ -151,7 +166,7 @@ def main() -> None:
     )
 
     train, dz, hold = [], [], []
-    for name in ("dbB", "db", "tiny", "rt_davis", "drawn"):
+    for name in ("dbB", "db", "tiny", "slab", "rt_davis", "drawn"):
         res = check(out / name / "labels.jsonl", out / f"{name}_check", a.workers)
         train.append(f"{name}={res}:{out / name / 'labels.jsonl'}")
         dzl = out / name / "dead_zone.jsonl"

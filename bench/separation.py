@@ -3,6 +3,7 @@ failed pair measures higher than every passed one) and, for a measurement that i
 many pairs it fires on and how many of those failed.
 
     python bench/separation.py NAME=RESULTS:LABELS [...] --measure segmentation.missing_cut [...]
+                               [--kind inpainted]
 
 RESULTS is a `maskgate check` run of LABELS (any gate: measurements do not depend on it). This
 answers "does a new measurement see its failure family" before any gate is trained to weigh it.
@@ -27,7 +28,10 @@ def auc(bad: np.ndarray, x: np.ndarray) -> float:
     return float((r[bad].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def rows(results: Path, labels: Path, criterion: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+def rows(
+    results: Path, labels: Path, criterion: str, name: str, kind: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``kind``: that edit kind's pairs only (a measurement made for one kind is 0 on the others)."""
     lab = {}
     with labels.open(encoding="utf-8") as f:
         for line in f:
@@ -39,7 +43,7 @@ def rows(results: Path, labels: Path, criterion: str, name: str) -> tuple[np.nda
         for line in f:
             r = json.loads(line)
             d = lab.get(r["id"])
-            if d is None or r.get("verdict") == "error":
+            if d is None or r.get("verdict") == "error" or (kind and r.get("kind") != kind):
                 continue
             passed = (d.get("labels") or {}).get(criterion)
             ev = r["criteria"].get(criterion, {}).get("evidence", {})
@@ -54,13 +58,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="+", help="NAME=RESULTS.jsonl:LABELS.jsonl")
     ap.add_argument("--measure", nargs="+", required=True, help="CRITERION.MEASUREMENT")
+    ap.add_argument("--kind", default=None, help="only the pairs of this edit kind")
     args = ap.parse_args()
     for spec in args.sets:
         name, _, paths = spec.partition("=")
         res, _, lab = paths.partition(":")
         for m in args.measure:
             crit, _, meas = m.partition(".")
-            bad, val = rows(Path(res), Path(lab), crit, meas)
+            bad, val = rows(Path(res), Path(lab), crit, meas, args.kind)
             fired = val > 0
             print(
                 f"{name:12s} {m:34s} pairs {len(bad):4d}  failed {int(bad.sum()):4d}  AUC {auc(bad, val):.3f}"

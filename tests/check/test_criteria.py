@@ -71,6 +71,29 @@ def test_residue_badge_carried_onto_new_background(checker, mug):
     assert res.record.criteria["residue"].passed is False
 
 
+def test_old_background_carried_onto_a_new_one_is_measured(checker, mug):
+    """residue_bg in a background replacement: the product pasted on a new background together
+    with a slab of its old one (a cut-out mask that kept part of the table)."""
+    mask = mug["mask"]
+    ys, xs = np.nonzero(mask)
+    yy, xx = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    r = 0.3 * (ys.max() - ys.min())
+    slab = (np.hypot(yy - ys.max(), xx - (xs.min() + xs.max()) / 2) < r) & ~mask  # under the mug
+    assert 0.1 < slab.sum() / mask.sum() < 0.6
+    clean = compose(scene(8), mug["rgb"], mask)
+    carried = compose(scene(8), mug["original"], mask | slab)
+    measured = [
+        run(checker, mug, e).record.criteria["residue"].evidence["bg_carried"] for e in (clean, carried)
+    ]
+    assert measured[0] < 0.01
+    assert measured[1] > 0.5 * slab.sum() / mask.sum()  # most of the slab (a rim is forgiven)
+    # a cut-out is measured by its collar instead
+    assert (
+        run(checker, mug, iso(mug["original"], mask | slab)).record.criteria["residue"].evidence["bg_carried"]
+        == 0.0
+    )
+
+
 def test_segmentation_part_cut_off(checker, mug):
     mask = mug["mask"].copy()
     ys, xs = np.nonzero(mask)

@@ -43,7 +43,6 @@ from maskgate.synth.defects import (
 
 Generator = Callable[[Stage, float, np.random.Generator], "Made | None"]
 BOTH: tuple[Kind, ...] = ("isolated", "inpainted")
-ISOLATED: tuple[Kind, ...] = ("isolated",)
 INPAINTED: tuple[Kind, ...] = ("inpainted",)  # background families: a cut-out has no background
 BLATANT = 0.75  # plan mode's severity: this far from the threshold towards the top of the range
 
@@ -90,9 +89,9 @@ FAMILIES: tuple[Family, ...] = (
            RESIDUE_RULE.format(what="badge (a pill with a word)")),
     Family("residue_logo",      "residue",           BOTH,      0.0,  60.0,  8.0,  6.0,   residue_logo,
            RESIDUE_RULE.format(what="brand logo (ring and name)")),
-    Family("residue_bg",        "residue",           ISOLATED,  0.0,  0.4,   0.02, 0.02,  residue_bg,
-           "a slab of the old background attached to the cut-out; severity = its area over the product's; "
-           "fails at 2 %" + BACKDROP_NOTE),
+    Family("residue_bg",        "residue",           BOTH,      0.0,  0.4,   0.02, 0.02,  residue_bg,
+           "a slab of the old background attached to the cut-out (on a backdrop, or pasted with it onto a "
+           "new background); severity = its area over the product's; fails at 2 %" + BACKDROP_NOTE),
     Family("cutoff",            "segmentation",      BOTH,      0.0,  0.5,   0.02, 0.015, cutoff,
            "a straight cut from a random side; severity = share of the product's area removed; fails at 2 %"),
     Family("quality_blur",      "quality",           BOTH,      0.0,  5.0,   1.0,  0.5,   quality_blur,

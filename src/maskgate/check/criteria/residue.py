@@ -15,7 +15,7 @@ import numpy as np
 from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
 from maskgate.check.evidence import overlay_heat
-from maskgate.check.measure import dilate, local_ncc, local_sd, size_px
+from maskgate.check.measure import delta_e, dilate, local_ncc, local_sd, size_px
 from maskgate.vision.text import on_product, regions_mask
 
 
@@ -78,7 +78,50 @@ def measure(ctx: PairContext) -> dict:
         f["collar_share"] = 0.0
         f["outline_on_edge"] = 2.0
         f["overlay_ghost"] = 0.0
+    f["bg_carried"] = carried_background(ctx, prod_d) if ctx.kind == "inpainted" else 0.0
     return f
+
+
+# The edit shows the original's own pixel where the two differ by less than this (OpenCV's 8-bit
+# Lab, after a blur that forgives re-encoding and delivery at a smaller size), and a carried piece
+# is visible where it stands out from the new background next to it by more than the other.
+CARRIED_SAME_DE = 10.0
+CARRIED_CONTRAST = 15.0
+
+
+def carried_background(ctx: PairContext, prod_d: np.ndarray) -> float:
+    """Visible old background carried into a new one, over the product's area.
+
+    Failure family: residue_bg in a background replacement. A pipeline that cuts the product out
+    and pastes it on a new background carries whatever its mask kept: a slab of the old table
+    beside the banana, the wall between a chair's legs. The check's product for such an edit is its
+    own segmentation of the original (the edit has no alpha), so nothing else looks there. Off
+    that product (dilated as for the collar) and where the original's saliency calls it background,
+    the edit still showing the original's pixels is old background, and it is residue where a
+    reviewer can see it: where it differs from the new background around it (a white wall kept on
+    a white backdrop is invisible, and not counted)."""
+    off = ~prod_d & (ctx.sal_in_e < 0.3)
+    sigma = 1.5 / max(ctx.edit_detail, 0.4)
+    blur_e = cv2.GaussianBlur(ctx.lab_edit, (0, 0), sigma)
+    blur_o = cv2.GaussianBlur(ctx.lab_orig_in_e, (0, 0), sigma)
+    # the same colour, and the same structure where there is any: two textured backgrounds of
+    # like colours match pixel by pixel here and there, never window by window
+    ncc, sd = ctx.ncc_sd
+    same = (delta_e(blur_e, blur_o) < CARRIED_SAME_DE) & ((ncc > 0.6) | (sd < 3)) & off
+    same = cv2.morphologyEx(same.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
+    new = ~dilate(ctx.mask_o_in_e, 2) & ~same
+    if np.count_nonzero(same) < 30 or np.count_nonzero(new) < 0.02 * new.size:
+        return 0.0  # nothing kept off the product, or nothing replaced: not this family's question
+    # the new background near each kept pixel (a 31-px window); the frame's where none is near
+    win = (31, 31)
+    near = cv2.boxFilter(new.astype(np.float32), -1, win)
+    mean_new = cv2.boxFilter(blur_e * new[..., None], -1, win) / np.maximum(near, 1e-6)[..., None]
+    far = near < 0.05
+    if far.any():
+        mean_new[far] = np.median(blur_e[new], axis=0)
+    visible = same & (delta_e(blur_e, mean_new) > CARRIED_CONTRAST)
+    # over the product's area, as synth states the slab's severity (a sliver of a product at least 1 % of the frame)
+    return float(np.count_nonzero(visible) / max(np.count_nonzero(ctx.mask_o_in_e), 0.01 * ctx.area, 1))
 
 
 def overlay_ghost(ctx: PairContext, ov: list[np.ndarray], faint: np.ndarray, prod_d: np.ndarray) -> float:
