@@ -10,15 +10,15 @@ docs/benchmarks.md can be re-measured from scratch. It runs the recipes of docs/
 - ``--dreambooth``: the ``dataset/`` folder of ``github.com/google/dreambooth`` (one folder per
   subject). Only the subjects named below are read; the measured subjects are never touched.
 - ``--davis``: ``images/<seq>.jpg`` + ``masks/<seq>.png`` (255 = object), one frame per DAVIS
-  sequence. From a public copy of DAVIS (``xmican10/KNN-project`` at ``80880ae`` holds
-  ``DAVIS/JPEGImages/480p`` and ``DAVIS/Annotations/480p``): take each sequence's middle frame
-  and keep those whose mask is one object (its largest component at least 90 % of it), as
-  bench/fetch_sources.md asks.
+  sequence, as ``bench/davis_frames.py DAVIS_ROOT FRAMES`` writes them from a DAVIS 2016 folder
+  (the 45 single-object middle frames of a public copy: bench/fetch_sources.md).
 
 Writes under OUT: ``<name>/labels.jsonl`` (and ``dead_zone.jsonl``) per corpus, ``<name>_check/``
 (the check's results), and ``specs.txt``: the ``--train``/``--holdout`` arguments of
-bench/generalize.py for the shipped gate's recipe. Training sources: dbB, db, tiny, slab, rt_davis,
+bench/generalize.py with every corpus built. Training sources: dbB, db, tiny, slab, rt_davis,
 drawn (with their dead-zone pairs). Held out, never trained on: dev, text_removed, rt_grabcut.
+The shipped gate's recipe (docs/benchmarks.md) leaves ``slab`` and ``rt_davis_dz`` out: they were
+built after it.
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ def measure(ctx: PairContext) -> dict:
 # is visible where it stands out from the new background next to it by more than the other.
 CARRIED_SAME_DE = 10.0
 CARRIED_CONTRAST = 15.0
+CARRIED_SIDE = 384  # measured at this long side at most: an area share needs no finer grid
 
 
 def carried_background(ctx: PairContext, prod_d: np.ndarray) -> float:
@@ -100,28 +101,42 @@ def carried_background(ctx: PairContext, prod_d: np.ndarray) -> float:
     the edit still showing the original's pixels is old background, and it is residue where a
     reviewer can see it: where it differs from the new background around it (a white wall kept on
     a white backdrop is invisible, and not counted)."""
-    off = ~prod_d & (ctx.sal_in_e < 0.3)
-    sigma = 1.5 / max(ctx.edit_detail, 0.4)
-    blur_e = cv2.GaussianBlur(ctx.lab_edit, (0, 0), sigma)
-    blur_o = cv2.GaussianBlur(ctx.lab_orig_in_e, (0, 0), sigma)
+    h, w = ctx.shape
+    f = min(1.0, CARRIED_SIDE / max(h, w))
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+
+    def small(a: np.ndarray, nearest: bool = False) -> np.ndarray:
+        if f == 1.0:
+            return a
+        if a.dtype == bool:
+            return cv2.resize(a.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        return cv2.resize(a, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+
+    sigma = max(0.5, 1.5 * f / max(ctx.edit_detail, 0.4))
+    lab_e = cv2.GaussianBlur(small(ctx.lab_edit), (0, 0), sigma)
+    lab_o = cv2.GaussianBlur(small(ctx.lab_orig_in_e), (0, 0), sigma)
+    product, near_product = small(ctx.mask_o_in_e), small(prod_d)
+    off = ~near_product & (small(ctx.sal_in_e) < 0.3)
     # the same colour, and the same structure where there is any: two textured backgrounds of
     # like colours match pixel by pixel here and there, never window by window
-    ncc, sd = ctx.ncc_sd
-    same = (delta_e(blur_e, blur_o) < CARRIED_SAME_DE) & ((ncc > 0.6) | (sd < 3)) & off
-    same = cv2.morphologyEx(same.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
-    new = ~dilate(ctx.mask_o_in_e, 2) & ~same
-    if np.count_nonzero(same) < 30 or np.count_nonzero(new) < 0.02 * new.size:
+    ncc, sd = (small(a, nearest=True) for a in ctx.ncc_sd)
+    same = (delta_e(lab_e, lab_o) < CARRIED_SAME_DE) & ((ncc > 0.6) | (sd < 3)) & off
+    same = cv2.morphologyEx(same.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    new = ~near_product & ~same
+    if np.count_nonzero(same) < 8 or np.count_nonzero(new) < 0.02 * new.size:
         return 0.0  # nothing kept off the product, or nothing replaced: not this family's question
-    # the new background near each kept pixel (a 31-px window); the frame's where none is near
-    win = (31, 31)
-    near = cv2.boxFilter(new.astype(np.float32), -1, win)
-    mean_new = cv2.boxFilter(blur_e * new[..., None], -1, win) / np.maximum(near, 1e-6)[..., None]
+    # the new background near each kept pixel (a window a twelfth of the frame wide); the frame's
+    # mean where none is near
+    k = 2 * max(3, round(size[0] / 24)) + 1
+    near = cv2.boxFilter(new.astype(np.float32), -1, (k, k))
+    mean_new = cv2.boxFilter(lab_e * new[..., None], -1, (k, k)) / np.maximum(near, 1e-6)[..., None]
     far = near < 0.05
     if far.any():
-        mean_new[far] = np.median(blur_e[new], axis=0)
-    visible = same & (delta_e(blur_e, mean_new) > CARRIED_CONTRAST)
-    # over the product's area, as synth states the slab's severity (a sliver of a product at least 1 % of the frame)
-    return float(np.count_nonzero(visible) / max(np.count_nonzero(ctx.mask_o_in_e), 0.01 * ctx.area, 1))
+        mean_new[far] = lab_e[new].mean(axis=0)
+    visible = same & (delta_e(lab_e, mean_new) > CARRIED_CONTRAST)
+    # over the product's area, as synth states a slab's severity (at least 1 % of the frame: a
+    # sliver of a product would make any speck a multiple of it)
+    return float(np.count_nonzero(visible) / max(np.count_nonzero(product), 0.01 * product.size, 1))
 
 
 def overlay_ghost(ctx: PairContext, ov: list[np.ndarray], faint: np.ndarray, prod_d: np.ndarray) -> float:
