@@ -94,6 +94,25 @@ def test_old_background_carried_onto_a_new_one_is_measured(checker, mug):
     )
 
 
+def test_carried_background_counts_only_where_it_shows(checker, mug):
+    """A slab of a plain grey backdrop carried onto a plain new one a shade lighter cannot be seen
+    (the family's visibility rule); the same slab on a busy new background can."""
+    mask = mug["mask"]
+    ys, xs = np.nonzero(mask)
+    yy, xx = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    slab = (np.hypot(yy - ys.max(), xx - (xs.min() + xs.max()) / 2) < 0.3 * (ys.max() - ys.min())) & ~mask
+    plain = {**mug, "original": compose(np.full_like(WHITE, 200), mug["rgb"], mask)}
+    kept = mask | slab
+    seen = [
+        run(checker, plain, compose(bg, plain["original"], kept))
+        .record.criteria["residue"]
+        .evidence["bg_carried"]
+        for bg in (np.full_like(WHITE, 215), scene(8))
+    ]
+    assert seen[0] < 0.01
+    assert seen[1] > 0.5 * slab.sum() / mask.sum()
+
+
 def test_segmentation_part_cut_off(checker, mug):
     mask = mug["mask"].copy()
     ys, xs = np.nonzero(mask)

@@ -125,18 +125,24 @@ def carried_background(ctx: PairContext, prod_d: np.ndarray) -> float:
     new = ~near_product & ~same
     if np.count_nonzero(same) < 8 or np.count_nonzero(new) < 0.02 * new.size:
         return 0.0  # nothing kept off the product, or nothing replaced: not this family's question
-    # the new background near each kept pixel (a window a twelfth of the frame wide); the frame's
-    # mean where none is near
+    # the new background near each kept pixel (a window a twelfth of the frame wide)
     k = 2 * max(3, round(size[0] / 24)) + 1
     near = cv2.boxFilter(new.astype(np.float32), -1, (k, k))
     mean_new = cv2.boxFilter(lab_e * new[..., None], -1, (k, k)) / np.maximum(near, 1e-6)[..., None]
-    far = near < 0.05
-    if far.any():
-        mean_new[far] = lab_e[new].mean(axis=0)
-    visible = same & (delta_e(lab_e, mean_new) > CARRIED_CONTRAST)
+    edge = same & (near >= 0.05)  # kept pixels with new background beside them
+    stands_out = edge & (delta_e(lab_e, mean_new) > CARRIED_CONTRAST)
+    # A kept piece is seen, whole, where its edge against the new background shows; one with no
+    # new background near it anywhere, or whose edge blends in (an old white floor under a new
+    # white one), is not: the new background may as well be that colour there.
+    n, labels = cv2.connectedComponents(same.astype(np.uint8), connectivity=8)
+    at_edge = np.bincount(labels[edge], minlength=n)
+    shows = np.bincount(labels[stands_out], minlength=n)
+    seen = (at_edge > 0) & (shows > 0.5 * at_edge)
+    seen[0] = False
+    area = np.bincount(labels[same], minlength=n)
     # over the product's area, as synth states a slab's severity (at least 1 % of the frame: a
     # sliver of a product would make any speck a multiple of it)
-    return float(np.count_nonzero(visible) / max(np.count_nonzero(product), 0.01 * product.size, 1))
+    return float(area[seen].sum() / max(np.count_nonzero(product), 0.01 * product.size, 1))
 
 
 def overlay_ghost(ctx: PairContext, ov: list[np.ndarray], faint: np.ndarray, prod_d: np.ndarray) -> float:
