@@ -3,7 +3,7 @@ failed pair measures higher than every passed one) and, for a measurement that i
 many pairs it fires on and how many of those failed.
 
     python bench/separation.py NAME=RESULTS:LABELS [...] --measure segmentation.missing_cut [...]
-                               [--kind inpainted]
+                               [--kind inpainted] [--by family]
 
 RESULTS is a `maskgate check` run of LABELS (any gate: measurements do not depend on it). This
 answers "does a new measurement see its failure family" before any gate is trained to weigh it.
@@ -29,16 +29,17 @@ def auc(bad: np.ndarray, x: np.ndarray) -> float:
 
 
 def rows(
-    results: Path, labels: Path, criterion: str, name: str, kind: str | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``kind``: that edit kind's pairs only (a measurement made for one kind is 0 on the others)."""
+    results: Path, labels: Path, criterion: str, name: str, kind: str | None = None, by: str | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``kind``: that edit kind's pairs only (a measurement made for one kind is 0 on the others).
+    ``by``: a label field (``family``: the real tool or the defect) whose value each pair gets."""
     lab = {}
     with labels.open(encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 d = json.loads(line)
                 lab[d["id"]] = d
-    bad, val = [], []
+    bad, val, group = [], [], []
     with results.open(encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
@@ -51,7 +52,12 @@ def rows(
                 continue
             bad.append(passed is False)
             val.append(float(ev[name]))
-    return np.array(bad, bool), np.array(val, float)
+            group.append(str(d.get(by, "")) if by else "")
+    return np.array(bad, bool), np.array(val, float), group
+
+
+def _span(x: np.ndarray) -> str:
+    return f"{x.min():.3f}-{x.max():.3f}" if len(x) else "-"
 
 
 def main() -> None:
@@ -59,18 +65,25 @@ def main() -> None:
     ap.add_argument("sets", nargs="+", help="NAME=RESULTS.jsonl:LABELS.jsonl")
     ap.add_argument("--measure", nargs="+", required=True, help="CRITERION.MEASUREMENT")
     ap.add_argument("--kind", default=None, help="only the pairs of this edit kind")
+    ap.add_argument("--by", default=None, help="also per value of this label field (e.g. family)")
     args = ap.parse_args()
     for spec in args.sets:
         name, _, paths = spec.partition("=")
         res, _, lab = paths.partition(":")
         for m in args.measure:
             crit, _, meas = m.partition(".")
-            bad, val = rows(Path(res), Path(lab), crit, meas, args.kind)
+            bad, val, group = rows(Path(res), Path(lab), crit, meas, args.kind, args.by)
             fired = val > 0
             print(
                 f"{name:12s} {m:34s} pairs {len(bad):4d}  failed {int(bad.sum()):4d}  AUC {auc(bad, val):.3f}"
                 f"  fires on {int(fired.sum())} ({int((fired & bad).sum())} failed)"
             )
+            for g in sorted(set(group)) if args.by else []:
+                sel = np.array([x == g for x in group])
+                b, v = bad[sel], val[sel]
+                print(
+                    f"    {g:20s} failed {int(b.sum()):3d} read {_span(v[b])}   passed {int((~b).sum()):3d} read {_span(v[~b])}"
+                )
 
 
 if __name__ == "__main__":
