@@ -30,7 +30,7 @@ def auc(bad: np.ndarray, x: np.ndarray) -> float:
 
 def rows(
     results: Path, labels: Path, criterion: str, name: str, kind: str | None = None, by: str | None = None
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``kind``: that edit kind's pairs only (a measurement made for one kind is 0 on the others).
     ``by``: a label field (``family``: the real tool or the defect) whose value each pair gets."""
     lab = {}
@@ -53,7 +53,7 @@ def rows(
             bad.append(passed is False)
             val.append(float(ev[name]))
             group.append(str(d.get(by, "")) if by else "")
-    return np.array(bad, bool), np.array(val, float), group
+    return np.array(bad, bool), np.array(val, float), np.array(group)
 
 
 def _span(x: np.ndarray) -> str:
@@ -79,7 +79,7 @@ def main() -> None:
                 f"  fires on {int(fired.sum())} ({int((fired & bad).sum())} failed)"
             )
             for g in sorted(set(group)) if args.by else []:
-                sel = np.array([x == g for x in group])
+                sel = group == g
                 b, v = bad[sel], val[sel]
                 print(
                     f"    {g:20s} failed {int(b.sum()):3d} read {_span(v[b])}   passed {int((~b).sum()):3d} read {_span(v[~b])}"

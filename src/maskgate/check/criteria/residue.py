@@ -15,7 +15,7 @@ import numpy as np
 from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
 from maskgate.check.evidence import overlay_heat
-from maskgate.check.measure import delta_e, dilate, local_ncc, local_sd, size_px
+from maskgate.check.measure import box, delta_e, dilate, local_ncc, local_sd, size_px
 from maskgate.vision.text import on_product, regions_mask
 
 
@@ -127,8 +127,8 @@ def carried_background(ctx: PairContext, prod_d: np.ndarray) -> float:
         return 0.0  # nothing kept off the product, or nothing replaced: not this family's question
     # the new background near each kept pixel (a window a twelfth of the frame wide)
     k = 2 * max(3, round(size[0] / 24)) + 1
-    near = cv2.boxFilter(new.astype(np.float32), -1, (k, k))
-    mean_new = cv2.boxFilter(lab_e * new[..., None], -1, (k, k)) / np.maximum(near, 1e-6)[..., None]
+    near = box(new.astype(np.float32), k)
+    mean_new = box(lab_e * new[..., None], k) / np.maximum(near, 1e-6)[..., None]
     edge = same & (near >= 0.05)  # kept pixels with new background beside them
     stands_out = edge & (delta_e(lab_e, mean_new) > CARRIED_CONTRAST)
     # A kept piece is seen, whole, where its edge against the new background shows; one with no
