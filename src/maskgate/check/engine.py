@@ -1,15 +1,19 @@
 """The check engine: one (original, edit) pair in, six criterion verdicts and one overall verdict out.
 
 A ``Checker`` holds the loaded models and calibration for one worker; build one per process and
-call ``check`` per pair. Per pair it runs exactly one u2netp pass (on the original; the edit's
-product comes from its alpha/backdrop or from alignment) and one full-size PP-OCR detection (on the
-edit), plus a 384-px detection on the original for ``source_overlay``. An erasure (``text_removed``)
-is judged on the text lines themselves: both images' text is found at 384 px and full size, and
-the u2netp pass waits for it, as it runs on the original with that text filled in.
+call ``check`` per pair. Per pair it runs one full-size PP-OCR detection (on the edit) and, per
+original, one u2netp pass (the edit's product comes from its alpha/backdrop or from alignment) and
+a 384-px detection for ``source_overlay``; the next pairs of an original reuse those (the last
+``ORIGINALS_KEPT`` originals are kept). An erasure (``text_removed``) is judged on the text lines
+themselves: both images' text is found at 384 px and full size, and the u2netp pass waits for it,
+as it runs on the original with that text filled in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -61,6 +65,66 @@ def measure_all(ctx: PairContext, order=REGISTRY) -> dict[str, dict]:
     return {c.name: feats[c.name] for c in REGISTRY}
 
 
+# Originals whose text and u2netp pass are kept for the pairs after them: the edits of one photo
+# come together in a manifest, so a few suffice, and each costs a saliency map (4 MB at 1024 px).
+ORIGINALS_KEPT = 4
+
+
+@dataclass(frozen=True)
+class _OriginalKey:
+    digest: bytes  # of the decoded pixels: a path can be rewritten between two pairs, pixels cannot
+    erasure: bool  # an erasure's original is read at two sizes, and its pass runs with the text filled
+
+
+@dataclass(frozen=True)
+class _Original:
+    texts: list[TextRegion]
+    saliency: Future[np.ndarray] | None  # None for a pair with a given mask (no pass was made)
+
+
+class _RecentOriginals:
+    """The last few originals' work, most recent last. Read and written by the calling thread,
+    dropped from the helper thread when a pass fails, hence the lock."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[_OriginalKey, _Original] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _OriginalKey) -> _Original | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: _OriginalKey, value: _Original) -> None:
+        with self._lock:
+            old = self._items.get(key)
+            if old is not None and value.saliency is None:  # keep a pass a given-mask pair did not need
+                value = _Original(value.texts, old.saliency)
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def forget(self, key: _OriginalKey) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+def _digest(rgb: np.ndarray) -> bytes:
+    h = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16)
+    h.update(repr((rgb.shape, rgb.dtype.str)).encode())
+    return h.digest()
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """Shared by later pairs: a criterion writing into it would change their evidence, so it cannot."""
+    a.setflags(write=False)
+    return a
+
+
 class Checker:
     max_side = 1024  # working resolution: big enough for faint text, small enough for speed
     original_text_side = 384  # source_overlay and overlay regions only need overlay-sized text
@@ -82,6 +146,7 @@ class Checker:
         self.segmenter = segmenter
         self.segmenter_path = segmenter_path
         self._pool: ThreadPoolExecutor | None = None
+        self._originals = _RecentOriginals(ORIGINALS_KEPT)
         resolve_model(segmenter, segmenter_path)  # fail now, with the fix, rather than on the first pair
 
     def start(
@@ -165,39 +230,72 @@ class Checker:
             src = orig if texts is None else without_text(orig, texts[0], orig.shape)
             return saliency(src, self.segmenter, self.segmenter_path)
 
+        # What the original alone yields (its text, its u2netp pass) is reused by the next pairs of
+        # the same original: a catalogue sends several edits of one photo (HFPC compares several
+        # generations of one original), and the pass is half a pair's model time.
+        key = _OriginalKey(_digest(orig), erasure)
+        known = self._originals.get(key)
+        made: Future[np.ndarray] | None = known.saliency if known is not None and given is None else None
+
+        def remember(texts_o: list[TextRegion], sal_fut: Future[np.ndarray] | None) -> None:
+            self._originals.put(key, _Original(texts_o, sal_fut if given is None else None))
+
         total = thread_budget()
         if total < 2:  # one core: nothing runs beside anything else
             done: Future[PairContext] = Future()
-            texts = self._texts(orig, edit_rgb, erasure)
-            done.set_result(build(original_saliency(texts if erasure else None), texts))
+            texts_o = known.texts if known is not None else self._original_texts(orig, erasure)
+            texts = (texts_o, self._edit_texts(edit_rgb, erasure))
+            sal_done = made
+            if sal_done is None:
+                sal_done = Future()
+                sal_done.set_result(_frozen(original_saliency(texts if erasure else None)))
+            remember(texts_o, sal_done)
+            done.set_result(build(sal_done.result(), texts))
             return done
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="maskgate-helper")
         # u2netp and PP-OCR do not depend on each other, and one pass on half the cores wastes less
         # than one pass on all of them (a network's layers do not all split across threads); with a
-        # given mask there is no u2netp pass and the text passes take every core
-        half = 0 if given is not None else total // 2
+        # given mask, or the original's pass already made, the text passes take every core
+        half = 0 if given is not None or made is not None else total // 2
 
         def on_helper(texts: Texts | None = None) -> np.ndarray:
-            with use_threads(half):
-                return original_saliency(texts)
+            with use_threads(half or total):
+                return _frozen(original_saliency(texts))
 
+        sal_fut: Future[np.ndarray]
         if erasure:  # u2netp waits for the text: the text passes take every core first
             with use_threads(total):
-                texts = self._texts(orig, edit_rgb, True)
-            sal_fut = self._pool.submit(on_helper, texts)
+                texts_o = known.texts if known is not None else self._original_texts(orig, True)
+                texts = (texts_o, self._edit_texts(edit_rgb, True))
+            sal_fut = made if made is not None else self._pool.submit(on_helper, texts)
         else:
-            sal_fut = self._pool.submit(on_helper)
+            sal_fut = made if made is not None else self._pool.submit(on_helper)
             with use_threads(total - half):
-                texts = self._texts(orig, edit_rgb)
-        # queued behind the u2netp pass on the helper thread, so the caller is free right away
-        return self._pool.submit(lambda: build(sal_fut.result(), texts))
+                texts_o = known.texts if known is not None else self._original_texts(orig, False)
+                texts = (texts_o, self._edit_texts(edit_rgb, False))
+        remember(texts_o, sal_fut)
 
-    def _texts(self, orig: np.ndarray, edit: np.ndarray, erasure: bool = False) -> Texts:
+        def finish() -> PairContext:
+            try:
+                sal = sal_fut.result()
+            except BaseException:
+                self._originals.forget(key)  # a failed pass is not reused: the next pair tries again
+                raise
+            return build(sal, texts)
+
+        # queued behind the u2netp pass on the helper thread, so the caller is free right away
+        return self._pool.submit(finish)
+
+    def _original_texts(self, orig: np.ndarray, erasure: bool) -> list[TextRegion]:
         if erasure:  # overlay lines are the evidence, in both images: big headlines and small captions
-            sides = (self.original_text_side, None)
-            return detect_text_scales(orig, sides), detect_text_scales(edit, sides)
-        return detect_text(orig, max_side=self.original_text_side), detect_text(edit)
+            return detect_text_scales(orig, (self.original_text_side, None))
+        return detect_text(orig, max_side=self.original_text_side)
+
+    def _edit_texts(self, edit: np.ndarray, erasure: bool) -> list[TextRegion]:
+        if erasure:
+            return detect_text_scales(edit, (self.original_text_side, None))
+        return detect_text(edit)
 
     def features(self, ctx: PairContext) -> dict[str, dict]:
         return measure_all(ctx)
