@@ -72,15 +72,21 @@ def _fit(
     fold_by: str = "group",
     leave_out: str | None = None,
     loaded: list[tuple[str, LabelledFeatures]] | None = None,
+    drop_dead_zone: bool = False,
 ):
     """``fold_by`` "source": the pairs of every home (``homes``) are one fold, so the accept and
     reject bounds hold on scores of sources the scorers never saw (what a gate shipped for unseen
     catalogues must meet); "group": products are held out within the sources (what `maskgate
     learn` does on one user's own labels). ``leave_out``: a home whose pairs are not trained on.
-    ``loaded``: ``load(sets)``, when the caller has it."""
+    ``loaded``: ``load(sets)``, when the caller has it. ``drop_dead_zone``: train without the
+    dead-zone pairs (a diagnosis: what they cost the accepts)."""
     home = homes(sets)
     loaded = load(sets) if loaded is None else loaded
-    kept = [(name, r) for name, r in loaded if home.get(r.group, name) != leave_out]
+    kept = [
+        (name, r)
+        for name, r in loaded
+        if home.get(r.group, name) != leave_out and not (drop_dead_zone and r.uncertain)
+    ]
     rows = _rows(kept, fold_by, home)
     sources = describe_sources([lab for *_, lab in sets], [res for _, res, _ in sets])
     return train(rows, target, model_class, sources=sources, reject_precision=reject), len(rows)
@@ -110,6 +116,11 @@ def main() -> None:
     )
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out folds")
     ap.add_argument(
+        "--drop-dead-zone",
+        action="store_true",
+        help="train without dead-zone pairs (a diagnosis, never shipped)",
+    )
+    ap.add_argument(
         "--fold-by",
         choices=("group", "source"),
         default="group",
@@ -131,6 +142,7 @@ def main() -> None:
                 args.fold_by,
                 d,
                 loaded,
+                args.drop_dead_zone,
             )
             mine = {g for g, h in home.items() if h == d}
             for name, res, lab in train_sets:
@@ -138,7 +150,14 @@ def main() -> None:
                 _report(name, res, lab, gate, f"{d}: {role}" if name != d else role, only=mine)
     print("\n# 2. trained on every training source, scored on held-out sets")
     gate, n = _fit(
-        train_sets, args.target_precision, args.model_class, args.reject_precision, args.fold_by, None, loaded
+        train_sets,
+        args.target_precision,
+        args.model_class,
+        args.reject_precision,
+        args.fold_by,
+        None,
+        loaded,
+        args.drop_dead_zone,
     )
     print(f"trained on {', '.join(s[0] for s in train_sets)} ({n} pairs)")
     out = args.out or Path(tempfile.mkdtemp()) / "model"
