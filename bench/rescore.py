@@ -12,6 +12,7 @@ per-set, per-kind figures as bench/accuracy.py.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,6 +47,11 @@ def main() -> None:
     ap.add_argument("sets", nargs="+", help="NAME=RESULTS.jsonl:LABELS.jsonl")
     ap.add_argument("--model", default=None, help="MODEL_DIR or calibration JSON (default: the shipped gate)")
     ap.add_argument("--trained-on", nargs="*", default=[])
+    ap.add_argument(
+        "--by-family",
+        action="store_true",
+        help="also list the automatic accepts and rejects per defect family (the label's family or defect)",
+    )
     args = ap.parse_args()
     gate = load_scoring(args.model)
     print(f"gate: {args.model or 'shipped default'}")
@@ -53,7 +59,34 @@ def main() -> None:
         name, _, paths = spec.rpartition("=")
         res, _, lab = paths.partition(":")
         records = [rescore(r, gate) for r in read_records(res)]
-        report_set(f"{name or res}: {res} -- {role(name, args.trained_on)}", records, read_labels(Path(lab)))
+        labels = read_labels(Path(lab))
+        report_set(f"{name or res}: {res} -- {role(name, args.trained_on)}", records, labels)
+        if args.by_family:
+            by_family(records, labels)
+
+
+def by_family(records: list[PairRecord], labels: dict) -> None:
+    """Accepted and rejected pairs per family, good and bad apart: which failures get through."""
+    counts: Counter = Counter()
+    total: Counter = Counter()
+    for r in records:
+        lab = labels.get(r.id)
+        if lab is None:
+            continue
+        fam = lab.get("family") or lab.get("defect") or "?"
+        total[fam] += 1
+        if r.verdict in ("accept", "reject"):
+            counts[(fam, r.verdict, "good" if lab.get("acceptable") else "bad")] += 1
+    print("  per family (of its pairs): accepted / rejected")
+    for fam in sorted(total):
+        parts = [
+            f"{v} {g}: {counts[(fam, v, g)]}"
+            for v in ("accept", "reject")
+            for g in ("good", "bad")
+            if counts[(fam, v, g)]
+        ]
+        if parts:
+            print(f"    {fam:28s} ({total[fam]:3d})  " + ", ".join(parts))
 
 
 if __name__ == "__main__":

@@ -100,3 +100,73 @@ def test_chromium_shows_the_served_avif(engine, tmp_path):
             assert size == [160, 120]
         finally:
             b.close()
+
+
+def _tiff_results(folder) -> tuple:
+    """Two pairs, p1's images re-saved as TIFF: the original as RGB, the edit as a cut-out with alpha."""
+    recs = [make_pair(folder, f"p{i}", seed=i) for i in range(2)]
+    for role, ext in (("original", "tif"), ("edited", "tiff")):
+        png = folder / recs[1][role]
+        other = png.with_suffix(f".{ext}")
+        with Image.open(png) as im:
+            rgb = im.convert("RGB")
+            if role == "edited":
+                a = Image.new("L", rgb.size, 0)
+                a.paste(255, (10, 10, rgb.size[0] - 10, rgb.size[1] - 10))
+                rgb.putalpha(a)
+            rgb.save(other)
+        recs[1][role] = str(other.relative_to(folder))
+    (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return folder / "results.jsonl", recs[1]
+
+
+def test_tiff_is_served_as_png_with_the_same_pixels(engine, tmp_path):
+    import io
+
+    import numpy as np
+
+    results, rec = _tiff_results(tmp_path / "check")
+    rep = import_results(engine, results, segment=None)
+    assert rep.imported == 2 and not rep.problems, rep.problems
+    add_user(engine, "alice", PW)
+    with LiveServer(create_app(engine, Settings(gold_every=0))) as srv:
+        c, _ = login(srv.url, "alice")
+        for role, mode in (("original", "RGB"), ("edited", "RGBA")):
+            r = c.get(f"/files/1/{rec[role]}")
+            assert r.status_code == 200, (role, r.status_code)
+            assert r.headers["content-type"] == "image/png"
+            with Image.open(io.BytesIO(r.content)) as got, Image.open(tmp_path / "check" / rec[role]) as want:
+                assert got.format == "PNG" and got.mode == mode
+                assert np.array_equal(np.asarray(got), np.asarray(want.convert(mode)))
+        # a TIFF that does not decode is a clear 404, not a broken response
+        (tmp_path / "check" / rec["original"]).write_bytes(b"II*\x00 not a tiff")
+        r = c.get(f"/files/1/{rec['original']}")
+        assert r.status_code == 404 and "cannot show this image" in r.text
+
+
+@pytest.mark.browser
+def test_chromium_shows_the_served_tiff(engine, tmp_path):
+    from .test_browser import ARGS, CHROMIUM, log_in
+
+    pw = pytest.importorskip("playwright.sync_api")
+    import shutil
+    from pathlib import Path
+
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    results, rec = _tiff_results(tmp_path / "check")
+    import_results(engine, results, segment=None)
+    add_user(engine, "alice", PW)
+    with LiveServer(create_app(engine, Settings(gold_every=0))) as srv, pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = b.new_page()
+            log_in(page, srv.url, "alice")
+            size = page.evaluate(
+                """async (url) => { const im = new Image(); im.src = url; await im.decode();
+                   return [im.naturalWidth, im.naturalHeight]; }""",
+                f"{srv.url}/files/1/{rec['edited']}",
+            )
+            assert size == [160, 120]
+        finally:
+            b.close()
