@@ -54,6 +54,15 @@ def homes(sets) -> dict[str, str]:
     return home
 
 
+def split_home(home: dict[str, str], source: str) -> dict[str, str]:
+    """``home`` with ``source``'s photos folded in two by alternate group names (``SOURCE_a``,
+    ``SOURCE_b``), so that source's kind of pairs is in every fold's training: the folds then hold
+    out its scenes, not its generator."""
+    groups = sorted(g for g, h in home.items() if h == source)
+    half = {g: f"{source}_{'ab'[i % 2]}" for i, g in enumerate(groups)}
+    return {g: half.get(g, h) for g, h in home.items()}
+
+
 def load(sets) -> list[tuple[str, LabelledFeatures]]:
     """Every training set's labelled rows, with the set each came from: read once per run, however
     many sources are left out in turn."""

@@ -19,7 +19,8 @@ import argparse
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from generalize import _parse, _rows, homes, load  # bench scripts import each other (run from bench/)
+# bench scripts import each other (run from bench/)
+from generalize import _parse, _rows, homes, load, split_home
 from maskgate.learn.train import _fit_scorer, auc, fold_ids, scorer_rows
 
 
@@ -34,9 +35,7 @@ def main() -> None:
     loaded = load(specs)
     home = homes(specs)
     if a.split_source:
-        groups = sorted({g for g, h in home.items() if h == a.split_source})
-        half = {g: f"{a.split_source}_{'ab'[i % 2]}" for i, g in enumerate(groups)}
-        home = {g: half.get(g, h) for g, h in home.items()}
+        home = split_home(home, a.split_source)
     rows = _rows(loaded, "source", home)  # each row's group is now its fold: its photo's home
     where = np.array([r.group for r in rows])
     folds = fold_ids(list(where), 5)

@@ -22,7 +22,8 @@ from collections import Counter
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from generalize import _parse, _rows, homes, load  # bench scripts import each other (run from bench/)
+# bench scripts import each other (run from bench/)
+from generalize import _parse, _rows, homes, load, split_home
 from maskgate.learn.calibrate import best_f1_threshold
 from maskgate.learn.train import _fit_scorer, fold_ids, scorer_rows
 
@@ -45,9 +46,7 @@ def main() -> None:
     loaded = load(specs)
     home = homes(specs)
     if a.split_source:
-        groups = sorted({g for g, h in home.items() if h == a.split_source})
-        half = {g: f"{a.split_source}_{'ab'[i % 2]}" for i, g in enumerate(groups)}
-        home = {g: half.get(g, h) for g, h in home.items()}
+        home = split_home(home, a.split_source)
     rows = _rows(loaded, a.fold_by, home)
     if a.drop_dead_zone:
         rows = [r for r in rows if not r.uncertain]

@@ -76,6 +76,11 @@ def test_avif_without_a_decoder_is_an_item_error_not_a_broken_image(engine, tmp_
 @pytest.mark.browser
 @pytest.mark.skipif(not AVIF, reason="this Pillow cannot write the AVIF to serve")
 def test_chromium_shows_the_served_avif(engine, tmp_path):
+    assert _chromium_size(engine, *_results(tmp_path / "check", "avif")) == [160, 120]
+
+
+def _chromium_size(engine, results, rec) -> list[int]:
+    """Imports ``results`` and returns the size a real Chromium decodes ``rec``'s served edit at."""
     from .test_browser import ARGS, CHROMIUM, log_in
 
     pw = pytest.importorskip("playwright.sync_api")
@@ -84,7 +89,6 @@ def test_chromium_shows_the_served_avif(engine, tmp_path):
 
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    results, rec = _results(tmp_path / "check", "avif")
     import_results(engine, results, segment=None)
     add_user(engine, "alice", PW)
     with LiveServer(create_app(engine, Settings(gold_every=0))) as srv, pw.sync_playwright() as p:
@@ -92,12 +96,11 @@ def test_chromium_shows_the_served_avif(engine, tmp_path):
         try:
             page = b.new_page()
             log_in(page, srv.url, "alice")
-            size = page.evaluate(
+            return page.evaluate(
                 """async (url) => { const im = new Image(); im.src = url; await im.decode();
                    return [im.naturalWidth, im.naturalHeight]; }""",
                 f"{srv.url}/files/1/{rec['edited']}",
             )
-            assert size == [160, 120]
         finally:
             b.close()
 
@@ -146,27 +149,4 @@ def test_tiff_is_served_as_png_with_the_same_pixels(engine, tmp_path):
 
 @pytest.mark.browser
 def test_chromium_shows_the_served_tiff(engine, tmp_path):
-    from .test_browser import ARGS, CHROMIUM, log_in
-
-    pw = pytest.importorskip("playwright.sync_api")
-    import shutil
-    from pathlib import Path
-
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    results, rec = _tiff_results(tmp_path / "check")
-    import_results(engine, results, segment=None)
-    add_user(engine, "alice", PW)
-    with LiveServer(create_app(engine, Settings(gold_every=0))) as srv, pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = b.new_page()
-            log_in(page, srv.url, "alice")
-            size = page.evaluate(
-                """async (url) => { const im = new Image(); im.src = url; await im.decode();
-                   return [im.naturalWidth, im.naturalHeight]; }""",
-                f"{srv.url}/files/1/{rec['edited']}",
-            )
-            assert size == [160, 120]
-        finally:
-            b.close()
+    assert _chromium_size(engine, *_tiff_results(tmp_path / "check")) == [160, 120]

@@ -260,7 +260,7 @@ class Checker:
         half = 0 if given is not None or made is not None else total // 2
 
         def on_helper(texts: Texts | None = None) -> np.ndarray:
-            with use_threads(half or total):
+            with use_threads(half):
                 return _frozen(original_saliency(texts))
 
         sal_fut: Future[np.ndarray]
