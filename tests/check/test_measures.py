@@ -117,3 +117,36 @@ def test_a_product_shrunk_on_a_new_background_is_found_again(shrink):
     assert al.scale == pytest.approx(shrink, rel=0.15)
     found = al.warp(m.astype(np.uint8), m.shape, nearest=True) > 0
     assert (found & m_e).sum() / (found | m_e).sum() > 0.6  # IoU with where it truly went
+
+
+def test_masked_matcher_agrees_with_opencv_and_finds_the_pasted_copy():
+    """The FFT match stands in for OpenCV's masked TM_CCOEFF_NORMED: the same numbers on a
+    textured scene, NaN on windows with nothing under the mask, and the best window where a
+    shrunken copy of the template was pasted."""
+    from maskgate.check.measure import MaskedMatcher
+
+    rng = np.random.default_rng(3)
+    scene = cv2.GaussianBlur(rng.integers(0, 256, (150, 210, 3), dtype=np.uint8), (0, 0), 2)
+    scene[:, 170:] = 200  # a flat strip: no variance there
+    obj = cv2.GaussianBlur(rng.integers(0, 256, (28, 36, 3), dtype=np.uint8), (0, 0), 1.5)
+    mask = np.zeros((28, 36), np.uint8)
+    cv2.ellipse(mask, (18, 14), (16, 12), 0, 0, 360, 1, -1)
+    sel = mask.astype(bool)
+    scene[60:88, 40:76][sel] = obj[sel]  # the copy, its corner at (x=40, y=60)
+    theirs = cv2.matchTemplate(scene, obj, cv2.TM_CCOEFF_NORMED, mask=np.dstack([mask] * 3))
+    matcher = MaskedMatcher(scene)
+    ours = matcher.match(obj, mask)
+    assert ours.shape == theirs.shape
+    both = np.isfinite(ours) & np.isfinite(theirs)
+    assert both.mean() > 0.6 and np.abs(ours[both] - theirs[both]).max() < 1e-4
+    assert np.isnan(ours[:, 175:]).all()  # windows wholly on the flat strip
+    assert np.unravel_index(np.nanargmax(ours), ours.shape) == (60, 40)
+    assert np.nanmax(ours) > 0.99
+    # the image's transforms serve a second template, of another size
+    small, m2 = obj[4:20, 6:30], mask[4:20, 6:30]
+    theirs2 = cv2.matchTemplate(scene, small, cv2.TM_CCOEFF_NORMED, mask=np.dstack([m2] * 3))
+    ours2 = matcher.match(small, m2)
+    both2 = np.isfinite(ours2) & np.isfinite(theirs2)
+    assert np.abs(ours2[both2] - theirs2[both2]).max() < 1e-4
+    with pytest.raises(ValueError, match="larger than the image"):
+        matcher.match(np.zeros((160, 20, 3), np.uint8), np.ones((160, 20), np.uint8))

@@ -186,3 +186,53 @@ def tint_fit(orig: np.ndarray, edit: np.ndarray, sel: np.ndarray) -> tuple[float
     a = float((oc * ec).sum() / ((oc * oc).sum() + 1e-3))
     resid = ec - a * oc
     return a, float(np.sqrt((resid**2).mean())), float(np.abs(em - om).max())
+
+
+class MaskedMatcher:
+    """``cv2.matchTemplate(image, t, TM_CCOEFF_NORMED, mask=m)`` for several masked templates on one
+    image, by FFT, the image's transforms computed once.
+
+    Written by hand because OpenCV's masked path re-transforms the image for every template and
+    channel and took about 150 ms for the background criterion's three scales on a 224-px edit;
+    this takes about 30 ms. Same formula (per-channel means under the mask, sums over channels),
+    in float64, so values agree with OpenCV's to about 1e-5; windows with no variance under the
+    mask are NaN, as OpenCV makes them. scikit-image's ``match_template`` takes no mask."""
+
+    # a window whose masked variance per pixel and channel is under this many grey levels squared is
+    # flat: what is left of its variance is rounding, and a correlation with it would be noise
+    FLAT = 1e-3
+
+    def __init__(self, image: np.ndarray):
+        img = image.astype(np.float64)
+        if img.ndim == 2:
+            img = img[..., None]
+        self.shape = img.shape[:2]  # circular correlation at this size leaves valid windows exact
+        self.channels = img.shape[2]
+        self._f = np.fft.rfft2(img, self.shape, axes=(0, 1))
+        self._fsq = np.fft.rfft2((img * img).sum(-1), self.shape)
+
+    def match(self, template: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        th, tw = mask.shape[:2]
+        h, w = self.shape
+        if th > h or tw > w:
+            raise ValueError(f"template {tw}x{th} is larger than the image {w}x{h}")
+        m = (mask > 0).astype(np.float64)
+        n = m.sum()
+        t = template.astype(np.float64)
+        if t.ndim == 2:
+            t = t[..., None]
+        mm = m[..., None]
+        tz = (t - (t * mm).sum((0, 1)) / max(n, 1.0)) * mm  # the template, zero mean under the mask
+        fm = np.conj(np.fft.rfft2(m, self.shape))
+        num = np.fft.irfft2(
+            (self._f * np.conj(np.fft.rfft2(tz, self.shape, axes=(0, 1)))).sum(-1), self.shape
+        )
+        sq = np.fft.irfft2(self._fsq * fm, self.shape)
+        s1 = np.fft.irfft2(self._f * fm[..., None], self.shape, axes=(0, 1))
+        oh, ow = h - th + 1, w - tw + 1
+        var = sq[:oh, :ow] - (s1[:oh, :ow] ** 2).sum(-1) / max(n, 1.0)
+        den = var * float((tz * tz).sum())
+        flat = var <= self.FLAT * max(n, 1.0) * self.channels
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = num[:oh, :ow] / np.sqrt(np.where(flat, np.nan, den))
+        return r.astype(np.float32)

@@ -12,7 +12,7 @@ import numpy as np
 from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
 from maskgate.check.evidence import tint
-from maskgate.check.measure import dilate, size_px
+from maskgate.check.measure import MaskedMatcher, dilate, size_px
 
 
 def measure(ctx: PairContext) -> dict:
@@ -62,6 +62,7 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
     crop = ctx.orig[y0:y1, x0:x1]
     cmask = ctx.mask_o[y0:y1, x0:x1].astype(np.uint8)
     best = 0.0
+    matcher: MaskedMatcher | None = None  # made on the first scale that fits: one FFT of the edit
     for s in (0.22, 0.35, 0.55):
         tw, th = int((x1 - x0) * f * s), int((y1 - y0) * f * s)
         if tw < 12 or th < 12 or tw >= small.shape[1] or th >= small.shape[0]:
@@ -70,7 +71,8 @@ def _ghost_template(ctx: PairContext, bg: np.ndarray, work: int = 224) -> float:
         m = cv2.resize(cmask, (tw, th), interpolation=cv2.INTER_NEAREST)
         if m.sum() < 30:
             continue
-        r = cv2.matchTemplate(small, t, cv2.TM_CCOEFF_NORMED, mask=np.dstack([m, m, m]))
+        matcher = matcher or MaskedMatcher(small)
+        r = matcher.match(t, m)
         # only windows lying (mostly) in the background count
         ok = (
             cv2.boxFilter(bg_s.astype(np.float32), -1, (tw, th), normalize=True, anchor=(0, 0))[
