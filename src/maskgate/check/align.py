@@ -202,6 +202,12 @@ def _reframe(
     close to that) that fits the edit clearly better than identity."""
     if m_id > 0.97 or eroded.sum() < 200:  # already in register: nothing to gain, skip the cost
         return None
+    # Both measures are at most 1 (a share; a clipped NCC), so a candidate cannot gain
+    # REFRAME_GAIN over a value already within it of 1: the ECC (up to 50 iterations, 20-400 ms)
+    # could only be refused. Typical of a tint or cast in place: the structure matches (median
+    # NCC ~1), the values do not.
+    if m_id + REFRAME_GAIN > 1.0 or med_id + REFRAME_GAIN > 1.0:
+        return None
     h, w = og.shape
     f = min(1.0, REFRAME_SIDE / max(h, w))
     size = (max(8, round(w * f)), max(8, round(h * f)))
