@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 # bench scripts import each other (run from bench/)
 from generalize import _parse, _rows, homes, load, split_home
-from maskgate.learn.train import _fit_scorer, auc, fold_ids, scorer_rows
+from maskgate.learn.train import auc, fit_scorer, fold_ids, scorer_rows
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
     acceptable = np.array([bool(r.acceptable) and not r.uncertain for r in rows])
     with threadpool_limits(1, user_api="blas"):
         for key, sr in scorer_rows(rows).items():
-            fitted = _fit_scorer(key, sr, rows, folds, a.model_class, 1)
+            fitted = fit_scorer(key, sr, rows, folds, a.model_class, 1)
             o, y = fitted.oof[sr.labelled], sr.y
             ok = ~np.isnan(o)
             if not ok.any() or len(set(y[ok].tolist())) < 2:

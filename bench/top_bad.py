@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 # bench scripts import each other (run from bench/)
 from generalize import _parse, _rows, homes, load, split_home
 from maskgate.learn.calibrate import best_f1_threshold
-from maskgate.learn.train import _fit_scorer, fold_ids, scorer_rows
+from maskgate.learn.train import fit_scorer, fold_ids, scorer_rows
 
 
 def _logit(p: float) -> float:
@@ -62,7 +62,7 @@ def main() -> None:
     weakest = [""] * len(rows)
     with threadpool_limits(1, user_api="blas"):
         for key, sr in per.items():
-            oof = _fit_scorer(key, sr, rows, folds, "auto", 1).oof
+            oof = fit_scorer(key, sr, rows, folds, "auto", 1).oof
             s, y = oof[sr.labelled], sr.y
             ok = ~np.isnan(s)
             decide = best_f1_threshold(s[ok], y[ok] == 1)[0] if 0 < y[ok].sum() < ok.sum() else 0.5

@@ -126,7 +126,7 @@ def fold_ids(groups: Sequence[str], k: int) -> np.ndarray:
 
 
 @dataclass
-class _Rows:
+class ScorerRows:
     """One scorer's pairs: the labelled ones it trains on, and every one it would score in a check
     (labelled or not), which the pair-level thresholds are set on."""
 
@@ -136,12 +136,12 @@ class _Rows:
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 1 pass / 0 fail, for labelled
 
 
-def scorer_rows(rows: list[LabelledFeatures]) -> dict[str, _Rows]:
+def scorer_rows(rows: list[LabelledFeatures]) -> dict[str, ScorerRows]:
     """Rows per scorer key: every criterion's scorer, and a kind's own where its labels allow
     (``calibrate.assign_scorers``); a pair measured for a criterion but not labelled for it still
     counts where that scorer would judge it."""
     assigned = assign_scorers(rows)
-    out: dict[str, _Rows] = {}
+    out: dict[str, ScorerRows] = {}
     for c in CRITERIA:
         keys = [c] + sorted(k for k in assigned if criterion_of(k) == c and k != c)
         app: dict[str, list[int]] = {k: [] for k in keys}
@@ -152,7 +152,7 @@ def scorer_rows(rows: list[LabelledFeatures]) -> dict[str, _Rows]:
         for k in keys:
             lab = np.array(sorted(assigned.get(k, [])), np.int64)
             y = np.array([1.0 if rows[i].labels[c] else 0.0 for i in lab])
-            out[k] = _Rows(k, lab, np.array(sorted(set(app[k]) | set(lab.tolist())), np.int64), y)
+            out[k] = ScorerRows(k, lab, np.array(sorted(set(app[k]) | set(lab.tolist())), np.int64), y)
     return out
 
 
@@ -164,7 +164,7 @@ def _usable(y: np.ndarray) -> bool:
 
 
 @dataclass
-class _Fitted:
+class FittedScorer:
     model: ScorerModel
     oof: np.ndarray  # over all rows, NaN where not applicable (or no fold could score it)
 
@@ -193,14 +193,18 @@ def _oof(
     return outs or []
 
 
-def _fit_scorer(
+def fit_scorer(
     key: str,
-    sr: _Rows,
+    sr: ScorerRows,
     rows: list[LabelledFeatures],
     folds: np.ndarray,
     model_class: ModelChoice,
     threads: int,
-) -> _Fitted:
+) -> FittedScorer:
+    """One scorer fitted on its labelled rows, with its out-of-fold scores over every row.
+
+    Public because the bench diagnostics (``top_bad.py``, ``scorer_folds.py``) must rank pairs by
+    exactly the scores ``learn`` sets its thresholds on, not by a second copy of the fit."""
     c = criterion_of(key)
     n = len(rows)
     feats = [rows[i].features[c] for i in sr.applicable]
@@ -214,7 +218,7 @@ def _fit_scorer(
         oof_all[sr.applicable] = default_p
         why = "fewer than ten labelled pairs or one outcome only: the untrained default scorer"
         info = {**counts, "comparison": {"default": default_fig}, "chosen_by": why}
-        return _Fitted(ScorerModel(key, "default", info=info), oof_all)
+        return FittedScorer(ScorerModel(key, "default", info=info), oof_all)
 
     fold_app = folds[sr.applicable]
     fold_lab = fold_app[lab_pos]
@@ -277,7 +281,7 @@ def _fit_scorer(
     if not candidates:  # no fold could train (every group holds one outcome only)
         oof_all[sr.applicable] = default_p
         why = "no fold had both outcomes to train on: the untrained default scorer"
-        return _Fitted(
+        return FittedScorer(
             ScorerModel(key, "default", info={**counts, "comparison": comparison, "chosen_by": why}), oof_all
         )
     chosen: str
@@ -309,9 +313,9 @@ def _fit_scorer(
             names=[_lgb_name(s) for s in gbm_input_names(key)],
             threads=threads,
         )
-        return _Fitted(ScorerModel(key, "gbm", booster=booster, info=info), oof_all)
+        return FittedScorer(ScorerModel(key, "gbm", booster=booster, info=info), oof_all)
     fitted = {**logistic.fit(xl, y, sg, hyper["l2"]), "l2": hyper["l2"]}
-    return _Fitted(ScorerModel(key, "logistic", logistic=fitted, info=info), oof_all)
+    return FittedScorer(ScorerModel(key, "logistic", logistic=fitted, info=info), oof_all)
 
 
 def _lgb_name(name: str) -> str:
@@ -509,7 +513,7 @@ def _train(
     kf = min(k, n_groups)
     folds = fold_ids([r.group for r in rows], kf)
     per_key = scorer_rows(rows)
-    fitted = {key: _fit_scorer(key, sr, rows, folds, model_class, threads) for key, sr in per_key.items()}
+    fitted = {key: fit_scorer(key, sr, rows, folds, model_class, threads) for key, sr in per_key.items()}
 
     # each scorer's own thresholds, from its held-out scores on its labelled pairs
     th: dict[str, Thresholds] = {}
@@ -565,8 +569,8 @@ def _train(
 
 def _validation(
     rows: list[LabelledFeatures],
-    per_key: dict[str, _Rows],
-    fitted: dict[str, _Fitted],
+    per_key: dict[str, ScorerRows],
+    fitted: dict[str, FittedScorer],
     scores: dict[str, np.ndarray],
     missing: np.ndarray,
     acceptable: np.ndarray,
