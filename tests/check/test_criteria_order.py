@@ -6,6 +6,7 @@ the text regions are drawn too), so the test needs no weights and covers every e
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -79,3 +80,15 @@ def test_any_order_measures_the_same(mug, case):
         if c.judgeable(ctx):
             alone = dict(c.measure(ctx))
             assert {k: v for k, v in reference[c.name].items() if k in alone} == alone, c.name
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_criteria_side_by_side_on_threads_measure_the_same(mug, case):
+    """The checker measures one pair's criteria on two threads at once (``Checker.features``):
+    the shared members they race for must come out as they do one criterion after another."""
+    kind, original, edit = _pairs(mug)[case]
+    reference = measure_all(_context(kind, original, edit, mug["mask"]))
+    with ThreadPoolExecutor(3) as pool:
+        for _ in range(3):
+            together = measure_all(_context(kind, original, edit, mug["mask"]), pool=pool)
+            assert _same(together, reference)

@@ -15,7 +15,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +51,23 @@ class Judgement:
     images: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
-def measure_all(ctx: PairContext, order=REGISTRY) -> dict[str, dict]:
+def measure_all(ctx: PairContext, order=REGISTRY, pool: Executor | None = None) -> dict[str, dict]:
     """Every criterion's measurements, then what each borrows from the criterion that makes it.
 
     Criteria only read the context, whose shared members compute on first use, so ``order``
-    changes nothing (a test runs shuffled orders); borrowing comes after everything is measured."""
-    feats = {c.name: (dict(c.measure(ctx)) if c.judgeable(ctx) else {}) for c in order}
+    changes nothing (a test runs shuffled orders); borrowing comes after everything is measured.
+    For the same reason they can run side by side on ``pool``'s threads: their NumPy and OpenCV
+    work releases the GIL, and a second core is otherwise idle while one pair's criteria run (the
+    text passes of the next pair wait for them). A shared member two criteria ask for at once is
+    computed once (``cached_property`` locks per member; the members depend on each other without
+    cycles, so the locks cannot deadlock)."""
+
+    def one(c) -> dict:
+        return dict(c.measure(ctx)) if c.judgeable(ctx) else {}
+
+    order = list(order)
+    measured = pool.map(one, order) if pool is not None else map(one, order)
+    feats = dict(zip((c.name for c in order), measured, strict=True))
     for c in REGISTRY:
         if feats[c.name]:
             for k, lender in c.borrows.items():
@@ -146,6 +157,7 @@ class Checker:
         self.segmenter = segmenter
         self.segmenter_path = segmenter_path
         self._pool: ThreadPoolExecutor | None = None
+        self._criteria_pool: ThreadPoolExecutor | None = None
         self._originals = _RecentOriginals(ORIGINALS_KEPT)
         resolve_model(segmenter, segmenter_path)  # fail now, with the fix, rather than on the first pair
 
@@ -298,7 +310,11 @@ class Checker:
         return detect_text(edit)
 
     def features(self, ctx: PairContext) -> dict[str, dict]:
-        return measure_all(ctx)
+        if thread_budget() < 2:  # one core: threads would only take turns
+            return measure_all(ctx)
+        if self._criteria_pool is None:
+            self._criteria_pool = ThreadPoolExecutor(2, thread_name_prefix="maskgate-criteria")
+        return measure_all(ctx, pool=self._criteria_pool)
 
     def judge(self, ctx: PairContext, feats: dict[str, dict], pair: PairSpec) -> Judgement:
         """The pair's complete record (and its evidence images) from its measurements."""
