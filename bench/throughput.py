@@ -1,6 +1,6 @@
 """Throughput of `maskgate check --workers N` against its floor, on the same pairs and threads.
 
-    python bench/throughput.py MANIFEST [--limit 40] [--workers 1]
+    python bench/throughput.py MANIFEST [--limit 40] [--workers 1] [--one-per-original]
 
 The floor is the work no checker can skip: decoding both images and one PP-OCR detection on the
 edit per pair, and one u2netp pass per original (the edits of one original share it, as they do in
@@ -70,12 +70,21 @@ def main() -> None:
     ap.add_argument("manifest", type=Path)
     ap.add_argument("--limit", type=int, default=40)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--one-per-original",
+        action="store_true",
+        help="only the first edit of each original: nothing for the check (or the floor) to share",
+    )
     args = ap.parse_args()
     from maskgate.check.engine import Checker
     from maskgate.check.runner import run_check
     from maskgate.io.manifest import read_manifest
 
-    pairs = [p for p in read_manifest(args.manifest) if not p.error][: args.limit]
+    pairs = [p for p in read_manifest(args.manifest) if not p.error]
+    if args.one_per_original:
+        seen: set[str] = set()
+        pairs = [p for p in pairs if not (p.original in seen or seen.add(p.original))]
+    pairs = pairs[: args.limit]
     if not pairs:
         raise SystemExit(f"no usable pairs in {args.manifest}")
     tmp = Path(tempfile.mkdtemp())
