@@ -59,8 +59,9 @@ def measure_all(ctx: PairContext, order=REGISTRY, pool: Executor | None = None) 
     For the same reason they can run side by side on ``pool``'s threads: their NumPy and OpenCV
     work releases the GIL, and a second core is otherwise idle while one pair's criteria run (the
     text passes of the next pair wait for them). A shared member two criteria ask for at once is
-    computed once (``cached_property`` locks per member; the members depend on each other without
-    cycles, so the locks cannot deadlock)."""
+    computed once on Python 3.11 (``cached_property`` locks per member; the members depend on each
+    other without cycles, so the locks cannot deadlock) and may be computed twice on 3.12+, which
+    dropped the lock: the members are deterministic, so either copy is the same."""
 
     def one(c) -> dict:
         return dict(c.measure(ctx)) if c.judgeable(ctx) else {}
