@@ -56,3 +56,22 @@ def test_erase_product_removes_it(u2netp):
 def test_erase_rejects_unknown_what():
     with pytest.raises(ValueError):
         erase(np.zeros((8, 8, 3), np.uint8), what="logo", product=object())
+
+
+def test_detector_runs_on_a_quiet_session_that_finds_what_rapidocr_own_finds(creative):
+    """The detector's session is swapped for one with the memory arena and no spinning threads
+    (``vision.text``): the polygons must be exactly those of rapidocr's own session."""
+    from rapidocr import RapidOCR
+
+    from maskgate.vision.text import _engine, detect_text
+
+    img, _ = creative
+    ours = detect_text(img)
+    eng, _lock = _engine(0, None)
+    inner = eng.text_det.session.session
+    assert inner.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    theirs = RapidOCR(params={"Global.use_cls": False, "Global.use_rec": False, "Global.log_level": "error"})
+    res = theirs(np.ascontiguousarray(img[..., ::-1]), use_det=True, use_cls=False, use_rec=False)
+    assert len(ours) == len(res.boxes) >= 2
+    for r, b in zip(ours, res.boxes, strict=True):
+        np.testing.assert_array_equal(r.polygon, np.asarray(b, np.float32))
