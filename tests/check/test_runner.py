@@ -104,3 +104,55 @@ def test_resume_after_kill(tmp_path, u2netp):
     ids = [json.loads(line)["id"] for line in after]
     assert sorted(ids) == sorted(f"p{i}" for i in range(20))
     assert after[: len(before)] == before  # what was written before the kill is kept as it was
+
+
+class _Recorder:
+    """Records which thread starts and which finishes each pair, and the finisher's core budget."""
+
+    max_side = 256
+
+    def __init__(self):
+        self.events: list[tuple[str, str, str, int]] = []
+
+    def start(self, original, edited, kind=None, mask=None, *, pair):
+        import threading
+
+        from maskgate.models.sessions import thread_budget
+
+        self.events.append(("start", pair.id, threading.current_thread().name, thread_budget()))
+
+        def finish():
+            from maskgate.check.engine import Judgement
+            from maskgate.core.record import PairRecord
+
+            time.sleep(0.05)  # long enough that the next pair is started meanwhile
+            self.events.append(("finish", pair.id, threading.current_thread().name, thread_budget()))
+            return Judgement(
+                PairRecord(
+                    id=pair.id, original=pair.original, edited=pair.edited, kind="isolated", verdict="accept"
+                )
+            )
+
+        return finish
+
+
+def test_pairs_finish_on_their_own_thread_on_one_core_while_the_next_starts(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("MASKGATE_THREADS", "2")
+    specs = read_manifest(_write_pairs(tmp_path, 3))
+    rec = _Recorder()
+    out = list(process_pairs(rec, specs, tmp_path / "out"))
+    assert [r.id for r in out] == ["p0", "p1", "p2"]
+    main = threading.current_thread().name
+    starts = [e for e in rec.events if e[0] == "start"]
+    finishes = [e for e in rec.events if e[0] == "finish"]
+    assert all(t == main and budget == 2 for _, _, t, budget in starts)  # detection: every core
+    assert all(t != main and budget == 1 for _, _, t, budget in finishes)  # criteria: one core
+    order = [(e[0], e[1]) for e in rec.events]
+    assert order.index(("start", "p1")) < order.index(("finish", "p0"))
+
+    monkeypatch.setenv("MASKGATE_THREADS", "1")  # one core: everything on the calling thread
+    rec = _Recorder()
+    assert [r.id for r in process_pairs(rec, specs, tmp_path / "one")] == ["p0", "p1", "p2"]
+    assert {e[2] for e in rec.events} == {main}
