@@ -37,8 +37,9 @@ def _det_limit(shape: tuple[int, ...], max_side: int | None) -> int | None:
 
 
 # rapidocr builds its sessions without onnxruntime's memory arena (every pass allocates its
-# buffers afresh: a 1024-px detection takes 190 ms instead of 130 on two cores) and with spinning
-# pool threads, which hold a core the check's other thread needs while a pass waits. The arena is
+# buffers afresh: a 1024-px detection takes 166-183 ms instead of 135-157 on two cores,
+# bench/ocr_sessions.py) and with spinning pool threads, which may hold a core the check's other
+# thread wants while a pass waits (the check's finisher thread, runner.process_pairs). The arena is
 # a setting rapidocr passes on; the spinning is not, so the detector's session is replaced by one
 # made with this package's thread policy (``models.sessions.new_session``) on the same model file.
 _ORT_ARENA = {"EngineConfig.onnxruntime.enable_cpu_mem_arena": True}
