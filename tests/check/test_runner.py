@@ -7,13 +7,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
 import numpy as np
 
+from maskgate.check.engine import Judgement
 from maskgate.check.runner import build_checker, process_pair, process_pairs, run_check
+from maskgate.core.record import PairRecord
 from maskgate.io.manifest import read_manifest
+from maskgate.models.sessions import thread_budget
 from tests.check.conftest import add_overlays, compose, product, scene
 
 
@@ -115,16 +119,9 @@ class _Recorder:
         self.events: list[tuple[str, str, str, int]] = []
 
     def start(self, original, edited, kind=None, mask=None, *, pair):
-        import threading
-
-        from maskgate.models.sessions import thread_budget
-
         self.events.append(("start", pair.id, threading.current_thread().name, thread_budget()))
 
         def finish():
-            from maskgate.check.engine import Judgement
-            from maskgate.core.record import PairRecord
-
             time.sleep(0.05)  # long enough that the next pair is started meanwhile
             self.events.append(("finish", pair.id, threading.current_thread().name, thread_budget()))
             return Judgement(
@@ -137,8 +134,6 @@ class _Recorder:
 
 
 def test_pairs_finish_on_their_own_thread_on_one_core_while_the_next_starts(tmp_path, monkeypatch):
-    import threading
-
     monkeypatch.setenv("MASKGATE_THREADS", "2")
     specs = read_manifest(_write_pairs(tmp_path, 3))
     rec = _Recorder()

@@ -192,28 +192,24 @@ def process_pairs(checker, specs: Iterable[PairSpec], out_dir: Path | str) -> It
     fill. (Measured on 40 dev pairs, ``bench/throughput.py --workers 1``: 276-281 ms/pair against
     291-301 with the criteria on two threads after each detection, and 312 with the detector on
     one core.) A killed run loses at most the two pairs in flight; resume redoes them."""
-    if thread_budget() < 2:  # one core: nothing to fill, the pairs simply alternate
+    # one core: nothing to fill, so a pair is finished on this thread after the next one starts
+    finisher = ThreadPoolExecutor(1, thread_name_prefix="maskgate-finish") if thread_budget() >= 2 else None
+
+    def later(finish: Callable[[], PairRecord]) -> Callable[[], PairRecord]:
+        return finish if finisher is None else finisher.submit(_finish_on_one_core, finish).result
+
+    try:
         pending = None
         for spec in specs:
-            nxt = start_pair(checker, spec, out_dir)
+            nxt = later(start_pair(checker, spec, out_dir))
             if pending is not None:
                 yield pending()
             pending = nxt
         if pending is not None:
             yield pending()
-        return
-    finisher = ThreadPoolExecutor(1, thread_name_prefix="maskgate-finish")
-    try:
-        done = None
-        for spec in specs:
-            nxt = start_pair(checker, spec, out_dir)
-            if done is not None:
-                yield done.result()
-            done = finisher.submit(_finish_on_one_core, nxt)
-        if done is not None:
-            yield done.result()
     finally:
-        finisher.shutdown(wait=True)
+        if finisher is not None:
+            finisher.shutdown(wait=True)
 
 
 def _finish_on_one_core(finish: Callable[[], PairRecord]) -> PairRecord:
