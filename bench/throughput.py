@@ -82,8 +82,10 @@ def main() -> None:
 
     pairs = [p for p in read_manifest(args.manifest) if not p.error]
     if args.one_per_original:
-        seen: set[str] = set()
-        pairs = [p for p in pairs if not (p.original in seen or seen.add(p.original))]
+        firsts: dict = {}  # original -> its first pair, in manifest order
+        for p in pairs:
+            firsts.setdefault(p.original, p)
+        pairs = list(firsts.values())
     pairs = pairs[: args.limit]
     if not pairs:
         raise SystemExit(f"no usable pairs in {args.manifest}")
