@@ -3,6 +3,7 @@
     python bench/generalize.py --train NAME=RESULTS:LABELS [...] --holdout NAME=RESULTS:LABELS [...]
                                [--target-precision 0.98] [--out MODEL_DIR] [--version NAME]
                                [--model-class auto] [--fold-by group|source]
+                               [--weigh SCORER=NAME:HOW:REF[,NAME:HOW:REF...]]
 
 RESULTS are `maskgate check` runs of the LABELS (any gate: the measurements do not depend on it).
 1. For every training source in turn, a model is trained on the OTHER training sources and
@@ -15,6 +16,9 @@ RESULTS are `maskgate check` runs of the LABELS (any gate: the measurements do n
 2. A model is trained on every training source and scored on each --holdout set (the dev set,
    the text_removed set, the real-tool cut-outs of held-out photos): sets it never saw. With
    --out it is written there (the model the package ships is made this way).
+--weigh replaces what one scorer weighs, for this run only (a diagnosis: how a gate would do if
+it weighed a measurement the check records but the shipped criteria do not weigh yet). The model
+it writes loads only in a run that weighs the same; the check cannot use it.
 Each figure is printed per set and per edit kind: accept precision, good accepted, good rejected,
 reject precision, per-criterion F1. Nothing here is a training figure except where it says so.
 """
@@ -22,11 +26,14 @@ reject precision, per-criterion F1. Nothing here is a training figure except whe
 from __future__ import annotations
 
 import argparse
+import importlib
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from accuracy import read_labels, report_set  # bench scripts import each other (run from bench/)
+from maskgate.check.criterion import Feature
+from maskgate.check.scoring import FEATURES, criterion_of
 from maskgate.core.record import read_records
 from maskgate.learn.calibrate import LabelledFeatures, group_of, rows_from_results
 from maskgate.learn.train import describe_sources, train
@@ -130,12 +137,20 @@ def main() -> None:
         help="train without dead-zone pairs (a diagnosis, never shipped)",
     )
     ap.add_argument(
+        "--weigh",
+        action="append",
+        default=[],
+        help="SCORER=NAME:HOW:REF[,...]: what that scorer weighs, for this run only (a diagnosis)",
+    )
+    ap.add_argument(
         "--fold-by",
         choices=("group", "source"),
         default="group",
         help="folds of the thresholds' held-out scores: products within sources, or whole sources",
     )
     args = ap.parse_args()
+    for spec in args.weigh:
+        weigh(spec)
     train_sets = [_parse(s) for s in args.train]
     home = homes(train_sets)
     loaded = load(train_sets)
@@ -176,6 +191,22 @@ def main() -> None:
     print(f"model: {out}")
     for spec in args.holdout:
         _report(*_parse(spec), gate, "held out (never trained on)")
+
+
+def weigh(spec: str) -> None:
+    """``SCORER=NAME:HOW:REF[,...]``: that scorer weighs these badnesses instead of its own (sign -1).
+    A name that is also a function of the criterion's module is computed by it, so results stored
+    before the measurement was recorded get it from the measurements it derives from."""
+    key, _, feats = spec.partition("=")
+    if key not in FEATURES or not feats:
+        raise SystemExit(f"--weigh {spec!r}: SCORER=NAME:HOW:REF with SCORER one of {', '.join(FEATURES)}")
+    module = importlib.import_module(f"maskgate.check.criteria.{criterion_of(key)}")
+    out = []
+    for item in feats.split(","):
+        name, how, ref = item.split(":")
+        of = getattr(module, name, None)
+        out.append(Feature(name, how, float(ref), -1, of=of if callable(of) else None))  # type: ignore[arg-type]
+    FEATURES[key] = tuple(out)
 
 
 if __name__ == "__main__":

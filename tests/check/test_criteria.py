@@ -8,6 +8,8 @@ on these built images it misses the warp and the smear at criterion level and se
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
@@ -145,6 +147,31 @@ def test_comprehensibility_tiny_product(checker, mug):
     res = run(checker, mug, edit)
     assert res.record.criteria["comprehensibility"].passed is False
     assert res.record.verdict == "reject"
+
+
+def test_long_side_is_the_tiny_rule_whatever_the_shape():
+    """A thin product across the frame and a square one of the same long side read the same size,
+    where their area shares differ twentyfold; the measured box gives the rule's quantity, and
+    results recorded before it was measured give the same from their box measurements."""
+    from maskgate.check.criteria import comprehensibility as comp
+
+    h, w = 300, 400
+    thin = np.zeros((h, w), bool)
+    thin[100:112, 20:260] = True  # 240 x 12
+    square = np.zeros((h, w), bool)
+    square[30:270, 60:300] = True  # 240 x 240
+    tiny = np.zeros((h, w), bool)
+    tiny[10:40, 10:40] = True  # long side 10 % of the short side: fails the rule
+
+    def measured(m):
+        return comp.measure(SimpleNamespace(shape=(h, w), product_e=m, text_e=[]))
+
+    a, b, c = measured(thin), measured(square), measured(tiny)
+    assert a["long_side"] == pytest.approx(240 / 300) == pytest.approx(b["long_side"])
+    assert a["area_share"] < b["area_share"] / 15
+    assert c["long_side"] == pytest.approx(30 / 300)
+    older = {k: v for k, v in c.items() if k != "long_side"}
+    assert comp.long_side(older) == pytest.approx(c["long_side"])
 
 
 def test_consistency_colour_changed(checker, mug):
