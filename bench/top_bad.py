@@ -1,7 +1,7 @@
 """Which bad pairs rank among the surest good ones: what stands between the gate and any accept.
 
     python bench/top_bad.py NAME=RESULTS:LABELS [...] [--fold-by group|source] [--split-source NAME]
-                            [--drop-dead-zone] [--top 300] [--show 20]
+                            [--drop-dead-zone] [--weigh SCORER=NAME:HOW:REF] [--top 300] [--show 20]
 
 An accept needs a region at the top of the pairs' ranking with almost no bad pair in it (at a 0.98
 target and 95% confidence, about 150 pairs with none, or 235 with one). Each pair is ranked by its
@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 # bench scripts import each other (run from bench/)
-from generalize import _parse, _rows, homes, load, split_home
+from generalize import _parse, _rows, homes, load, split_home, weigh
 from maskgate.learn.calibrate import best_f1_threshold
 from maskgate.learn.train import fit_scorer, fold_ids, scorer_rows
 
@@ -39,9 +39,12 @@ def main() -> None:
     ap.add_argument("--fold-by", choices=("group", "source"), default="source")
     ap.add_argument("--split-source", default=None, help="fold this source's photos in two (scorer_folds.py)")
     ap.add_argument("--drop-dead-zone", action="store_true", help="leave the dead-zone pairs out")
+    ap.add_argument("--weigh", action="append", default=[], help="as bench/generalize.py --weigh")
     ap.add_argument("--top", type=int, default=300)
     ap.add_argument("--show", type=int, default=20)
     a = ap.parse_args()
+    for spec in a.weigh:
+        weigh(spec)
     specs = [_parse(s) for s in a.sets]
     loaded = load(specs)
     home = homes(specs)
