@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskgate.check.measure import local_ncc
+from maskgate.check.measure import bbox, local_ncc
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,22 @@ def identity_match(
     mirrored almost everywhere): the mirror must not fit the structure worse. ``maps`` receives
     the NCC and local-contrast maps, which the criteria reuse when identity wins.
     """
-    ncc, sd = local_ncc(orig_g, edit_g, 11)
     if maps is not None:
+        ncc, sd = local_ncc(orig_g, edit_g, 11)
         maps.update(ncc=ncc, sd=sd)
-    if region.sum() < 50:
+    if np.count_nonzero(region) < 50:
         return 0.0, 0.0
+    if maps is None:
+        # only ``region`` is read: the maps are made on its box, padded past the 11-px window (the
+        # box sums of 8-bit values are exact wherever the crop starts: the frame's own values)
+        box = bbox(region, 5)
+        assert box is not None  # region has 50 pixels or more
+        orig_g, edit_g, region = orig_g[box], edit_g[box], region[box]
+        ncc, sd = local_ncc(orig_g, edit_g, 11)
     textured = region & (sd > 4)
     same = np.abs(orig_g.astype(np.int16) - edit_g.astype(np.int16)) < 12
     ok = np.where(textured, ncc > 0.5, same)
-    med = float(np.median(ncc[textured])) if textured.sum() > 30 else 0.0
+    med = float(np.median(ncc[textured])) if np.count_nonzero(textured) > 30 else 0.0
     return float(ok[region].mean()), med
 
 

@@ -15,9 +15,13 @@ import numpy as np
 from maskgate.check.align import Alignment, align
 from maskgate.check.erasure import overlay_left
 from maskgate.check.kind import faint_foreground, isolated_foreground
-from maskgate.check.measure import delta_e, erode, local_ncc, soften_to, tint_fit
+from maskgate.check.measure import bbox, delta_e, erode, local_ncc, soften_to, tint_fit
 from maskgate.core.types import Kind, TextRegion
 from maskgate.vision.text import CHECK_FILTER, on_product, plausible_text, regions_mask
+
+# how far outside ``shared_core(20)`` the low-pass NCC there reads: the sigma-3 blur's 19-px kernel
+# (8-bit) and the 21-px window, 9 + 10 px
+_LOWPASS_REACH = 19
 
 
 @dataclass
@@ -117,17 +121,47 @@ class PairContext:
         return (self.ncc_sd[0] > 0.5) | (self.de < 20)
 
     @cached_property
+    def _lowpass_in_core(self) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray] | None:
+        """``lowpass_ncc_sd`` over the box of ``shared_core(20)`` only (the only place the
+        criteria read it), as (box, NCC, std) on that box; None for an empty core. The box is
+        padded past the blur's and the window's reach (9 + 10 px), so every value inside the core
+        is the frame's own: the blurred images are 8-bit and the box sums of integers are exact,
+        wherever the crop starts."""
+        core = self.shared_core(20)
+        box = bbox(core, _LOWPASS_REACH)
+        if box is None:
+            return None
+        lp_o = cv2.GaussianBlur(self.gray_orig_in_e[box], (0, 0), 3)
+        lp_e = cv2.GaussianBlur(self.gray_edit[box], (0, 0), 3)
+        ncc, sd = local_ncc(lp_o, lp_e, 21)
+        return box, ncc, sd
+
+    @cached_property
     def lp_textured(self) -> np.ndarray:
         """Where the low-pass NCC is meaningful: textured, and ~20 px (the low-pass window's
         reach) off the outline, where the backdrop changed."""
-        return self.shared_core(20) & (self.lowpass_ncc_sd[1] > 3)
+        out = np.zeros(self.shape, bool)
+        lp = self._lowpass_in_core
+        if lp is not None:
+            box, _, sd = lp
+            out[box] = self.shared_core(20)[box] & (sd > 3)
+        return out
+
+    @cached_property
+    def lp_ncc_textured(self) -> np.ndarray:
+        """The low-pass NCC over ``lp_textured``, in raster order (``lowpass_ncc_sd[0][lp_textured]``)."""
+        lp = self._lowpass_in_core
+        if lp is None:
+            return np.zeros(0, np.float32)
+        box, ncc, _ = lp
+        return ncc[self.lp_textured[box]]
 
     @cached_property
     def lp_ncc_med(self) -> float:
         """Median low-pass NCC deep inside the textured product: a geometric change lowers it,
         blur or compression does not."""
-        tex = self.lp_textured
-        return float(np.median(self.lowpass_ncc_sd[0][tex])) if np.count_nonzero(tex) > 30 else 1.0
+        vals = self.lp_ncc_textured
+        return float(np.median(vals)) if len(vals) > 30 else 1.0
 
     # --- the product both images show
     @cached_property

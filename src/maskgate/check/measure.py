@@ -51,7 +51,10 @@ def channel_max(x: np.ndarray) -> np.ndarray:
 
 def masked_pixels(img: np.ndarray, sel: np.ndarray, channels: tuple[int, ...] = (0, 1, 2)) -> np.ndarray:
     """``img[sel][:, channels]`` (N x C), gathered one channel at a time: NumPy's boolean index
-    over the last two axes of an image is about ten times slower."""
+    over the last two axes of an image is about ten times slower. All channels at once: one gather
+    of whole pixels by their flat indices (the same array, faster still)."""
+    if img.ndim == 3 and tuple(channels) == tuple(range(img.shape[2])):
+        return img.reshape(-1, img.shape[2])[np.flatnonzero(sel)]
     return np.stack([img[..., c][sel] for c in channels], axis=1)
 
 
@@ -71,22 +74,46 @@ def delta_e(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
     return channel_norm(lab_a - lab_b)
 
 
+def bbox(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice] | None:
+    """The box of ``mask``'s nonzero pixels grown by ``pad`` (clipped to the frame), as slices;
+    None for an empty mask."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    h, w = mask.shape[:2]
+    return (
+        slice(max(int(rows[0]) - pad, 0), min(int(rows[-1]) + pad + 1, h)),
+        slice(max(int(cols[0]) - pad, 0), min(int(cols[-1]) + pad + 1, w)),
+    )
+
+
+def _morph(op, mask: np.ndarray, r: int) -> np.ndarray:
+    """``op`` (cv2.erode or cv2.dilate) with an elliptical (2r+1)-px element, on the mask's box
+    grown by ``r`` only: an erosion keeps nothing outside the mask and a dilation reaches r px
+    past it, and what lies past the grown box is empty, as OpenCV's default border is for either
+    operation, so the frame comes out the same, at a fraction of the cost for a small product."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    out = np.zeros(mask.shape, bool)
+    box = bbox(mask, r)
+    if box is not None:
+        out[box] = op(mask[box].astype(np.uint8), k).astype(bool)
+    return out
+
+
 def erode(mask: np.ndarray, r: int) -> np.ndarray:
     if r <= 0:
         return mask
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    return cv2.erode(mask.astype(np.uint8), k).astype(bool)
+    return _morph(cv2.erode, mask, r)
 
 
 def dilate(mask: np.ndarray, r: int) -> np.ndarray:
     if r <= 0:
         return mask
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    return cv2.dilate(mask.astype(np.uint8), k).astype(bool)
+    return _morph(cv2.dilate, mask, r)
 
 
 def laplacian_energy(gray: np.ndarray, region: np.ndarray) -> float:
-    if region.sum() < 20:
+    if np.count_nonzero(region) < 20:
         return 0.0
     lap = cv2.Laplacian(gray, cv2.CV_32F, ksize=3)
     return float(np.abs(lap[region]).mean())
@@ -94,7 +121,7 @@ def laplacian_energy(gray: np.ndarray, region: np.ndarray) -> float:
 
 def flat_share(gray: np.ndarray, region: np.ndarray) -> float:
     """Share of neighbour pairs with exactly equal value: pixelation and heavy JPEG raise it."""
-    if region.sum() < 20:
+    if np.count_nonzero(region) < 20:
         return 0.0
     g = gray.astype(np.int16)
     dx = g[:, 1:] == g[:, :-1]
@@ -105,14 +132,17 @@ def flat_share(gray: np.ndarray, region: np.ndarray) -> float:
 
 def blockiness(gray: np.ndarray, region: np.ndarray, period: int = 8) -> float:
     """Gradient energy on the 8-px grid over that off the grid (1.0 for a clean image)."""
-    if region.sum() < 200:
+    if np.count_nonzero(region) < 200:
         return 1.0
     g = gray.astype(np.float32)
     dx = np.abs(np.diff(g, axis=1))
     r = region[:, :-1]
     cols = np.arange(dx.shape[1]) % period == period - 1
-    on = dx[:, cols][r[:, cols]].mean() if r[:, cols].any() else 0.0
-    off = dx[:, ~cols][r[:, ~cols]].mean() if r[:, ~cols].any() else 1.0
+    # one boolean index over the frame picks the same pixels in the same (raster) order as the
+    # region's grid (or off-grid) columns picked from the grid columns, without copying them
+    on_sel, off_sel = r & cols, r & ~cols
+    on = dx[on_sel].mean() if on_sel.any() else 0.0
+    off = dx[off_sel].mean() if off_sel.any() else 1.0
     return float(on / (off + 1e-3))
 
 
@@ -130,7 +160,8 @@ def soften_to(gray: np.ndarray, detail: float) -> np.ndarray:
 
 def size_px(mask: np.ndarray) -> float:
     """A length scale for a mask: the side of a square of the same area."""
-    return float(np.sqrt(max(mask.sum(), 1)))
+    n = np.count_nonzero(mask) if mask.dtype == bool else mask.sum()
+    return float(np.sqrt(max(n, 1)))
 
 
 def local_sd(gray: np.ndarray, k: int = 5) -> np.ndarray:

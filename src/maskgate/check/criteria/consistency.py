@@ -9,7 +9,15 @@ import numpy as np
 
 from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
-from maskgate.check.measure import changed_blobs, channel_norm, local_ncc, masked_pixels, sample_mask, size_px
+from maskgate.check.measure import (
+    bbox,
+    changed_blobs,
+    channel_norm,
+    local_ncc,
+    masked_pixels,
+    sample_mask,
+    size_px,
+)
 
 
 def measure(ctx: PairContext) -> dict:
@@ -18,22 +26,21 @@ def measure(ctx: PairContext) -> dict:
     r = max(3, int(0.03 * size_px(prod)))
     inner = ctx.shared_core(r)
     (ncc, sd), de = ctx.ncc_sd, ctx.de
-    if inner.sum() < 50:
+    if np.count_nonzero(inner) < 50:
         f.update(ncc_med=1.0, low_ncc_share=0.0, de_med=0.0, de_p90=0.0, changed_blob=0.0, hue_shift=0.0)
         f.update(lp_ncc_med=1.0, lp_low_share=0.0, inner_blob=0.0, tint_resid=0.0)
         f.update(hue_rot=0.0, flow_med=0.0, warp_gain=0.0, patch_blob=0.0, patch_inner=0.0)
         return f
-    ncc_lp = ctx.lowpass_ncc_sd[0]
-    tex_lp = ctx.lp_textured
+    ncc_lp = ctx.lp_ncc_textured  # the low-pass NCC over ``lp_textured``
     f["lp_ncc_med"] = ctx.lp_ncc_med
-    f["lp_low_share"] = float((ncc_lp[tex_lp] < 0.5).mean()) if tex_lp.sum() > 30 else 0.0
+    f["lp_low_share"] = float((ncc_lp < 0.5).mean()) if len(ncc_lp) > 30 else 0.0
     textured = inner & (sd > 6)
-    f["ncc_med"] = float(np.median(ncc[textured])) if textured.sum() > 30 else 1.0
-    f["low_ncc_share"] = float((ncc[textured] < 0.3).mean()) if textured.sum() > 30 else 0.0
+    f["ncc_med"] = float(np.median(ncc[textured])) if np.count_nonzero(textured) > 30 else 1.0
+    f["low_ncc_share"] = float((ncc[textured] < 0.3).mean()) if np.count_nonzero(textured) > 30 else 0.0
     f["de_med"] = float(np.median(de[inner]))
     f["de_p90"] = float(np.percentile(de[inner], 90))
     changed = inner & (de > 30) & (ncc < 0.5)
-    blobs = changed_blobs(changed, inner, int(inner.sum()))
+    blobs = changed_blobs(changed, inner, np.count_nonzero(inner))
     f["changed_blob"] = max((a for _, a, _ in blobs), default=0.0)
     # a replaced patch is surrounded by product; a cut (segmentation's business) opens onto the outline
     f["inner_blob"] = max((a for _, a, o in blobs if o < 0.2), default=0.0)
@@ -41,7 +48,7 @@ def measure(ctx: PairContext) -> dict:
     lo, le = ctx.lab_orig_in_e, ctx.lab_edit
     ab_o, ab_e = masked_pixels(lo, inner, (1, 2)) - 128, masked_pixels(le, inner, (1, 2)) - 128
     chromatic = np.hypot(ab_o[:, 0], ab_o[:, 1]) > 8
-    if chromatic.sum() > 50:
+    if np.count_nonzero(chromatic) > 50:
         ab_o, ab_e = ab_o[chromatic], ab_e[chromatic]
         dh = np.angle(np.exp(1j * (np.arctan2(ab_e[:, 1], ab_e[:, 0]) - np.arctan2(ab_o[:, 1], ab_o[:, 0]))))
         f["hue_shift"] = float(np.abs(np.median(dh)))
@@ -117,20 +124,26 @@ def warp_features(ctx: PairContext, inner: np.ndarray, textured: np.ndarray) -> 
     ``warp_gain`` is how much closer the edit comes to the original once the flow is undone: a
     real deformation is explained by the flow, noise in the flow of an unchanged product is not.
     """
-    if textured.sum() < 50:
+    if np.count_nonzero(textured) < 50:
         return {"flow_med": 0.0, "warp_gain": 0.0}
     go, ge = ctx.gray_orig_in_e, ctx.gray_edit
     flow = _flow(go, ge)
-    mag = np.hypot(flow[..., 0], flow[..., 1])
+    fx, fy = flow[..., 0], flow[..., 1]
+    mag = np.hypot(fx[textured], fy[textured])
     scale = size_px(inner)
+    # the undone edit and its NCC are only read over ``textured``: both are made on its box, padded
+    # past the 11-px window (the remap is per pixel, and the NCC's box sums of 8-bit values are
+    # exact wherever the crop starts, so these are the frame's own values)
+    box = bbox(textured, 5)
+    assert box is not None  # textured has 50 pixels or more
     gx, gy = _grid(*go.shape)
     back = cv2.remap(
-        ge, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        ge, gx[box] + fx[box], gy[box] + fy[box], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    ncc_w, _ = local_ncc(go, back, 11)
+    ncc_w, _ = local_ncc(go[box], back, 11)
     ncc = ctx.ncc_sd[0]
-    gain = float(np.median(ncc_w[textured]) - np.median(ncc[textured]))
-    return {"flow_med": float(100.0 * np.median(mag[textured]) / scale), "warp_gain": max(gain, 0.0)}
+    gain = float(np.median(ncc_w[textured[box]]) - np.median(ncc[textured]))
+    return {"flow_med": float(100.0 * np.median(mag) / scale), "warp_gain": max(gain, 0.0)}
 
 
 def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
@@ -161,7 +174,7 @@ def patch_features(ctx: PairContext, inner: np.ndarray) -> dict:
     changed = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(
         bool
     )
-    blobs = changed_blobs(changed, inner, int(inner.sum()))
+    blobs = changed_blobs(changed, inner, np.count_nonzero(inner))
     return {
         "patch_blob": max((a for _, a, _ in blobs), default=0.0),
         "patch_inner": max((a for _, a, o_ in blobs if o_ < 0.2), default=0.0),

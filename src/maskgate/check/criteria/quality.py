@@ -37,7 +37,7 @@ def measure(ctx: PairContext) -> dict:
     f["block_delta"] = blockiness(ge, inner) - blockiness(go, inner)
     # colour: a tint blends the product toward one colour: E = a*O + b (shared a) fits well
     sel = inner
-    if sel.sum() > 50:
+    if np.count_nonzero(sel) > 50:
         f["tint_slope"], f["tint_resid"], f["mean_shift"] = ctx.tint(r)
         f["lp_ncc_med"] = ctx.lp_ncc_med
         de = ctx.de

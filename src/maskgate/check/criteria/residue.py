@@ -15,13 +15,13 @@ import numpy as np
 from maskgate.check.context import PairContext
 from maskgate.check.criterion import Criterion, Feature
 from maskgate.check.evidence import overlay_heat
-from maskgate.check.measure import box, delta_e, dilate, local_ncc, local_sd, size_px
+from maskgate.check.measure import bbox, box, delta_e, dilate, local_ncc, local_sd, size_px
 from maskgate.vision.text import on_product, regions_mask
 
 
 def _outside_share(region_mask: np.ndarray, product: np.ndarray) -> float:
-    a = region_mask.sum()
-    return float((region_mask & ~product).sum() / a) if a else 0.0
+    a = np.count_nonzero(region_mask)
+    return float(np.count_nonzero(region_mask & ~product) / a) if a else 0.0
 
 
 def measure(ctx: PairContext) -> dict:
@@ -178,11 +178,10 @@ def _carried(go: np.ndarray, ge: np.ndarray, ov: list[np.ndarray], prod_d: np.nd
     with the same place in ``ge``, off the product."""
     if not ov:
         return 0.0
-    ys, xs = np.nonzero(np.logical_or.reduce(ov))
-    if not len(ys):
-        return 0.0
     # only the overlays' box is compared (padded past the 9-px window: same values as the frame)
-    box = (slice(max(ys.min() - 9, 0), ys.max() + 10), slice(max(xs.min() - 9, 0), xs.max() + 10))
+    box = bbox(np.logical_or.reduce(ov), 9)
+    if box is None:
+        return 0.0
     go, ge = go[box], ge[box]
     ncc, _ = local_ncc(go, ge, 9)
     strokes = local_sd(go) > 12  # where the original overlay has strokes
@@ -214,7 +213,7 @@ def overlay_text_kept(ctx: PairContext, masks_e: list[np.ndarray]) -> float:
 
 def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
     """Original's gradient on the cut-out's outline over that a few pixels off it (>1: on an edge)."""
-    if prod.sum() < 100:
+    if np.count_nonzero(prod) < 100:
         return 2.0
     g = gray_o.astype(np.float32)
     mag = cv2.GaussianBlur(
@@ -227,7 +226,7 @@ def outline_edge_ratio(gray_o: np.ndarray, prod: np.ndarray) -> float:
     h, w = prod.shape
     outline[:2, :] = outline[-2:, :] = False
     outline[:, :2] = outline[:, -2:] = False
-    if outline.sum() < 20:
+    if np.count_nonzero(outline) < 20:
         return 2.0
     near = dilate(outline, 12) & ~dilate(outline, 5)
     return float(mag[outline].mean() / (mag[near].mean() + 1e-3))

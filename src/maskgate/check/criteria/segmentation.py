@@ -18,11 +18,25 @@ from maskgate.check.measure import changed_blobs, channel_norm, dilate, erode, s
 
 def _window_sums(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: int) -> np.ndarray:
     """Sum of ``img`` over the k x k window centred on each (y, x), from one integral image:
-    only the outline's windows are wanted, not a box filter over the whole frame."""
+    only the outline's windows are wanted, not a box filter over the whole frame. ``img`` may be
+    a crop with (ys, xs) in its coordinates (``_windows_box``); the windows must lie inside it."""
     ii = cv2.integral(img, sdepth=cv2.CV_64F)
     r = k // 2
     y0, y1, x0, x1 = ys - r, ys + r + 1, xs - r, xs + r + 1
     return ii[y1, x1] - ii[y0, x1] - ii[y1, x0] + ii[y0, x0]
+
+
+def _windows_box(
+    ys: np.ndarray, xs: np.ndarray, k: int
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+    """The box that holds every k x k window centred on (ys, xs) (all inside the frame), and the
+    centres in its coordinates. The images summed here are integer-valued (8-bit masks, 8-bit Lab
+    and its products with masks), whose sums are exact in float64 from any origin, so the window
+    sums over the box are the frame's own, for a fraction of the integral's cost."""
+    r = k // 2
+    y0, x0 = int(ys.min()) - r, int(xs.min()) - r
+    box = (slice(y0, int(ys.max()) + r + 1), slice(x0, int(xs.max()) + r + 1))
+    return box, ys - y0, xs - x0
 
 
 def outline_lost(ctx: PairContext, k: int = 11) -> float:
@@ -41,10 +55,13 @@ def outline_lost(ctx: PairContext, k: int = 11) -> float:
     ys, xs = np.nonzero(outline)
     if len(ys) < 30:
         return 0.0
+    box, ys, xs = _windows_box(ys, xs, k)
+    m, m8 = m[box], m8[box]
     n_in = _window_sums(m8, ys, xs, k)
     n_out = k * k - n_in
 
     def contrast(lab: np.ndarray) -> np.ndarray:
+        lab = lab[box]
         inside = _window_sums(lab * m[..., None], ys, xs, k)
         outside = _window_sums(lab, ys, xs, k) - inside
         return channel_norm(
@@ -85,10 +102,12 @@ def cut_unsupported(ctx: PairContext, blob: np.ndarray, part: np.ndarray, gap: i
     ys, xs = np.nonzero(line)
     if len(ys) < 10:
         return 0.0
+    box, ys, xs = _windows_box(ys, xs, k)
+    blob, part = blob[box], part[box]
     b8, p8 = blob.astype(np.uint8), part.astype(np.uint8)
     n_b = _window_sums(b8, ys, xs, k)
     n_p = _window_sums(p8, ys, xs, k)
-    lab = ctx.lab_orig_in_e
+    lab = ctx.lab_orig_in_e[box]
     mean_b = _window_sums(lab * blob[..., None], ys, xs, k) / np.maximum(n_b, 1)[:, None]
     mean_p = _window_sums(lab * part[..., None], ys, xs, k) / np.maximum(n_p, 1)[:, None]
     both = (n_b >= 0.15 * k * k) & (n_p >= 0.15 * k * k)
@@ -101,7 +120,7 @@ def cut_unsupported(ctx: PairContext, blob: np.ndarray, part: np.ndarray, gap: i
 
 def measure(ctx: PairContext) -> dict:
     ref = ctx.mask_o_in_e
-    area = max(int(ref.sum()), 1)
+    area = max(np.count_nonzero(ref), 1)
     r = max(2, int(0.015 * size_px(ref)))
     f: dict = {}
     domain = ref
