@@ -3,7 +3,7 @@
     python bench/generalize.py --train NAME=RESULTS:LABELS [...] --holdout NAME=RESULTS:LABELS [...]
                                [--target-precision 0.98] [--out MODEL_DIR] [--version NAME]
                                [--model-class auto] [--fold-by group|source]
-                               [--weigh SCORER=NAME:HOW:REF[,NAME:HOW:REF...]]
+                               [--weigh SCORER=[+]NAME:HOW:REF[,NAME:HOW:REF...]]
 
 RESULTS are `maskgate check` runs of the LABELS (any gate: the measurements do not depend on it).
 1. For every training source in turn, a model is trained on the OTHER training sources and
@@ -16,8 +16,9 @@ RESULTS are `maskgate check` runs of the LABELS (any gate: the measurements do n
 2. A model is trained on every training source and scored on each --holdout set (the dev set,
    the text_removed set, the real-tool cut-outs of held-out photos): sets it never saw. With
    --out it is written there (the model the package ships is made this way).
---weigh replaces what one scorer weighs, for this run only (a diagnosis: how a gate would do if
-it weighed a measurement the check records but the shipped criteria do not weigh yet). The model
+--weigh replaces what one scorer weighs (with ``+``: adds to it), for this run only (a diagnosis:
+how a gate would do if it weighed a measurement the check records but the shipped criteria do not
+weigh yet). The model
 it writes loads only in a run that weighs the same; the check cannot use it.
 Each figure is printed per set and per edit kind: accept precision, good accepted, good rejected,
 reject precision, per-criterion F1. Nothing here is a training figure except where it says so.
@@ -140,7 +141,7 @@ def main() -> None:
         "--weigh",
         action="append",
         default=[],
-        help="SCORER=NAME:HOW:REF[,...]: what that scorer weighs, for this run only (a diagnosis)",
+        help="SCORER=[+]NAME:HOW:REF[,...]: what that scorer weighs (+: beside its own), this run only",
     )
     ap.add_argument(
         "--fold-by",
@@ -194,10 +195,13 @@ def main() -> None:
 
 
 def weigh(spec: str) -> None:
-    """``SCORER=NAME:HOW:REF[,...]``: that scorer weighs these badnesses instead of its own (sign -1).
-    A name that is also a function of the criterion's module is computed by it, so results stored
-    before the measurement was recorded get it from the measurements it derives from."""
+    """``SCORER=NAME:HOW:REF[,...]``: that scorer weighs these badnesses instead of its own (sign -1);
+    ``SCORER=+NAME:HOW:REF[,...]``: beside its own. A name that is also a function of the
+    criterion's module is computed by it, so results stored before the measurement was recorded
+    get it from the measurements it derives from."""
     key, _, feats = spec.partition("=")
+    extra = feats.startswith("+")
+    feats = feats.removeprefix("+")
     if key not in FEATURES or not feats:
         raise SystemExit(f"--weigh {spec!r}: SCORER=NAME:HOW:REF with SCORER one of {', '.join(FEATURES)}")
     module = importlib.import_module(f"maskgate.check.criteria.{criterion_of(key)}")
@@ -206,7 +210,7 @@ def weigh(spec: str) -> None:
         name, how, ref = item.split(":")
         of = getattr(module, name, None)
         out.append(Feature(name, how, float(ref), -1, of=of if callable(of) else None))  # type: ignore[arg-type]
-    FEATURES[key] = tuple(out)
+    FEATURES[key] = (*FEATURES[key], *out) if extra else tuple(out)
 
 
 if __name__ == "__main__":
