@@ -32,7 +32,7 @@ def rescore(rec: PairRecord, gate) -> PairRecord:
     for n, c in rec.criteria.items():
         judged = BY_NAME[n].applies(rec.kind) and "not_judged" not in c.evidence
         scores[n] = gate.probability(keys[n], c.measurements()) if judged else None
-    passed, verdict, overall = decide(scores, gate, keys)
+    passed, verdict, overall = decide(scores, gate, keys, rec.kind)
     crit = {
         n: CriterionRecord(
             passed[n], 1.0 if scores[n] is None else round(float(scores[n] or 0), 4), c.evidence, c.images

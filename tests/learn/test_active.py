@@ -66,6 +66,7 @@ class _Stub:
         from maskgate.check.verdict import Thresholds
 
         self.thresholds = {c: Thresholds(0.5, accept, reject) for c in ("residue", "quality")}
+        self.accept_kinds = None
 
     def scorer(self, criterion, kind):
         return criterion

@@ -140,6 +140,41 @@ def test_accepts_only_what_the_bound_vouches_for(trees, trained):
     assert all(t.accept > 1 for t in trained.thresholds.values())
 
 
+def test_a_kind_whose_bound_holds_alone_is_vouched_for_alone(tmp_path):
+    """One kind's failures that read clean (a tenth of the good-looking cut-outs labelled as kept
+    background, their measurements unchanged) forbid every pooled accept; the erasures' own pairs
+    still vouch for theirs. The gate then accepts erasures only, and a cut-out that scores as
+    clean as any goes to review."""
+    rng = np.random.default_rng(7)
+    rows = [
+        replace(r, labels={**r.labels, "residue": False}, acceptable=False)
+        if r.kind == "isolated" and r.acceptable and rng.random() < 0.1
+        else r
+        for r in draw_rows(1600, seed=3)
+    ]
+    model = train(rows, TARGET)
+    assert model.accept_kinds == ("text_removed",)
+    v = model.meta["validation"]["accept"]
+    assert v["kinds"] == ["text_removed"]
+    assert v["by_kind"]["isolated"]["accepted"] == 0
+    tr = v["by_kind"]["text_removed"]
+    assert tr["accepted"] == v["pairs"] > 0
+    assert 1 - tr["precision_lower_bound"] <= 1 - TARGET
+    best = {c: 1.0 for c in MEASURED}
+
+    def verdict(m, kind):
+        return decide(best, m, {c: m.scorer(c, kind) for c in MEASURED}, kind)[1]
+
+    assert verdict(model, "text_removed") == "accept"
+    assert verdict(model, "isolated") == "review"
+    assert verdict(model, None) == "review"  # a pair of no stated kind is not vouched for
+    again = LearnedModel.load(model.save(tmp_path / "m"))
+    assert again.accept_kinds == ("text_removed",)
+    assert verdict(again, "isolated") == "review" and verdict(again, "text_removed") == "accept"
+    # the same pairs without the hidden failures: the pooled bound holds, every kind is vouched for
+    assert train(draw_rows(1600, seed=3), TARGET).accept_kinds is None
+
+
 def test_rejects_have_their_own_lower_bar(trained):
     """The same noisy labels that can never vouch for a 98% accept do vouch for 95% rejects: the
     gate still rejects what is surely bad, and the bound it met is the reject bar, not the accept's."""

@@ -329,7 +329,7 @@ class Checker:
         rewarded: dict[str, Any] | None = None
         if reward is not None:  # without one, the record is exactly what it was before rewards
             scores, rewarded = reward.adjust(ctx.orig, ctx.edit, ctx.kind, feats, scores)
-        passed, verdict, overall = decide(scores, cal, keys)
+        passed, verdict, overall = decide(scores, cal, keys, ctx.kind)
         if reward is not None and rewarded is not None:
             verdict, overall = reward.overrule(verdict, overall, rewarded)
         criteria: dict[str, CriterionRecord] = {}

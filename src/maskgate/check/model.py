@@ -192,6 +192,13 @@ class LearnedModel:
             return v
         return self.path.name if self.path is not None else None
 
+    @property
+    def accept_kinds(self) -> tuple[str, ...] | None:
+        """The kinds whose accept bound held in training (``learn.train``), or None (every kind):
+        a model saved before this field vouches for every kind, as it was trained to."""
+        v = self.meta.get("accept_kinds")
+        return None if v is None else tuple(str(k) for k in v)
+
     def scorer(self, criterion: str, kind: str | None) -> str:
         key = scorer(criterion, kind)
         return key if key in self.scorers and key in self.thresholds else criterion

@@ -365,6 +365,10 @@ class RewardScoring:
     def version(self) -> str | None:
         return getattr(self.base, "version", None)
 
+    @property
+    def accept_kinds(self) -> tuple[str, ...] | None:
+        return getattr(self.base, "accept_kinds", None)
+
     def scorer(self, criterion: str, kind: str | None) -> str:
         return self.base.scorer(criterion, kind)
 

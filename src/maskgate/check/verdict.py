@@ -36,6 +36,12 @@ class Scoring(Protocol):
 
     thresholds: dict[str, Thresholds]
 
+    @property
+    def accept_kinds(self) -> tuple[str, ...] | None:
+        """The edit kinds an accept may be given for (None: every kind). A gate whose bound holds
+        for one kind's pairs and not for the pooled ones vouches for that kind only
+        (``learn.train``)."""
+
     def scorer(self, criterion: str, kind: str | None) -> str: ...
 
     def probability(self, key: str, feats: Mapping[str, float]) -> float: ...
@@ -48,6 +54,7 @@ class Calibration:
     target_precision: float | None = None
     fitted_on: str | None = None
     metrics: dict = field(default_factory=dict)
+    accept_kinds: tuple[str, ...] | None = None  # a calibration vouches for every kind alike
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Calibration:
@@ -91,10 +98,15 @@ class Calibration:
 
 
 def decide(
-    scores: dict[str, float | None], cal: Scoring, keys: dict[str, str] | None = None
+    scores: dict[str, float | None],
+    cal: Scoring,
+    keys: dict[str, str] | None = None,
+    kind: str | None = None,
 ) -> tuple[dict[str, bool | None], Verdict, float]:
     """(pass per criterion, verdict, overall score) for one pair's criterion scores; ``keys`` names
-    the thresholds each criterion was scored with (``Calibration.scorer``), by default its own."""
+    the thresholds each criterion was scored with (``Calibration.scorer``), by default its own. An
+    edit of a ``kind`` the gate does not vouch for (``Scoring.accept_kinds``) is never accepted:
+    it goes to review instead."""
     passed: dict[str, bool | None] = {}
     verdict: Verdict = "accept"
     margins = []
@@ -109,5 +121,7 @@ def decide(
             verdict = "reject"
         elif s < t.accept and verdict != "reject":
             verdict = "review"
+    if verdict == "accept" and cal.accept_kinds is not None and kind not in cal.accept_kinds:
+        verdict = "review"
     overall = min(margins) if margins else 1.0
     return passed, verdict, overall

@@ -327,12 +327,19 @@ def _lgb_name(name: str) -> str:
 
 
 def _pair_verdicts(
-    scores: dict[str, np.ndarray], missing: np.ndarray, th: dict[str, Thresholds]
+    scores: dict[str, np.ndarray],
+    missing: np.ndarray,
+    th: dict[str, Thresholds],
+    kinds: np.ndarray | None = None,
+    accept_kinds: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Verdicts as the check gives them; a pair one of whose scorers had no out-of-fold score goes
-    to review, so it never counts as a sure decision the figures cannot vouch for."""
+    to review, so it never counts as a sure decision the figures cannot vouch for; so does an
+    accept of a kind the gate does not vouch for (``verdict.decide``)."""
     v = verdicts(scores, th)
     v[missing] = "review"
+    if kinds is not None and accept_kinds is not None:
+        v[(v == "accept") & ~np.isin(kinds, list(accept_kinds))] = "review"
     return v
 
 
@@ -394,6 +401,80 @@ def _tighten(
     for t in th.values():
         setattr(t, which, never)
     return th
+
+
+def _accept_holds(
+    scores: dict[str, np.ndarray],
+    missing: np.ndarray,
+    acceptable: np.ndarray,
+    th: dict[str, Thresholds],
+    target: float,
+    confidence: float,
+) -> bool:
+    v = _pair_verdicts(scores, missing, th)
+    sel = v == "accept"
+    bad = int((sel & ~acceptable).sum())
+    return bool(sel.any()) and upper_bound(bad, int(sel.sum()), confidence) <= 1 - target + 1e-12
+
+
+def _accept_by_kind(
+    scores: dict[str, np.ndarray],
+    missing: np.ndarray,
+    acceptable: np.ndarray,
+    kinds: np.ndarray,
+    start: dict[str, Thresholds],
+    target: float,
+    confidence: float,
+) -> tuple[dict[str, Thresholds], tuple[str, ...]]:
+    """Accept thresholds that vouch for each edit kind on its own pairs, when no set vouches for
+    the pooled ones. Why: the kinds are different generators (a segmenter, a background painter, a
+    text eraser), and one kind's hard failures (a real segmenter's kept scene reads clean to the
+    residue scorer) can forbid every accept of another whose own pairs are surely judged. A user's
+    pipeline is most often one kind, and the bound held on that kind's pairs alone is the promise
+    that user gets; a stricter one than the pooled bound, which an easy kind can carry.
+
+    Each kind is tightened on its own pairs (``_tighten``); a scorer shared by several kinds takes
+    the highest of their accept thresholds (a raised accept only removes accepts), and then every
+    kind's bound is checked again under the shared thresholds: a kind whose bound fails is dropped
+    and the rest are tightened anew. Returns the thresholds and the kinds vouched for (none: every
+    accept threshold "never")."""
+    vouched = sorted(set(kinds.tolist()))
+    never = {k: Thresholds(t.decide, NEVER_ACCEPT, t.reject) for k, t in start.items()}
+    while vouched:
+        own = {}
+        for kd in vouched:
+            sel = kinds == kd
+            t = _tighten(
+                "accept",
+                {k: s[sel] for k, s in scores.items()},
+                missing[sel],
+                acceptable[sel],
+                start,
+                target,
+                confidence,
+            )
+            if any(x.accept < NEVER_ACCEPT for x in t.values()):
+                own[kd] = t
+        th = {
+            k: Thresholds(t.decide, max((own[kd][k].accept for kd in own), default=NEVER_ACCEPT), t.reject)
+            for k, t in start.items()
+        }
+        held = [
+            kd
+            for kd in own
+            if _accept_holds(
+                {k: s[kinds == kd] for k, s in scores.items()},
+                missing[kinds == kd],
+                acceptable[kinds == kd],
+                th,
+                target,
+                confidence,
+            )
+        ]
+        if held == vouched:
+            return th, tuple(held)
+        vouched = held
+    return never, ()
 
 
 def scorer_thresholds(
@@ -543,11 +624,18 @@ def _train(
     # "never": nothing vouches for it deciding alone on pairs where it is measured later.
     judged = {k for k, f in fitted.items() if (~np.isnan(f.oof)).any()}
     th = {k: Thresholds(t.decide, t.decide, t.decide) if k in judged else t for k, t in th.items()}
-    th = _tighten("accept", scores, missing, acceptable, th, target_precision, confidence)
+    start = th
+    th = _tighten("accept", scores, missing, acceptable, start, target_precision, confidence)
+    kinds = np.array([str(r.kind) for r in rows], dtype=object)
+    accept_kinds: tuple[str, ...] | None = None  # the pooled bound holds: every kind
+    if all(t.accept >= NEVER_ACCEPT for t in th.values()):
+        th, accept_kinds = _accept_by_kind(
+            scores, missing, acceptable, kinds, start, target_precision, confidence
+        )
     th = _tighten("reject", scores, missing | uncertain, acceptable, th, reject_precision, confidence)
 
     validation = _validation(
-        rows, per_key, fitted, scores, missing, acceptable, uncertain, th, confidence, kf
+        rows, per_key, fitted, scores, missing, acceptable, uncertain, th, confidence, kf, kinds, accept_kinds
     )
     validation["scorer_thresholds_before_pair_bounds"] = {k: asdict(t) for k, t in scorer_own.items()}
     scorers = {k: f.model for k, f in fitted.items()}
@@ -561,6 +649,7 @@ def _train(
         "reject_precision": reject_precision,
         "confidence": confidence,
         "model_class": model_class,
+        "accept_kinds": None if accept_kinds is None else list(accept_kinds),
         "validation": _clean(validation),
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -578,6 +667,8 @@ def _validation(
     th: dict[str, Thresholds],
     confidence: float,
     k: int,
+    kinds: np.ndarray | None = None,
+    accept_kinds: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Held-out figures of the whole model: per scorer and criterion (catching failures at
     ``decide``), and per pair (the verdicts; a dead-zone pair counts against accepts and is left
@@ -608,11 +699,22 @@ def _validation(
                 "rows": len(np.concatenate(sc)),
                 **fail_prf(np.concatenate(sc), np.concatenate(ps), 0.0),
             }
-    v = _pair_verdicts(scores, missing, th)
+    v = _pair_verdicts(scores, missing, th, kinds, accept_kinds)
     acc, rej = v == "accept", (v == "reject") & ~uncertain
     n_acc, n_rej = int(acc.sum()), int(rej.sum())
     bad_acc, bad_rej = int((acc & ~acceptable).sum()), int((rej & ~acceptable).sum())
     good = int(acceptable.sum())
+    by_kind = {}
+    for kd in sorted(set(kinds.tolist())) if kinds is not None else []:
+        a, g = acc & (kinds == kd), acceptable & (kinds == kd)
+        n, b = int(a.sum()), int((a & ~acceptable).sum())
+        by_kind[kd] = {
+            "pairs": int((kinds == kd).sum()),
+            "accepted": n,
+            "bad_accepted": b,
+            "precision_lower_bound": 1 - upper_bound(b, n, confidence),
+            "good_accepted_share": int((a & acceptable).sum()) / max(int(g.sum()), 1),
+        }
     return {
         "out_of_fold": True,
         "folds": k,
@@ -626,6 +728,8 @@ def _validation(
             "precision": 1 - bad_acc / n_acc if n_acc else None,
             "bad_share_upper_bound": upper_bound(bad_acc, n_acc, confidence),
             "precision_lower_bound": 1 - upper_bound(bad_acc, n_acc, confidence),
+            "kinds": None if accept_kinds is None else list(accept_kinds),
+            "by_kind": by_kind,
         },
         "reject": {
             "pairs": n_rej,

@@ -182,7 +182,7 @@ def figures(scoring: Scoring, rows: Sequence[LabelledFeatures], target: float = 
                 e = per.setdefault(c, {"p": [], "y": []})
                 e["p"].append(p)
                 e["y"].append(1.0 if lab else 0.0)
-        verdicts.append(decide(scores, scoring, keys)[1])
+        verdicts.append(decide(scores, scoring, keys, r.kind)[1])
     crit = {}
     for name, e in per.items():
         pv, y = np.array(e["p"]), np.array(e["y"])
