@@ -56,9 +56,13 @@ def homes(sets) -> dict[str, str]:
     and the one family it covers would be judged by scorers that never saw it; folded with its
     products' homes, a product never straddles folds and a family is left out only with them."""
     home: dict[str, str] = {}
+    by_photo: dict[str, str] = {}
     for name, _res, lab in sets:
         for rec in read_labels(lab, dead_zone=True).values():
-            home.setdefault(group_of(rec), name)
+            g = group_of(rec)
+            # one photo, whoever named it: ``maskgate synth`` calls a folder's product
+            # ``folder:STEM``, bench/build_real_tools.py calls the same photo ``STEM``
+            home.setdefault(g, by_photo.setdefault(g.removeprefix("folder:"), name))
     return home
 
 

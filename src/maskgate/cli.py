@@ -1061,6 +1061,8 @@ def _print_model(model, err: bool = False) -> None:
         f"automation {v['automation']:.1%} of {v['pairs']} pairs",
         err=err,
     )
+    if a.get("kinds") is not None:  # each kind's accepts are vouched for by its own pairs
+        typer.echo(f"kinds it accepts: {', '.join(a['kinds']) or 'none'} (the others go to review)", err=err)
 
 
 @app.command(

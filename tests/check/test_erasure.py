@@ -34,6 +34,7 @@ def test_clean_erasure_passes_and_keeps_the_products_print(checker, poster):
     assert res.record.kind == "text_removed"
     assert res.record.criteria["residue"].passed is True
     assert res.record.criteria["residue"].evidence["overlay_left"] == 0.0  # "CAFE" is the mug's, not residue
+    assert res.record.criteria["residue"].evidence["overlay_strokes"] < 0.1  # no glyph kept
     assert res.record.source_overlay is True
 
 
@@ -57,8 +58,9 @@ def test_text_left_untouched_fails(checker, poster):
     assert heat[keep].mean() > 0.5 > 0.05 > heat[badge].mean()
     # so does the erasure measure itself (the heatmap also marks any text outside the product)
     ctx = checker.context(loaded(poster["original"]), loaded(edit), kind="text_removed", mask=poster["mask"])
-    left, where = ctx.erasure_left
+    left, where, kept = ctx.erasure_left
     assert left == 1.0 and where[keep].mean() > 0.5 and where[badge].mean() < 0.05
+    assert kept > 0.9  # the line left as it was keeps its strokes
 
 
 def test_text_half_erased_fails(checker, poster):
@@ -69,6 +71,9 @@ def test_text_half_erased_fails(checker, poster):
     edit[keep] = poster["original"][keep]
     res = check(checker, poster, edit)
     assert res.record.criteria["residue"].passed is False
+    # the half left keeps its strokes as they were (a line the detector split at a word gap:
+    # all of that piece), whether or not the edit's OCR reads it
+    assert res.record.criteria["residue"].evidence["overlay_strokes"] > 0.3
 
 
 def test_ghost_of_erased_text_fails(checker, poster):

@@ -49,3 +49,21 @@ def test_a_family_only_corpus_is_folded_with_its_photos_home(tmp_path):
     # leaving A out leaves its photos out of every corpus, the family-only one too
     _gate, n = g._fit(sets, 0.98, "logistic", 0.95, fold_by="group", leave_out="A")
     assert n == len(b) + 10
+
+
+def test_one_photo_is_one_home_under_either_tools_name(tmp_path):
+    """``maskgate synth`` names a folder's product ``folder:STEM``; bench/build_real_tools.py names
+    the same photo ``STEM``. Erasures of a synth corpus's photos are folded with that corpus."""
+    g = _generalize()
+    synth = [replace(r, group=f"folder:{r.group}") for r in draw_rows(40, seed=1, prefix="a")]
+    erasures = [replace(r, id=f"er-{r.id}") for r in draw_rows(20, seed=5, prefix="a")]
+    other = draw_rows(40, seed=2, prefix="b")
+    sets = []
+    for name, rows in (("SYNTH", synth), ("OTHER", other), ("ER", erasures)):
+        lab, res = write_set(tmp_path / name, rows)
+        sets.append((name, res, lab))
+    home = g.homes(sets)
+    assert set(home.values()) == {"SYNTH", "OTHER"}
+    assert all(home[r.group] == "SYNTH" for r in erasures)
+    _gate, n = g._fit(sets, 0.98, "logistic", 0.95, fold_by="group", leave_out="SYNTH")
+    assert n == len(other)

@@ -206,9 +206,9 @@ class PairContext:
         return faint_foreground(self.edit, self.edit_alpha, self.backdrop)
 
     @cached_property
-    def erasure_left(self) -> tuple[float, np.ndarray]:
-        """For an erasure: how much of the original's overlay text the edit still shows, and
-        where (see ``erasure.overlay_left``)."""
+    def erasure_left(self) -> tuple[float, np.ndarray, float]:
+        """For an erasure: how much of the original's overlay text the edit still shows, where,
+        and the largest share of one line's strokes it kept (see ``erasure.overlay_left``)."""
         return overlay_left(
             self.gray_orig, self.gray_edit, self.text_o, self.text_e, self.mask_o, self.edit_detail
         )

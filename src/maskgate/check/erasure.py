@@ -13,6 +13,9 @@ from maskgate.check.measure import local_ncc, local_sd, soften_to
 from maskgate.core.types import TextRegion
 from maskgate.vision.text import on_product, regions_mask
 
+# A line core with fewer stroke pixels than this says nothing about what the edit kept.
+MIN_STROKES = 30
+
 
 def overlay_left(
     gray_o: np.ndarray,
@@ -22,10 +25,17 @@ def overlay_left(
     mask_o: np.ndarray,
     edit_detail: float = 1.0,
     touched_at: float = 0.1,
-) -> tuple[float, np.ndarray]:
+) -> tuple[float, np.ndarray, float]:
     """How much of the original's overlay text an erasure still shows, and where: the largest
     share of one of its text lines that the edit's OCR still reads (1 for a line the edit left
-    untouched), and the mask of that text (the residue heatmap shows it).
+    untouched), the mask of that text (the residue heatmap shows it), and the largest share of
+    one line's strokes that the edit kept as they were (``strokes_kept``).
+
+    ``strokes_kept`` serves the family of erasures whose hole was too tight or missed part of a
+    line: the glyphs left on a busy background are often more than the edit's OCR can read, and
+    a line's strokes that keep their structure and contrast are glyphs left, whatever OCR says.
+    It is read in the line's core (a quarter of its height in), where a plate's edge does not
+    reach, so a fill that keeps a badge's plate edges is not counted as kept glyphs.
 
     Every text line of the original is overlay to erase, except print on the product that the edit
     left alone: a line mostly inside a product mask found with the text hidden from u2netp (make
@@ -38,7 +48,7 @@ def overlay_left(
     shape = gray_o.shape[:2]
     where = np.zeros(shape, bool)
     if not text_o:
-        return 0.0, where
+        return 0.0, where, 0.0
     # a line's strokes are touched where their structure is gone (low local NCC) or their contrast
     # dropped (a ghost): not where colours merely moved, as a re-encoded or re-toned edit moves
     # every pixel and erases nothing
@@ -58,16 +68,20 @@ def overlay_left(
         height = float(min(cv2.minAreaRect(r.polygon.astype(np.float32))[1]))
         k = max(1, int(height / 4))
         core = cv2.erode(m, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) > 0
-        touched = np.count_nonzero(gone & core) >= touched_at * max(int(np.count_nonzero(strokes & core)), 1)
-        lines.append((r, m > 0, height, touched))
-    left = 0.0
-    for r, m, height, touched in lines:
+        n_strokes = int(np.count_nonzero(strokes & core))
+        n_gone = np.count_nonzero(gone & core)
+        touched = n_gone >= touched_at * max(n_strokes, 1)
+        kept = 1.0 - n_gone / n_strokes if n_strokes >= MIN_STROKES else 0.0
+        lines.append((r, m > 0, height, touched, kept))
+    left = kept_most = 0.0
+    for r, m, height, touched, kept in lines:
         if not touched and on_product(r, mask_o, ring_share=0.0) and not _block_erased(r, height, lines):
             continue
         shown = read & m if touched else m
         where |= shown
         left = max(left, np.count_nonzero(shown) / np.count_nonzero(m))
-    return float(left), where
+        kept_most = max(kept_most, kept)
+    return float(left), where, float(kept_most)
 
 
 def _block_erased(line, height: float, lines) -> bool:
@@ -75,7 +89,7 @@ def _block_erased(line, height: float, lines) -> bool:
     overlapping it sideways)? Then the block is overlay, even where it crosses the product, and
     the line left of it is not the product's print."""
     x0, y0, x1, y1 = line.bbox
-    for r, _, h, touched in lines:
+    for r, _, h, touched, _kept in lines:
         if not touched or r is line or not 0.67 <= h / max(height, 1e-3) <= 1.5:
             continue
         a0, b0, a1, b1 = r.bbox

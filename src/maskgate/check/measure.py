@@ -39,9 +39,14 @@ def local_ncc(a: np.ndarray, b: np.ndarray, k: int = 15) -> tuple[np.ndarray, np
 
 def channel_norm(x: np.ndarray) -> np.ndarray:
     """Euclidean norm over the last axis of 3 channels. Same sums in the same order as
-    ``np.linalg.norm(x, axis=-1)``, without NumPy's slow reduction over a 3-long strided axis."""
-    sq = x * x
-    return np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
+    ``np.linalg.norm(x, axis=-1)``, without NumPy's slow reduction over a 3-long strided axis, and
+    into frame-sized buffers only (no three-channel temporary)."""
+    s = x[..., 0] * x[..., 0]
+    t = x[..., 1] * x[..., 1]
+    s += t
+    np.multiply(x[..., 2], x[..., 2], out=t)
+    s += t
+    return np.sqrt(s, out=s) if s.dtype.kind == "f" else np.sqrt(s)  # integers: a float result
 
 
 def channel_max(x: np.ndarray) -> np.ndarray:
@@ -70,8 +75,17 @@ def sample_mask(sel: np.ndarray, at_most: int = 20000) -> np.ndarray:
 
 
 def delta_e(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
-    """Euclidean Lab distance (OpenCV's 8-bit Lab scale, roughly CIE76 x 1.0-2.5)."""
-    return channel_norm(lab_a - lab_b)
+    """Euclidean Lab distance (OpenCV's 8-bit Lab scale, roughly CIE76 x 1.0-2.5). Channel by
+    channel into two frame-sized buffers: the same operations in the same order as
+    ``channel_norm(lab_a - lab_b)``, so the same values, without the two three-channel temporaries
+    (about half the time on a 1024-px frame)."""
+    d = lab_a[..., 0] - lab_b[..., 0]
+    s = d * d
+    for c in (1, 2):
+        np.subtract(lab_a[..., c], lab_b[..., c], out=d)
+        np.multiply(d, d, out=d)
+        s += d
+    return np.sqrt(s, out=s) if s.dtype.kind == "f" else np.sqrt(s)  # integers: a float result
 
 
 def bbox(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice] | None:

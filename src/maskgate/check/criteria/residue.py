@@ -53,6 +53,7 @@ def measure(ctx: PairContext) -> dict:
     f["overlay_text_kept"] = overlay_text_kept(ctx, inside) if ctx.kind != "text_removed" else 0.0
     if ctx.kind == "text_removed":
         f["overlay_left"] = ctx.erasure_left[0]
+        f["overlay_strokes"] = ctx.erasure_left[2]
     # 3. cut-outs: anything off the backdrop that is not the product, down to faint ghosts of text.
     # A cut-out whose backdrop is not one colour at all (old background left along the frame, the
     # residue_bg family at its largest) cannot be measured that way: that alone is the evidence.
