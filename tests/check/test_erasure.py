@@ -140,3 +140,19 @@ def test_an_erasure_delivered_smaller_than_the_original(checker, mug):
     partial[:200] = original[:200]  # the promo line at the top left as it was
     res = checker.check(loaded(original), loaded(delivered(partial)), kind="text_removed", mask=mask)
     assert res.record.criteria["residue"].passed is False
+
+
+def test_a_badges_short_caption_is_a_line_of_an_erasures_original():
+    """A badge's caption ("HOT" on its plate: 66x46 px in a 512x288 frame, as a detector boxes it)
+    is as squat as the objects the check's blob rule drops from the edit's text. In an erasure's
+    original it is overlay the edit must remove, so it stays a line; a square blob does not."""
+    from maskgate.core.types import TextRegion
+    from maskgate.vision.text import CHECK_FILTER, ERASED_FILTER, plausible_text
+
+    def box(x, y, w, h):
+        return TextRegion(np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32), 0.9)
+
+    caption, square, headline = box(13, 132, 66, 46), box(300, 100, 50, 50), box(80, 20, 170, 35)
+    shape = (288, 512)
+    assert plausible_text([caption, square, headline], shape, CHECK_FILTER) == [headline]
+    assert plausible_text([caption, square, headline], shape, ERASED_FILTER) == [caption, headline]

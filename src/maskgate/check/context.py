@@ -17,7 +17,7 @@ from maskgate.check.erasure import overlay_left
 from maskgate.check.kind import faint_foreground, isolated_foreground
 from maskgate.check.measure import bbox, delta_e, erode, local_ncc, soften_to, tint_fit
 from maskgate.core.types import Kind, TextRegion
-from maskgate.vision.text import CHECK_FILTER, on_product, plausible_text, regions_mask
+from maskgate.vision.text import CHECK_FILTER, ERASED_FILTER, on_product, plausible_text, regions_mask
 
 # how far outside ``shared_core(20)`` the low-pass NCC there reads: the sigma-3 blur's 19-px kernel
 # (8-bit) and the 21-px window, 9 + 10 px
@@ -315,7 +315,7 @@ def build_context(
     """``kind``: as the engine decided it (``kind.edit_kind``); ``edit_side``: the edit's longest
     side before it was fitted to the original (default: as is)."""
     notes = list(notes or [])
-    text_o = plausible_text(text_o, orig.shape[:2], CHECK_FILTER)
+    text_o = plausible_text(text_o, orig.shape[:2], ERASED_FILTER if kind == "text_removed" else CHECK_FILTER)
     text_e = plausible_text(text_e, orig.shape[:2], CHECK_FILTER)
     edit_detail = min(1.0, (edit_side or max(edit.shape[:2])) / max(orig.shape[:2]))
     if analysis_side and max(orig.shape[:2]) > analysis_side:

@@ -180,6 +180,12 @@ CHECK_FILTER = TextFilter(
 )
 
 
+# An erasure's original: its lines are what the edit must remove, and a badge's short caption
+# ("HOT", "NEW") is as squat as the objects CHECK_FILTER's blob rule drops; only the elongation and
+# thickness rules apply.
+ERASED_FILTER = TextFilter(max_thick=0.15, thick_side="max", thick_elongation=2.5, min_elongation=1.4)
+
+
 def plausible_text(regions: list[TextRegion], shape: tuple[int, ...], rule: TextFilter) -> list[TextRegion]:
     """The detections in ``regions`` (on an image of ``shape``) that ``rule`` takes for text lines."""
     h, w = shape[:2]
