@@ -38,9 +38,8 @@ class Scoring(Protocol):
 
     @property
     def accept_kinds(self) -> tuple[str, ...] | None:
-        """The edit kinds an accept may be given for (None: every kind). A gate whose bound holds
-        for one kind's pairs and not for the pooled ones vouches for that kind only
-        (``learn.train``)."""
+        """The edit kinds an accept may be given for (None: every kind): those whose own pairs
+        met the accept bound in training (``learn.train``)."""
 
     def scorer(self, criterion: str, kind: str | None) -> str: ...
 
