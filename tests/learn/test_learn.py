@@ -140,19 +140,24 @@ def test_accepts_only_what_the_bound_vouches_for(trees, trained):
     assert all(t.accept > 1 for t in trained.thresholds.values())
 
 
+def _hidden_kept_background(share: float) -> list:
+    """1,600 pairs where ``share`` of the good-looking cut-outs are relabelled as kept background,
+    their measurements unchanged: failures of one kind that read clean."""
+    rng = np.random.default_rng(7)
+    return [
+        replace(r, labels={**r.labels, "residue": False}, acceptable=False)
+        if r.kind == "isolated" and r.acceptable and rng.random() < share
+        else r
+        for r in draw_rows(1600, seed=3)
+    ]
+
+
 def test_a_kind_whose_bound_holds_alone_is_vouched_for_alone(tmp_path):
     """One kind's failures that read clean (a tenth of the good-looking cut-outs labelled as kept
     background, their measurements unchanged): the erasures' own pairs still vouch for theirs,
     the cut-outs' do not. The gate then accepts erasures only, and a cut-out that scores as clean
     as any goes to review."""
-    rng = np.random.default_rng(7)
-    rows = [
-        replace(r, labels={**r.labels, "residue": False}, acceptable=False)
-        if r.kind == "isolated" and r.acceptable and rng.random() < 0.1
-        else r
-        for r in draw_rows(1600, seed=3)
-    ]
-    model = train(rows, TARGET)
+    model = train(_hidden_kept_background(0.1), TARGET)
     assert model.accept_kinds == ("text_removed",)
     v = model.meta["validation"]["accept"]
     assert v["kinds"] == ["text_removed"]
@@ -179,14 +184,7 @@ def test_an_easy_kind_does_not_carry_a_hard_kinds_accepts():
     """A few hidden failures among the cut-outs (6% of the good-looking ones): pooled with the
     erasures' sure pairs, a handful of cut-outs would be accepted under a bound that holds only
     for the erasures. Vouched for kind by kind, no cut-out is accepted at all."""
-    rng = np.random.default_rng(7)
-    rows = [
-        replace(r, labels={**r.labels, "residue": False}, acceptable=False)
-        if r.kind == "isolated" and r.acceptable and rng.random() < 0.06
-        else r
-        for r in draw_rows(1600, seed=3)
-    ]
-    model = train(rows, TARGET)
+    model = train(_hidden_kept_background(0.06), TARGET)
     by_kind = model.meta["validation"]["accept"]["by_kind"]
     assert model.accept_kinds == ("text_removed",)
     assert by_kind["isolated"]["accepted"] == 0 and by_kind["text_removed"]["accepted"] > 0

@@ -343,6 +343,22 @@ def _pair_verdicts(
     return v
 
 
+def _bound_holds(
+    which: Literal["accept", "reject"],
+    v: np.ndarray,
+    acceptable: np.ndarray,
+    target: float,
+    confidence: float,
+) -> bool:
+    """Do the pairs given verdict ``which`` in ``v`` meet its bound? (None given: an accept's
+    upper bound is then 1, a reject's lower bound 0, so neither holds.)"""
+    sel = v == which
+    bad = int((sel & ~acceptable).sum())
+    if which == "accept":
+        return upper_bound(bad, int(sel.sum()), confidence) <= 1 - target + 1e-12
+    return lower_bound(bad, int(sel.sum()), confidence) >= target - 1e-12
+
+
 def _tighten(
     which: Literal["accept", "reject"],
     scores: dict[str, np.ndarray],
@@ -359,20 +375,13 @@ def _tighten(
     no wrong pair is left and the bound still fails, too few pairs are decided to vouch for
     any: that verdict is then never given automatically."""
 
-    def bound_ok(v: np.ndarray) -> bool:
-        sel = v == which
-        bad = int((sel & ~acceptable).sum())
-        if which == "accept":
-            return upper_bound(bad, int(sel.sum()), confidence) <= 1 - target + 1e-12
-        return lower_bound(bad, int(sel.sum()), confidence) >= target - 1e-12
-
     th = {k: Thresholds(t.decide, t.accept, t.reject) for k, t in th.items()}
     for _ in range(len(acceptable) + 1):
         v = _pair_verdicts(scores, missing, th)
         sel = v == which
         if not sel.any():
             break
-        if bound_ok(v):
+        if _bound_holds(which, v, acceptable, target, confidence):
             return th
         wrong = sel & (~acceptable if which == "accept" else acceptable)
         if not wrong.any():
@@ -403,20 +412,6 @@ def _tighten(
     return th
 
 
-def _accept_holds(
-    scores: dict[str, np.ndarray],
-    missing: np.ndarray,
-    acceptable: np.ndarray,
-    th: dict[str, Thresholds],
-    target: float,
-    confidence: float,
-) -> bool:
-    v = _pair_verdicts(scores, missing, th)
-    sel = v == "accept"
-    bad = int((sel & ~acceptable).sum())
-    return bool(sel.any()) and upper_bound(bad, int(sel.sum()), confidence) <= 1 - target + 1e-12
-
-
 def _accept_by_kind(
     scores: dict[str, np.ndarray],
     missing: np.ndarray,
@@ -438,43 +433,32 @@ def _accept_by_kind(
     kind's bound is checked again under the shared thresholds: a kind whose bound fails is dropped
     and the rest are tightened anew. Returns the thresholds and the kinds vouched for (none: every
     accept threshold "never")."""
-    vouched = sorted(set(kinds.tolist()))
-    never = {k: Thresholds(t.decide, NEVER_ACCEPT, t.reject) for k, t in start.items()}
+    # each kind's own pairs, cut once: the loop below tightens and checks them again and again
+    own_pairs = {}
+    for kd in sorted(set(kinds.tolist())):
+        sel = kinds == kd
+        own_pairs[kd] = ({k: sc[sel] for k, sc in scores.items()}, missing[sel], acceptable[sel])
+    vouched = list(own_pairs)
     while vouched:
         own = {}
         for kd in vouched:
-            sel = kinds == kd
-            t = _tighten(
-                "accept",
-                {k: s[sel] for k, s in scores.items()},
-                missing[sel],
-                acceptable[sel],
-                start,
-                target,
-                confidence,
-            )
+            sc, miss, ok = own_pairs[kd]
+            t = _tighten("accept", sc, miss, ok, start, target, confidence)
             if any(x.accept < NEVER_ACCEPT for x in t.values()):
                 own[kd] = t
         th = {
             k: Thresholds(t.decide, max((own[kd][k].accept for kd in own), default=NEVER_ACCEPT), t.reject)
             for k, t in start.items()
         }
-        held = [
-            kd
-            for kd in own
-            if _accept_holds(
-                {k: s[kinds == kd] for k, s in scores.items()},
-                missing[kinds == kd],
-                acceptable[kinds == kd],
-                th,
-                target,
-                confidence,
-            )
-        ]
+        held = []
+        for kd in own:
+            sc, miss, ok = own_pairs[kd]
+            if _bound_holds("accept", _pair_verdicts(sc, miss, th), ok, target, confidence):
+                held.append(kd)
         if held == vouched:
             return th, tuple(held)
         vouched = held
-    return never, ()
+    return {k: Thresholds(t.decide, NEVER_ACCEPT, t.reject) for k, t in start.items()}, ()
 
 
 def scorer_thresholds(
