@@ -50,15 +50,17 @@ def main() -> None:
     home = homes(specs)
     if a.split_source:
         home = split_home(home, a.split_source)
-    rows = _rows(loaded, a.fold_by, home)
-    if a.drop_dead_zone:
-        rows = [r for r in rows if not r.uncertain]
-    about: dict[str, tuple[str, str, float | None]] = {}
+    # each row keeps the set it was read from: ids repeat across sets built from the same photos
+    # (er_davis_31 and er_davis_32), so an id alone can name the wrong set's family and severity
+    kept = [(name, r) for name, r in loaded if not (a.drop_dead_zone and r.uncertain)]
+    sources = [name for name, _ in kept]
+    rows = _rows(kept, a.fold_by, home)
+    about: dict[tuple[str, str], tuple[str, float | None]] = {}
     for name, _res, lab in specs:
         for line in open(lab):
             if line.strip():
                 x = json.loads(line)
-                about[x["id"]] = (name, x.get("family") or x.get("defect") or "?", x.get("severity"))
+                about[(name, x["id"])] = (x.get("family") or x.get("defect") or "?", x.get("severity"))
     folds = fold_ids([r.group for r in rows], 5)
     per = scorer_rows(rows)
     margin = np.full(len(rows), np.inf)
@@ -83,7 +85,8 @@ def main() -> None:
             good += 1
             continue
         bad += 1
-        name, fam, sev = about.get(r.id, ("?", "?", None))
+        name = sources[i]
+        fam, sev = about.get((name, r.id), ("?", None))
         families[(name.removesuffix("_dz"), fam, "dead zone" if r.uncertain else "bad")] += 1
         if bad <= a.show:
             failed = ",".join(c for c, v in r.labels.items() if v is False) or "-"
