@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -182,8 +182,8 @@ CHECK_FILTER = TextFilter(
 
 # An erasure's original: its lines are what the edit must remove, and a badge's short caption
 # ("HOT", "NEW") is as squat as the objects CHECK_FILTER's blob rule drops; only the elongation and
-# thickness rules apply.
-ERASED_FILTER = TextFilter(max_thick=0.15, thick_side="max", thick_elongation=2.5, min_elongation=1.4)
+# thickness rules apply. Derived, so the two cannot drift apart on those rules.
+ERASED_FILTER = replace(CHECK_FILTER, blob_area=None)
 
 
 def plausible_text(regions: list[TextRegion], shape: tuple[int, ...], rule: TextFilter) -> list[TextRegion]:
