@@ -128,7 +128,7 @@ def measure(scoring, rows: list[LabelledFeatures]) -> dict:
         scores = {
             c: (scoring.probability(keys[c], r.features[c]) if r.features.get(c) else None) for c in CRITERIA
         }
-        _, v, _ = decide(scores, scoring, keys)
+        _, v, _ = decide(scores, scoring, keys, r.kind)  # accepts are vouched for kind by kind
         verdicts.append(v)
         acc.append(r.acceptable)
         for c in CRITERIA:
