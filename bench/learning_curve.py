@@ -48,13 +48,12 @@ from pathlib import Path
 import numpy as np
 
 from maskgate.check.model import load_scoring
-from maskgate.check.verdict import decide
 from maskgate.core.record import PairRecord, read_records
 from maskgate.core.types import CRITERIA
 from maskgate.learn.active import diverse_order, information, score_vector
 from maskgate.learn.calibrate import LabelledFeatures, rows_from_results
 from maskgate.learn.train import fail_prf, train
-from maskgate.learn.versions import challenge
+from maskgate.learn.versions import challenge, scored_row
 
 
 def _product(lab: dict, how: str) -> str:
@@ -124,11 +123,7 @@ def measure(scoring, rows: list[LabelledFeatures]) -> dict:
     verdicts, acc = [], []
     per: dict[str, tuple[list[float], list[bool]]] = {c: ([], []) for c in CRITERIA}
     for r in rows:
-        keys = {c: scoring.scorer(c, r.kind) for c in CRITERIA}
-        scores = {
-            c: (scoring.probability(keys[c], r.features[c]) if r.features.get(c) else None) for c in CRITERIA
-        }
-        _, v, _ = decide(scores, scoring, keys, r.kind)  # accepts are vouched for kind by kind
+        scores, keys, v = scored_row(scoring, r)
         verdicts.append(v)
         acc.append(r.acceptable)
         for c in CRITERIA:

@@ -161,6 +161,22 @@ def held_out_groups(groups: Sequence[str], share: float = HELD_OUT_SHARE) -> set
     return picked
 
 
+def scored_row(scoring: Scoring, r: LabelledFeatures) -> tuple[dict[str, float | None], dict[str, str], str]:
+    """A labelled row's criterion scores (None where not measured), the scorer each came from,
+    and the verdict the check would give it. One place for this, because the verdict needs the
+    row's kind (accepts are vouched for kind by kind) and a copy that left it out accepted nothing."""
+    scores: dict[str, float | None] = {}
+    keys: dict[str, str] = {}
+    for c in CRITERIA:
+        f = r.features.get(c)
+        if not f:
+            scores[c] = None
+            continue
+        keys[c] = scoring.scorer(c, r.kind)
+        scores[c] = scoring.probability(keys[c], f)
+    return scores, keys, decide(scores, scoring, keys, r.kind)[1]
+
+
 def figures(scoring: Scoring, rows: Sequence[LabelledFeatures], target: float = 0.98) -> dict[str, Any]:
     """How ``scoring`` does on labelled ``rows``: per criterion, the balanced log-loss and AUC of
     P(pass) against the labels; per pair, the verdicts the check would give, against
@@ -168,21 +184,14 @@ def figures(scoring: Scoring, rows: Sequence[LabelledFeatures], target: float = 
     per: dict[str, dict[str, Any]] = {}
     verdicts = []
     for r in rows:
-        scores: dict[str, float | None] = {}
-        keys: dict[str, str] = {}
-        for c in CRITERIA:
-            f = r.features.get(c)
-            if not f:
-                scores[c] = None
-                continue
-            keys[c] = scoring.scorer(c, r.kind)
-            scores[c] = p = scoring.probability(keys[c], f)
+        scores, _, verdict = scored_row(scoring, r)
+        for c, p in scores.items():
             lab = r.labels.get(c)
-            if lab is not None:
+            if p is not None and lab is not None:
                 e = per.setdefault(c, {"p": [], "y": []})
                 e["p"].append(p)
                 e["y"].append(1.0 if lab else 0.0)
-        verdicts.append(decide(scores, scoring, keys, r.kind)[1])
+        verdicts.append(verdict)
     crit = {}
     for name, e in per.items():
         pv, y = np.array(e["p"]), np.array(e["y"])
