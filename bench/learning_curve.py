@@ -3,7 +3,9 @@
     python bench/learning_curve.py --set NAME=RESULTS:LABELS[:PRODUCT] [...] [--steps 0,50,100,200,500]
                                    [--error-rate 0.05] [--overlap 1] [--seeds 5] [--hold-out 0.34]
                                    [--target-precision 0.98] [--reject-precision 0.95]
-                                   [--activation better|always] [--json docs/learning_curve.json] [--svg docs/learning_curve.svg]
+                                   [--activation better|always] [--start packaged|calibration]
+                                   [--group-by-product] [--explore SHARE] [--verdict-weight W]
+                                   [--keep-accepts] [--json docs/learning_curve.json] [--svg docs/learning_curve.svg]
 
 RESULTS is a `maskgate check` run of LABELS; nothing is re-checked (learning is on the stored
 measurements). PRODUCT says what a product is: a label field (default ``group``) or ``id-prefix``
@@ -30,6 +32,14 @@ measurements). PRODUCT says what a product is: a label field (default ``group``)
    true labels: accept precision, the share of good edits accepted, per-criterion F1 of catching
    failures.
 
+The protocol's choices, each an option: ``--start calibration`` begins from the hand-built
+calibration instead of the packaged gate (whose corpora hold the photos of the synth_db* sets, so
+it is no stranger to their products, as it is to a user's own catalogue); ``--group-by-product``
+makes train's cross-validation groups the products, so the accept bound is chosen out of fold on
+products the model did not see, as it is measured. Experiments: ``--explore`` gives a share of
+the queue's places to random draws; ``--verdict-weight`` sets the queue's accept-boundary weight;
+``--keep-accepts`` does not activate a model that accepts fewer good held-out pairs.
+
 It writes every figure as JSON and the curves as an SVG (altair through vl-convert, as the
 report's plots).
 """
@@ -47,7 +57,10 @@ from pathlib import Path
 
 import numpy as np
 
+import maskgate.learn.active as queue_info
+import maskgate.learn.versions as versions
 from maskgate.check.model import load_scoring
+from maskgate.check.verdict import Calibration
 from maskgate.core.record import PairRecord, read_records
 from maskgate.core.types import CRITERIA
 from maskgate.learn.active import diverse_order, information, score_vector
@@ -62,11 +75,18 @@ def _product(lab: dict, how: str) -> str:
     return str(lab.get(how) or lab.get("original") or lab["id"])
 
 
-def load_set(res: Path, lab: Path, how: str):
+def load_set(res: Path, lab: Path, how: str, group_by_product: bool = False):
+    """Labelled rows, check records and each pair's product. ``group_by_product``: the rows'
+    cross-validation group is their product, so `learn`'s out-of-fold figures (and the accept
+    bound chosen on them) are about products the model has not seen, as the held-out measure is;
+    otherwise it is the label's ``group`` (for synth, the photo: photos of one product then
+    straddle folds)."""
     labels = {json.loads(x)["id"]: json.loads(x) for x in lab.read_text().splitlines() if x.strip()}
     rows = rows_from_results(res, lab, group="group")
     recs = {r.id: r for r in read_records(res)}
     products = {r.id: _product(labels[r.id], how) for r in rows}
+    if group_by_product:
+        rows = [replace(r, group=products[r.id]) for r in rows]
     return rows, recs, products
 
 
@@ -148,16 +168,65 @@ def measure(scoring, rows: list[LabelledFeatures]) -> dict:
     }
 
 
-def queue_order(pool: list[int], rows, recs: dict[str, PairRecord], scoring) -> list[int]:
-    """The unlabelled pool in the queue's order under ``scoring`` (``review/priority.py``'s rule)."""
+def queue_order(pool: list[int], rows, recs: dict[str, PairRecord], scoring, rng=None) -> list[int]:
+    """The unlabelled pool in the queue's order under ``scoring`` (``review/priority.py``'s rule);
+    with ``SETTINGS["explore"]`` > 0, that share of the places goes to pairs drawn at random."""
     rs = [recs[rows[i].id] for i in pool]
     values = [information(r, scoring=scoring) for r in rs]
-    order = diverse_order(values, [score_vector(r) for r in rs], [r.original for r in rs])
-    return [pool[j] for j, _ in order]
+    order = [
+        pool[j] for j, _ in diverse_order(values, [score_vector(r) for r in rs], [r.original for r in rs])
+    ]
+    share = SETTINGS["explore"]
+    if not share or rng is None:
+        return order
+    # place k is a random draw whenever floor((k+1) * share) steps up: the share spread evenly
+    drawn = [order[j] for j in rng.permutation(len(order))]
+    out: list[int] = []
+    used: set[int] = set()
+    qi = di = 0
+    for k in range(len(order)):
+        if int((k + 1) * share) > int(k * share):
+            while drawn[di] in used:
+                di += 1
+            out.append(drawn[di])
+        else:
+            while order[qi] in used:
+                qi += 1
+            out.append(order[qi])
+        used.add(out[-1])
+    return out
 
 
 TARGET = {"accept": 0.98, "reject": 0.95}  # set from the command line
-SETTINGS = {"activation": "better"}  # set from the command line
+SETTINGS = {"activation": "better", "start": "packaged", "explore": 0.0}  # set from the command line
+
+
+def start_scoring():
+    """The active model at 0 labels. ``packaged``: the gate `maskgate check` scores with. Its
+    corpora hold the photos of synth_db/synth_dbB, so on those sets it is not a stranger to the
+    products, as it is to a user's own catalogue; ``calibration``: the hand-built calibration
+    (``check/default_calibration.json``), trained on none of them."""
+    if SETTINGS["start"] == "calibration":
+        return Calibration.load(None)
+    return load_scoring(None)
+
+
+def keeps_accepts(new: dict, old: dict) -> tuple[bool, str]:
+    """``--keep-accepts``: ``versions.is_better``, and besides, a new model that accepts fewer good
+    held-out pairs than the active one is not better, unless the active one's accepts there miss
+    the target (an experiment: log-loss alone let models that accept nothing replace one that
+    accepted at the target)."""
+    ok, why = IS_BETTER(new, old)
+    if not ok:
+        return ok, why
+    na, oa = new["accept"], old["accept"]
+    n_good, o_good = na["pairs"] - na["bad"], oa["pairs"] - oa["bad"]
+    if o_good > n_good and (oa["precision"] is None or oa["precision"] >= new["target_precision"]):
+        return False, f"accepts {n_good} good held-out pairs against the active model's {o_good}"
+    return ok, why
+
+
+IS_BETTER = versions.is_better
 
 
 def fit(rows: list[LabelledFeatures], active):
@@ -169,7 +238,7 @@ def fit(rows: list[LabelledFeatures], active):
         try:
             return train(rows, TARGET["accept"], reject_precision=TARGET["reject"]), None
         except ValueError as e:  # too few groups for held-out thresholds: the packaged gate stays
-            return load_scoring(None), str(e)
+            return start_scoring(), str(e)
     try:
         c = challenge(rows, active, target_precision=TARGET["accept"], reject_precision=TARGET["reject"])
     except ValueError as e:  # too few groups to train and compare: the active model stays
@@ -185,14 +254,15 @@ def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, ove
     shuffled = list(pool)
     np.random.default_rng(1000 + seed).shuffle(shuffled)
     labelled: list[int] = []
-    scoring = load_scoring(None)
+    explore_rng = np.random.default_rng(2000 + seed)
+    scoring = start_scoring()
     out = []
     for n in sorted({min(n, len(pool)) for n in steps}):  # steps past the pool are all of it, once
         if n > len(labelled):
             done = set(labelled)
             left = [i for i in pool if i not in done]
             nxt = (
-                queue_order(left, rows, recs, scoring)
+                queue_order(left, rows, recs, scoring, explore_rng)
                 if order == "queue"
                 else [i for i in shuffled if i not in done]
             )
@@ -302,6 +372,34 @@ def main() -> None:
         help="better: a step's model replaces the active one only when better on held-out labelled "
         "groups, as `learn --from-db` does; always: trained on every label and used",
     )
+    ap.add_argument(
+        "--start",
+        choices=("packaged", "calibration"),
+        default="packaged",
+        help="the model active at 0 labels: the packaged gate, or the hand-built calibration",
+    )
+    ap.add_argument(
+        "--explore",
+        type=float,
+        default=0.0,
+        help="share of the queue's places given to pairs drawn at random (0: the queue's order only)",
+    )
+    ap.add_argument(
+        "--verdict-weight",
+        type=float,
+        default=None,
+        help=f"weight of the queue's accept-boundary term (learn.active.W_VERDICT, {queue_info.W_VERDICT})",
+    )
+    ap.add_argument(
+        "--keep-accepts",
+        action="store_true",
+        help="a new model that accepts fewer good held-out pairs than the active one is not activated",
+    )
+    ap.add_argument(
+        "--group-by-product",
+        action="store_true",
+        help="train's cross-validation groups are products (as the held-out split), not the labels' group",
+    )
     ap.add_argument("--json", type=Path, default=Path("docs/learning_curve.json"))
     ap.add_argument("--svg", type=Path, default=Path("docs/learning_curve.svg"))
     ap.add_argument("--plot-only", action="store_true", help="redraw --svg from --json, training nothing")
@@ -311,7 +409,11 @@ def main() -> None:
         return
     steps = [int(s) for s in args.steps.split(",")]
     TARGET.update(accept=args.target_precision, reject=args.reject_precision)
-    SETTINGS.update(activation=args.activation)
+    SETTINGS.update(activation=args.activation, start=args.start, explore=args.explore)
+    if args.verdict_weight is not None:
+        queue_info.W_VERDICT = args.verdict_weight
+    if args.keep_accepts:
+        versions.is_better = keeps_accepts  # ``challenge`` looks it up in its module at call time
     t_all = time.perf_counter()
 
     def log(msg: str) -> None:
@@ -326,13 +428,18 @@ def main() -> None:
         "activation": args.activation,
         "seeds": args.seeds,
         "hold_out": args.hold_out,
+        "group_by_product": args.group_by_product,
+        "start": args.start,
+        "explore": args.explore,
+        "verdict_weight": queue_info.W_VERDICT,
+        "keep_accepts": args.keep_accepts,
         "sets": {},
     }
     for spec in args.set:
         name, _, paths = spec.partition("=")
         parts = paths.split(":")
         res, lab, how = Path(parts[0]), Path(parts[1]), parts[2] if len(parts) > 2 else "group"
-        rows, recs, products = load_set(res, lab, how)
+        rows, recs, products = load_set(res, lab, how, args.group_by_product)
         held_products = split(products, args.hold_out)
         held = [i for i, r in enumerate(rows) if products[r.id] in held_products]
         pool = [i for i, r in enumerate(rows) if products[r.id] not in held_products]

@@ -128,3 +128,41 @@ def test_curve_end_to_end(tmp_path):
                 assert e["answers"] == e["labels"]  # one reviewer a pair
     assert "<svg" in out_svg.read_text()
     assert "drawn queue" in r.stderr and "labels:" in r.stderr  # progress and figures as it goes
+
+
+def test_explore_gives_its_share_of_the_queue_to_random_draws(tmp_path, monkeypatch):
+    lc = _bench()
+    labels, results = write_set(tmp_path / "set", draw_rows(120, seed=6))
+    rows, recs, _ = lc.load_set(results, labels, "group")
+    pool = list(range(len(rows)))
+    scoring = lc.start_scoring()
+    plain = lc.queue_order(pool, rows, recs, scoring, np.random.default_rng(0))
+    monkeypatch.setitem(lc.SETTINGS, "explore", 0.25)
+    mixed = lc.queue_order(pool, rows, recs, scoring, np.random.default_rng(0))
+    assert sorted(mixed) == sorted(plain)  # every pair once, none lost
+    # the places not drawn at random (3 of every 4) hold the queue's order, in that order
+    kept = [i for k, i in enumerate(mixed) if int((k + 1) * 0.25) == int(k * 0.25)]
+    assert len(kept) == 90
+    assert kept == [i for i in plain if i in set(kept)]
+    # the drawn places are not the queue's next items: the first four places differ
+    assert mixed[:4] != plain[:4]
+
+
+def test_group_by_product_and_the_calibration_start(tmp_path, monkeypatch):
+    lc = _bench()
+    labels, results = write_set(tmp_path / "set", draw_rows(80, seed=7))
+    # a product holds two photos (groups), as a subject holds several photos in synth
+    lines = [json.loads(x) for x in labels.read_text().splitlines()]
+    for lab in lines:
+        lab["product"] = "p" + str(int(lab["id"].split("__")[0].removeprefix("product")) // 2)
+    labels.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    rows, _, products = lc.load_set(results, labels, "product")
+    grouped, _, _ = lc.load_set(results, labels, "product", group_by_product=True)
+    assert [r.group for r in grouped] == [products[r.id] for r in rows]
+    assert len({r.group for r in grouped}) < len({r.group for r in rows})  # photos, then products
+    from maskgate.check.verdict import Calibration
+
+    monkeypatch.setitem(lc.SETTINGS, "start", "calibration")
+    assert type(lc.start_scoring()) is Calibration
+    monkeypatch.setitem(lc.SETTINGS, "start", "packaged")
+    assert type(lc.start_scoring()) is type(lc.load_scoring(None))
