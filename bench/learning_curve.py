@@ -20,15 +20,16 @@ measurements). PRODUCT says what a product is: a label field (default ``group``)
    goes to an adjudicator who errs at the same rate; the answers it cost are recorded too.
 3. Two orders: the queue's (``learn.active.information`` on each unlabelled record, re-scored by the
    model active after the step before, then ``diverse_order``: what ``review prioritize --model``
-   does after ``learn --from-db``; at the first step the packaged gate), and random (``--seeds`` seeded
-   shuffles; mean, min and max reported). Each seed's reviewers answer each pair the same way in
+   does after ``learn --from-db``; at the first step the start model, ``--start``), and random
+   (``--seeds`` seeded shuffles; mean, min and max reported). Each seed's reviewers answer each pair the same way in
    both orders.
 4. After each step, the gate is retrained on the labelled pool, as `maskgate learn --from-db`
    does it (``--activation better``, the default): trained (``learn.train.train``) on the labelled
    pairs outside a held-out hash draw of their groups, it replaces the active model only when its
    held-out log-loss there is lower (``learn.versions.is_better``). ``--activation always`` trains
    on every labelled pair and always uses the result. The active model at 0 labels is the packaged
-   gate (what `maskgate check` scores with). It is measured on the held-out products against their
+   gate (what `maskgate check` scores with) or, with ``--start calibration``, the hand-built
+   calibration. It is measured on the held-out products against their
    true labels: accept precision, the share of good edits accepted, per-criterion F1 of catching
    failures.
 
@@ -237,7 +238,7 @@ def fit(rows: list[LabelledFeatures], active):
     if SETTINGS["activation"] == "always":
         try:
             return train(rows, TARGET["accept"], reject_precision=TARGET["reject"]), None
-        except ValueError as e:  # too few groups for held-out thresholds: the packaged gate stays
+        except ValueError as e:  # too few groups for held-out thresholds: the start model stays
             return start_scoring(), str(e)
     try:
         c = challenge(rows, active, target_precision=TARGET["accept"], reject_precision=TARGET["reject"])
