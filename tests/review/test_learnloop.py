@@ -275,6 +275,11 @@ def test_people_teach_the_gate(tmp_path):
             assert a.post(item_path + "/final", data=form).status_code == 303
     got = training_rows(engine)
     assert got.adjudicated == 10 and got.gold == 24 and got.consensus > 100
+    # the manifest's own "group" field (the product) travels through check and import, so whole
+    # products are held out, not single photos (all 240 pairs share one original file here)
+    assert {r.group for r in got.rows} <= {r.group for r in rows} and len({r.group for r in got.rows}) > 50
+    by_original = training_rows(engine, group_by="no_such_field")
+    assert len({r.group for r in by_original.rows}) == 1  # without the field: the original
     assert got.weights and min(got.weights.values()) < max(got.weights.values())  # carol weighs less
 
     # learn --from-db: a new version, compared on held-out pairs with the packaged gate
