@@ -21,8 +21,8 @@ measurements). PRODUCT says what a product is: a label field (default ``group``)
 3. Two orders: the queue's (``learn.active.information`` on each unlabelled record, re-scored by the
    model active after the step before, then ``diverse_order``: what ``review prioritize --model``
    does after ``learn --from-db``; at the first step the start model, ``--start``), and random
-   (``--seeds`` seeded shuffles; mean, min and max reported). Each seed's reviewers answer each pair the same way in
-   both orders.
+   (``--seeds`` seeded shuffles; mean, min and max reported). Each seed's reviewers answer each
+   pair the same way in both orders.
 4. After each step, the gate is retrained on the labelled pool, as `maskgate learn --from-db`
    does it (``--activation better``, the default): trained (``learn.train.train``) on the labelled
    pairs outside a held-out hash draw of their groups, it replaces the active model only when its
@@ -59,7 +59,6 @@ from pathlib import Path
 import numpy as np
 
 import maskgate.learn.active as queue_info
-import maskgate.learn.versions as versions
 from maskgate.check.model import load_scoring
 from maskgate.check.verdict import Calibration
 from maskgate.core.record import PairRecord, read_records
@@ -199,7 +198,12 @@ def queue_order(pool: list[int], rows, recs: dict[str, PairRecord], scoring, rng
 
 
 TARGET = {"accept": 0.98, "reject": 0.95}  # set from the command line
-SETTINGS = {"activation": "better", "start": "packaged", "explore": 0.0}  # set from the command line
+SETTINGS = {
+    "activation": "better",
+    "start": "packaged",
+    "explore": 0.0,
+    "keep_accepts": False,
+}  # set from the command line
 
 
 def start_scoring():
@@ -212,22 +216,18 @@ def start_scoring():
     return load_scoring(None)
 
 
-def keeps_accepts(new: dict, old: dict) -> tuple[bool, str]:
-    """``--keep-accepts``: ``versions.is_better``, and besides, a new model that accepts fewer good
-    held-out pairs than the active one is not better, unless the active one's accepts there miss
-    the target (an experiment: log-loss alone let models that accept nothing replace one that
-    accepted at the target)."""
-    ok, why = IS_BETTER(new, old)
-    if not ok:
-        return ok, why
-    na, oa = new["accept"], old["accept"]
+def keeps_accepts(c) -> tuple[bool, str]:
+    """``--keep-accepts``: a challenger (``versions.Challenge``) that wins by ``is_better`` is still
+    not activated when it accepts fewer good held-out pairs than the active model, unless the
+    active one's accepts there miss the target (an experiment: log-loss alone let models that
+    accept nothing replace one that accepted at the target)."""
+    if not c.better:
+        return False, c.reason
+    na, oa = c.new_figures["accept"], c.old_figures["accept"]
     n_good, o_good = na["pairs"] - na["bad"], oa["pairs"] - oa["bad"]
-    if o_good > n_good and (oa["precision"] is None or oa["precision"] >= new["target_precision"]):
+    if o_good > n_good and (oa["precision"] is None or oa["precision"] >= c.new_figures["target_precision"]):
         return False, f"accepts {n_good} good held-out pairs against the active model's {o_good}"
-    return ok, why
-
-
-IS_BETTER = versions.is_better
+    return True, c.reason
 
 
 def fit(rows: list[LabelledFeatures], active):
@@ -244,7 +244,8 @@ def fit(rows: list[LabelledFeatures], active):
         c = challenge(rows, active, target_precision=TARGET["accept"], reject_precision=TARGET["reject"])
     except ValueError as e:  # too few groups to train and compare: the active model stays
         return active, str(e)
-    return (c.model, None) if c.better else (active, f"kept the active model: {c.reason}")
+    better, why = keeps_accepts(c) if SETTINGS["keep_accepts"] else (c.better, c.reason)
+    return (c.model, None) if better else (active, f"kept the active model: {why}")
 
 
 def curve(rows, recs, pool, held, steps, order: str, seed: int, rate: float, overlap: int, log) -> list[dict]:
@@ -410,11 +411,11 @@ def main() -> None:
         return
     steps = [int(s) for s in args.steps.split(",")]
     TARGET.update(accept=args.target_precision, reject=args.reject_precision)
-    SETTINGS.update(activation=args.activation, start=args.start, explore=args.explore)
-    if args.verdict_weight is not None:
+    SETTINGS.update(
+        activation=args.activation, start=args.start, explore=args.explore, keep_accepts=args.keep_accepts
+    )
+    if args.verdict_weight is not None:  # ``information`` reads it from its module at call time
         queue_info.W_VERDICT = args.verdict_weight
-    if args.keep_accepts:
-        versions.is_better = keeps_accepts  # ``challenge`` looks it up in its module at call time
     t_all = time.perf_counter()
 
     def log(msg: str) -> None:
